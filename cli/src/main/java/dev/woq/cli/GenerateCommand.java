@@ -1,0 +1,243 @@
+package dev.woq.cli;
+
+import com.google.gson.GsonBuilder;
+import dev.woq.runtime.WoqException;
+import dev.woq.runtime.engine.TorchRuntime;
+import dev.woq.runtime.generate.GenerationConfig;
+import dev.woq.runtime.generate.GenerationResult;
+import dev.woq.runtime.generate.Generator;
+import dev.woq.runtime.model.LlamaModel;
+import dev.woq.runtime.util.ProcessMemory;
+import dev.woq.tokenizer.Llama3ChatTemplate;
+import dev.woq.tokenizer.Llama3ChatTemplate.Message;
+import dev.woq.tokenizer.Llama3ChatTemplate.Role;
+import dev.woq.tokenizer.Llama3Tokenizer;
+import dev.woq.tokenizer.StreamingDecoder;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ThreadLocalRandom;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/** {@code woq generate}: one prompt in, one continuation out, streamed or whole. */
+@Command(
+        name = "generate",
+        mixinStandardHelpOptions = true,
+        sortOptions = false,
+        description = "Generate a continuation of a prompt (or a chat reply with --chat).",
+        footerHeading = "%nExamples:%n",
+        footer = {
+            "  woq generate --model /tmp/s --chat --system 'Be brief.' --prompt 'What is Java?' --stream",
+            "  woq generate --model /tmp/s --prompt 'Once upon a time' --temperature 0.8 --top-p 0.95 --seed 7",
+            "  woq generate --model /tmp/s --prompt-ids 128000,2028,374,264,1296,11914,13 \\",
+            "      --temperature 0 --max-new-tokens 16 --json --logits-out /tmp/l.f32"
+        })
+final class GenerateCommand implements Callable<Integer> {
+    @Option(names = "--model", required = true, paramLabel = "DIR|NAME",
+            description = "A Hugging Face model directory, or a hub name in the Hugging Face cache.")
+    String model;
+
+    @ArgGroup(exclusive = true, multiplicity = "1")
+    PromptInput prompt;
+
+    static final class PromptInput {
+        @Option(names = "--prompt", paramLabel = "TEXT", description = "The prompt text.")
+        String text;
+
+        @Option(names = "--prompt-ids", paramLabel = "IDS", split = ",",
+                description = "The prompt as token ids, e.g. 128000,2028,374 (used as given: no BOS added).")
+        List<Integer> ids;
+    }
+
+    @Option(names = "--chat", description = "Format --prompt as a user message in Llama 3's chat format.")
+    boolean chat;
+
+    @Option(names = "--system", paramLabel = "TEXT", description = "System message (with --chat).")
+    String system;
+
+    @Option(names = "--max-new-tokens", paramLabel = "N", defaultValue = "256",
+            description = "Stop after N new tokens (default: ${DEFAULT-VALUE}).")
+    int maxNewTokens;
+
+    @Option(names = "--temperature", paramLabel = "T", defaultValue = "0.6",
+            description = "Sampling temperature; 0 is greedy (default: ${DEFAULT-VALUE}, as Llama 3 Instruct).")
+    double temperature;
+
+    @Option(names = "--top-p", paramLabel = "P", defaultValue = "0.9",
+            description = "Nucleus sampling: keep the most likely tokens up to probability P (default: ${DEFAULT-VALUE}).")
+    double topP;
+
+    @Option(names = "--top-k", paramLabel = "K", defaultValue = "0",
+            description = "Keep only the K most likely tokens; 0 keeps all (default: ${DEFAULT-VALUE}).")
+    int topK;
+
+    @Option(names = "--repetition-penalty", paramLabel = "R", defaultValue = "1.0",
+            description = "Penalize tokens already seen; 1 is off (default: ${DEFAULT-VALUE}).")
+    double repetitionPenalty;
+
+    @Option(names = "--seed", paramLabel = "N",
+            description = "Sampling seed: the same seed and settings give the same tokens (default: random, printed).")
+    Long seed;
+
+    @Option(names = "--stream", description = "Print tokens as they are generated.")
+    boolean stream;
+
+    @Option(names = "--json", description = "Print one JSON object: ids, text and timings (streamed text goes to stderr).")
+    boolean json;
+
+    @Option(names = "--logits-out", paramLabel = "FILE",
+            description = "Write the logits at the last prompt position as little-endian float32.")
+    Path logitsOut;
+
+    @Option(names = "--tokenizer", paramLabel = "FILE",
+            description = "tokenizer.json to use (default: the model directory's).")
+    Path tokenizerPath;
+
+    @Mixin
+    RuntimeOptions runtime;
+
+    @Override
+    public Integer call() throws IOException {
+        if (chat && prompt.text == null) {
+            throw new WoqException("--chat needs --prompt TEXT (the user message), not --prompt-ids");
+        }
+        if (system != null && !chat) {
+            throw new WoqException("--system only applies with --chat");
+        }
+        Path dir = ModelLocator.locate(model);
+        long seedUsed = seed != null ? seed : ThreadLocalRandom.current().nextLong(1L << 31);
+
+        long loadStart = System.nanoTime();
+        TorchRuntime torch = TorchRuntime.start(runtime.threads);
+        Llama3Tokenizer tokenizer = loadTokenizer(dir);
+        try (LlamaModel llama = LlamaModel.load(torch, dir)) {
+            double loadSeconds = (System.nanoTime() - loadStart) / 1e9;
+            System.err.printf(Locale.ROOT, "woq: %s; model %s (%d layers, bf16), loaded in %.1f s%n",
+                    torch.describe(), dir, llama.config().numLayers(), loadSeconds);
+
+            Set<Integer> stops = new HashSet<>();
+            int[] promptIds;
+            if (prompt.ids != null) {
+                promptIds = prompt.ids.stream().mapToInt(Integer::intValue).toArray();
+            } else if (chat) {
+                Llama3ChatTemplate template = new Llama3ChatTemplate(tokenizer);
+                List<Message> dialog = new ArrayList<>();
+                if (system != null) {
+                    dialog.add(new Message(Role.SYSTEM, system));
+                }
+                dialog.add(new Message(Role.USER, prompt.text));
+                promptIds = template.encodeDialogPrompt(dialog);
+                stops.addAll(template.stopTokenIds());
+            } else {
+                int[] text = tokenizer.encode(prompt.text);
+                promptIds = new int[text.length + 1];
+                promptIds[0] = llama.config().bosTokenId();
+                System.arraycopy(text, 0, promptIds, 1, text.length);
+            }
+            GenerationConfig config = new GenerationConfig(
+                    maxNewTokens, temperature, topK, topP, repetitionPenalty, seedUsed, stops);
+
+            PrintStream textOut = json ? System.err : System.out;
+            StreamingDecoder decoder = tokenizer != null ? new StreamingDecoder(tokenizer) : null;
+            GenerationResult result = new Generator(llama).generate(promptIds, config, id -> {
+                if (stream && decoder != null) {
+                    textOut.print(decoder.push(id));
+                    textOut.flush();
+                }
+            });
+            String text = tokenizer != null ? decodeSkippingSpecial(tokenizer, result.generatedIds()) : null;
+            if (stream && decoder != null) {
+                textOut.print(decoder.flush());
+                textOut.println();
+            } else if (!json && text != null) {
+                textOut.println(text);
+            }
+            if (logitsOut != null) {
+                writeFloats(logitsOut, result.firstLogits());
+            }
+            long peakRss = ProcessMemory.peakRssBytes();
+            System.err.printf(Locale.ROOT,
+                    "woq: prompt %d tokens, %.1f tok/s; generated %d tokens, %.2f tok/s; "
+                            + "first token after %.0f ms; stop: %s; peak RSS %.0f MiB; seed %d%n",
+                    promptIds.length, result.prefillTokensPerSecond(), result.generatedIds().length,
+                    result.decodeTokensPerSecond(), result.timeToFirstTokenNanos() / 1e6,
+                    result.stopReason().name().toLowerCase(Locale.ROOT), peakRss / 1048576.0, seedUsed);
+            if (json) {
+                System.out.println(toJson(result, text, loadSeconds, peakRss, seedUsed, llama));
+            }
+        } finally {
+            if (tokenizer != null) {
+                tokenizer.close();
+            }
+        }
+        return 0;
+    }
+
+    private Llama3Tokenizer loadTokenizer(Path dir) {
+        Path file = tokenizerPath != null ? tokenizerPath : dir.resolve("tokenizer.json");
+        if (!Files.isRegularFile(file)) {
+            if (prompt.ids != null && tokenizerPath == null) {
+                return null; // ids in, ids out: the text is optional
+            }
+            throw new WoqException("No tokenizer at " + file + ": the model directory needs tokenizer.json, or pass --tokenizer FILE");
+        }
+        return Llama3Tokenizer.load(file);
+    }
+
+    private static String decodeSkippingSpecial(Llama3Tokenizer tokenizer, int[] ids) {
+        StreamingDecoder d = new StreamingDecoder(tokenizer);
+        StringBuilder sb = new StringBuilder();
+        for (int id : ids) {
+            sb.append(d.push(id));
+        }
+        return sb.append(d.flush()).toString();
+    }
+
+    private static String toJson(
+            GenerationResult r, String text, double loadSeconds, long peakRss, long seed, LlamaModel llama) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("prompt_ids", r.promptIds());
+        m.put("generated_ids", r.generatedIds());
+        m.put("text", text);
+        m.put("stop_reason", r.stopReason().name().toLowerCase(Locale.ROOT));
+        m.put("seed", seed);
+        m.put("dtype", "bf16");
+        m.put("load_seconds", loadSeconds);
+        m.put("time_to_first_token_ms", r.timeToFirstTokenNanos() / 1e6);
+        m.put("prefill_tokens_per_second", r.prefillTokensPerSecond());
+        double decode = r.decodeTokensPerSecond();
+        m.put("decode_tokens_per_second", Double.isNaN(decode) ? null : decode);
+        m.put("weight_bytes_per_token", llama.weightBytesPerToken());
+        m.put("peak_rss_bytes", peakRss);
+        return new GsonBuilder().serializeNulls().create().toJson(m);
+    }
+
+    /** Writes little-endian float32 via a temporary file, so a reader never sees half a file. */
+    static void writeFloats(Path target, float[] values) throws IOException {
+        ByteBuffer buf = ByteBuffer.allocate(values.length * 4).order(ByteOrder.LITTLE_ENDIAN);
+        buf.asFloatBuffer().put(values);
+        Path parent = target.toAbsolutePath().getParent();
+        Path tmp = Files.createTempFile(parent, "." + target.getFileName(), ".tmp");
+        try {
+            Files.write(tmp, buf.array());
+            Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        } finally {
+            Files.deleteIfExists(tmp);
+        }
+    }
+}

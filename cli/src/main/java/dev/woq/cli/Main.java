@@ -1,0 +1,54 @@
+package dev.woq.cli;
+
+import dev.woq.runtime.WoqException;
+import dev.woq.tokenizer.TokenizerException;
+import java.io.PrintWriter;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** The {@code woq} command. */
+@Command(
+        name = "woq",
+        mixinStandardHelpOptions = true,
+        versionProvider = Version.class,
+        description = "Llama 3 on CPUs from Java: bf16 today, weight-only int8/int4 next.",
+        subcommands = {SynthCommand.class, GenerateCommand.class, CommandLine.HelpCommand.class},
+        footerHeading = "%nExamples:%n",
+        footer = {
+            "  scripts/fetch-tokenizer.sh                       # once: the Llama 3 tokenizer",
+            "  woq synth --preset small --out /tmp/s            # a random-weight Llama 3 checkpoint",
+            "  woq generate --model /tmp/s --chat --prompt 'Hello!' --stream",
+            "  woq generate --model ~/models/Meta-Llama-3-8B-Instruct --chat --prompt 'Hi' --stream",
+            "  woq help generate"
+        })
+public final class Main {
+    /** Exit code of a user error woq explains (bad file, bad value). */
+    static final int EXIT_USER_ERROR = 1;
+    /** Exit code of an unexpected failure: a bug. */
+    static final int EXIT_INTERNAL_ERROR = 70;
+
+    public static void main(String[] args) {
+        System.exit(commandLine().execute(args));
+    }
+
+    /** The configured command line; tests call {@code execute} on it. */
+    static CommandLine commandLine() {
+        CommandLine cli = new CommandLine(new Main());
+        cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
+            PrintWriter err = commandLine.getErr();
+            if (e instanceof WoqException || e instanceof TokenizerException) {
+                err.println("woq: " + e.getMessage());
+                err.flush();
+                return EXIT_USER_ERROR;
+            }
+            if (System.getenv("WOQ_DEBUG") != null) {
+                e.printStackTrace(err);
+            } else {
+                err.println("woq: internal error: " + e + " (set WOQ_DEBUG=1 for the stack trace)");
+            }
+            err.flush();
+            return EXIT_INTERNAL_ERROR;
+        });
+        return cli;
+    }
+}

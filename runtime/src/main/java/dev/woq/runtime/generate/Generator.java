@@ -1,0 +1,93 @@
+package dev.woq.runtime.generate;
+
+import dev.woq.runtime.WoqException;
+import dev.woq.runtime.model.InferenceSession;
+import dev.woq.runtime.model.LlamaModel;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.Set;
+
+/**
+ * Prefill then decode: runs the prompt through the model once, then one token at a time, handing
+ * each token to a listener as soon as it is chosen.
+ */
+public final class Generator {
+    private final LlamaModel model;
+
+    public Generator(LlamaModel model) {
+        this.model = model;
+    }
+
+    /** Generates a continuation of {@code promptIds} in a fresh session sized for it. */
+    public GenerationResult generate(int[] promptIds, GenerationConfig config, TokenListener listener) {
+        int context = model.config().maxPositionEmbeddings();
+        if (promptIds.length == 0) {
+            throw new WoqException("The prompt is empty: give at least one token");
+        }
+        if (promptIds.length >= context) {
+            throw new WoqException(
+                    "The prompt has " + promptIds.length + " tokens but the model's context holds "
+                            + context + " (and at least one must be left to generate): shorten the prompt");
+        }
+        int capacity = (int) Math.min(context, (long) promptIds.length + config.maxNewTokens());
+        try (InferenceSession session = model.newSession(capacity)) {
+            return continueSession(session, promptIds, config, listener);
+        }
+    }
+
+    /**
+     * Appends {@code newIds} to the session's sequence and generates after them. The session's
+     * cache keeps everything, so a chat turn only pays for its own tokens.
+     */
+    public GenerationResult continueSession(
+            InferenceSession session, int[] newIds, GenerationConfig config, TokenListener listener) {
+        Set<Integer> stops = new HashSet<>(config.stopTokenIds());
+        stops.addAll(model.config().eosTokenIds());
+        int vocab = model.config().vocabSize();
+        for (int id : newIds) {
+            if (id < 0 || id >= vocab) {
+                throw new WoqException("Token id " + id + " is outside the vocabulary (0.." + (vocab - 1) + ")");
+            }
+        }
+        Sampler sampler = Sampler.of(config);
+        RepetitionPenalty penalty = new RepetitionPenalty(config.repetitionPenalty());
+        for (int id : newIds) {
+            penalty.observe(id);
+        }
+        long start = System.nanoTime();
+        float[] logits = session.prefill(newIds);
+        long prefill = System.nanoTime() - start;
+        float[] firstLogits = logits.clone();
+
+        int[] out = new int[config.maxNewTokens()];
+        int n = 0;
+        long ttft = 0;
+        long decodeStart = 0;
+        StopReason reason = StopReason.MAX_NEW_TOKENS;
+        while (true) {
+            penalty.apply(logits);
+            int next = sampler.sample(logits);
+            if (n == 0) {
+                ttft = System.nanoTime() - start;
+                decodeStart = System.nanoTime();
+            }
+            out[n++] = next;
+            penalty.observe(next);
+            listener.onToken(next);
+            if (stops.contains(next)) {
+                reason = StopReason.STOP_TOKEN;
+                break;
+            }
+            if (n == config.maxNewTokens()) {
+                break;
+            }
+            if (session.position() >= session.capacity()) {
+                reason = StopReason.CONTEXT_FULL;
+                break;
+            }
+            logits = session.decode(next);
+        }
+        long decode = System.nanoTime() - decodeStart;
+        return new GenerationResult(newIds.clone(), Arrays.copyOf(out, n), firstLogits, reason, prefill, ttft, decode);
+    }
+}

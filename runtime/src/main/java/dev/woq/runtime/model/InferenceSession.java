@@ -1,0 +1,62 @@
+package dev.woq.runtime.model;
+
+import dev.woq.runtime.WoqException;
+
+/**
+ * One sequence being generated: its KV cache and how many positions it holds. Prefill the prompt
+ * once, then decode token by token; each call returns the fp32 logits of the last position.
+ * Not thread-safe: one session per conversation.
+ */
+public final class InferenceSession implements AutoCloseable {
+    private final LlamaModel model;
+    private final KvCache cache;
+    private int position;
+
+    InferenceSession(LlamaModel model, KvCache cache) {
+        this.model = model;
+        this.cache = cache;
+    }
+
+    /** Appends the tokens (a whole prompt, or the next turn) and returns the last one's logits. */
+    public float[] prefill(int[] ids) {
+        if (ids.length == 0) {
+            throw new WoqException("Nothing to prefill: the prompt has no tokens");
+        }
+        ensureRoom(ids.length);
+        float[] logits = model.step(ids, cache, position);
+        position += ids.length;
+        return logits;
+    }
+
+    /** Appends one token and returns the logits of the next. */
+    public float[] decode(int id) {
+        return prefill(new int[] {id});
+    }
+
+    private void ensureRoom(int tokens) {
+        if (position + tokens > cache.capacity()) {
+            throw new WoqException(
+                    "The sequence would hold " + (position + tokens) + " tokens but its KV cache holds "
+                            + cache.capacity() + " (context length " + model.config().maxPositionEmbeddings() + ")");
+        }
+    }
+
+    /** Positions filled so far. */
+    public int position() {
+        return position;
+    }
+
+    public int capacity() {
+        return cache.capacity();
+    }
+
+    /** Forgets the sequence; the cache is reused. */
+    public void reset() {
+        position = 0;
+    }
+
+    @Override
+    public void close() {
+        cache.close();
+    }
+}

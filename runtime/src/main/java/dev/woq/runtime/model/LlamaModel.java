@@ -1,0 +1,148 @@
+package dev.woq.runtime.model;
+
+import ai.djl.pytorch.engine.PtNDArray;
+import ai.djl.pytorch.engine.PtNDManager;
+import ai.djl.util.PairList;
+import dev.woq.runtime.WoqException;
+import dev.woq.runtime.engine.Kernels;
+import dev.woq.runtime.engine.TorchRuntime;
+import dev.woq.runtime.safetensors.SafetensorsCheckpoint;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Llama 3 for causal LM: embedding, decoder layers, final norm, LM head, computing in bf16.
+ * Weights are mapped from the checkpoint; {@link #newSession} gives a sequence with its own KV
+ * cache.
+ */
+public final class LlamaModel extends KernelBlock implements AutoCloseable {
+    private final LlamaConfig config;
+    private final PtNDManager manager;
+    private final Embedding embedding;
+    private final List<DecoderLayer> layers;
+    private final RmsNorm norm;
+    private final Linear lmHead;
+    private final RotaryEmbedding rope;
+    private final long weightBytesPerToken;
+
+    private LlamaModel(
+            Kernels kernels, LlamaConfig config, PtNDManager manager, Embedding embedding,
+            List<DecoderLayer> layers, RmsNorm norm, Linear lmHead, RotaryEmbedding rope) {
+        super(kernels);
+        this.config = config;
+        this.manager = manager;
+        this.embedding = addChildBlock("embed_tokens", embedding);
+        this.layers = layers;
+        for (int i = 0; i < layers.size(); i++) {
+            addChildBlock("layers." + i, layers.get(i));
+        }
+        this.norm = addChildBlock("norm", norm);
+        this.lmHead = lmHead;
+        addChildBlock("lm_head", (KernelBlock) lmHead);
+        this.rope = rope;
+        long bytes = lmHead.weightBytes();
+        for (DecoderLayer layer : layers) {
+            bytes += layer.weightBytes();
+        }
+        this.weightBytesPerToken = bytes;
+    }
+
+    /** Loads a Hugging Face model directory (config.json + safetensors) in bf16. */
+    public static LlamaModel load(TorchRuntime runtime, Path dir) {
+        LlamaConfig config = LlamaConfig.load(dir);
+        SafetensorsCheckpoint checkpoint = SafetensorsCheckpoint.open(dir);
+        checkpoint.requireAll(LlamaWeights.names(config));
+        Kernels k = runtime.kernels();
+        PtNDManager manager = (PtNDManager) runtime.manager().newSubManager();
+        try (MappedWeights weights = new MappedWeights(k, manager, checkpoint)) {
+            int h = config.hiddenSize();
+            Embedding embedding = new Embedding(k, weights.bf16(LlamaWeights.EMBED, config.vocabSize(), h));
+            RotaryEmbedding rope = new RotaryEmbedding(manager, config);
+            List<DecoderLayer> layers = new ArrayList<>();
+            for (int i = 0; i < config.numLayers(); i++) {
+                LlamaWeights.Layer n = LlamaWeights.layer(i);
+                Attention attention = new Attention(
+                        k, config, i,
+                        bf16Linear(k, weights, n.q(), config.queryWidth(), h),
+                        bf16Linear(k, weights, n.k(), config.kvWidth(), h),
+                        bf16Linear(k, weights, n.v(), config.kvWidth(), h),
+                        bf16Linear(k, weights, n.o(), h, config.queryWidth()),
+                        rope);
+                Mlp mlp = new Mlp(
+                        k,
+                        bf16Linear(k, weights, n.gate(), config.intermediateSize(), h),
+                        bf16Linear(k, weights, n.up(), config.intermediateSize(), h),
+                        bf16Linear(k, weights, n.down(), h, config.intermediateSize()));
+                layers.add(new DecoderLayer(
+                        k,
+                        new RmsNorm(k, weights.bf16(n.inputNorm(), h), config.rmsNormEps()),
+                        attention,
+                        new RmsNorm(k, weights.bf16(n.postAttentionNorm(), h), config.rmsNormEps()),
+                        mlp));
+            }
+            RmsNorm norm = new RmsNorm(k, weights.bf16(LlamaWeights.NORM, h), config.rmsNormEps());
+            Linear lmHead = config.tieWordEmbeddings()
+                    ? new Bf16Linear(k, embedding.table(), config.vocabSize(), h)
+                    : bf16Linear(k, weights, LlamaWeights.LM_HEAD, config.vocabSize(), h);
+            return new LlamaModel(k, config, manager, embedding, layers, norm, lmHead, rope);
+        } catch (RuntimeException e) {
+            manager.close();
+            throw e;
+        }
+    }
+
+    private static Linear bf16Linear(Kernels k, MappedWeights weights, String name, int out, int in) {
+        return new Bf16Linear(k, weights.bf16(name, out, in), out, in);
+    }
+
+    public LlamaConfig config() {
+        return config;
+    }
+
+    /** Bytes of weights one decode step reads: every projection and the LM head. */
+    public long weightBytesPerToken() {
+        return weightBytesPerToken;
+    }
+
+    /** A new sequence whose KV cache holds up to {@code capacity} positions. */
+    public InferenceSession newSession(int capacity) {
+        if (capacity < 1 || capacity > config.maxPositionEmbeddings()) {
+            throw new WoqException(
+                    "A session needs 1.." + config.maxPositionEmbeddings() + " positions (the context length), got " + capacity);
+        }
+        return new InferenceSession(this, new KvCache(kernels, manager, config, capacity));
+    }
+
+    /**
+     * Runs {@code ids} at positions {@code position..} through the model, writing their keys and
+     * values to {@code cache}, and returns the fp32 logits of the last one.
+     */
+    float[] step(int[] ids, KvCache cache, int position) {
+        try (PtNDManager scope = (PtNDManager) manager.newSubManager()) {
+            long[] longIds = new long[ids.length];
+            for (int i = 0; i < ids.length; i++) {
+                longIds[i] = ids[i];
+            }
+            PtNDArray x = embedding.apply(scope, (PtNDArray) scope.create(longIds)); // [T, hidden]
+            for (DecoderLayer layer : layers) {
+                layer.apply(scope, x, cache, position);
+            }
+            // Only the last position's logits are needed: [1, hidden] → [1, vocab].
+            PtNDArray last = kernels.call(scope, "last_row_logits", x);
+            PtNDArray logits = lmHead.apply(scope, norm.apply(scope, last));
+            return kernels.call(scope, "to_float", logits).toFloatArray();
+        }
+    }
+
+    @Override
+    protected PtNDArray forward(PtNDManager scope, PtNDArray x, PairList<String, Object> params) {
+        throw new UnsupportedOperationException("use newSession(capacity).prefill(ids) and decode(id)");
+    }
+
+    @Override
+    public void close() {
+        rope.close();
+        manager.close();
+    }
+}

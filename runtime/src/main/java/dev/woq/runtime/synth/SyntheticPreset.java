@@ -1,0 +1,63 @@
+package dev.woq.runtime.synth;
+
+import dev.woq.runtime.ConfigException;
+import dev.woq.runtime.model.LlamaConfig;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.stream.Collectors;
+
+/**
+ * Shapes of synthetic checkpoints. All keep Llama 3's vocabulary (128,256) so the real tokenizer
+ * fits every one; the layer shapes are multiples of 128 so every quantization group size fits.
+ */
+public enum SyntheticPreset {
+    /** Two narrow layers: unit tests, a reference forward in plain Java. About 66 MB. */
+    TINY("tiny", config(128, 2, 4, 2, 32, 384)),
+    /** Four layers: end-to-end tests and the quickstart. About 290 MB. */
+    SMALL("small", config(512, 4, 8, 2, 64, 1536)),
+    /** Meta-Llama-3-8B-Instruct's exact shape: 8.03 B parameters, 16 GB of bf16. */
+    LLAMA3_8B("llama3-8b", config(4096, 32, 32, 8, 128, 14336));
+
+    private final String cliName;
+    private final LlamaConfig config;
+
+    SyntheticPreset(String cliName, LlamaConfig config) {
+        this.cliName = cliName;
+        this.config = config;
+    }
+
+    private static LlamaConfig config(int hidden, int layers, int heads, int kvHeads, int headDim, int intermediate) {
+        // As Meta-Llama-3-8B-Instruct's config.json: eos is <|eot_id|>, rope theta 500k, 8k context.
+        return new LlamaConfig(
+                hidden, heads, kvHeads, headDim, intermediate, layers, 1e-5, 500000.0, null,
+                128256, 8192, false, 128000, List.of(128009), "bfloat16");
+    }
+
+    public String cliName() {
+        return cliName;
+    }
+
+    public LlamaConfig config() {
+        return config;
+    }
+
+    /** Parses {@code tiny}, {@code small} or {@code llama3-8b}. */
+    public static SyntheticPreset parse(String name) {
+        for (SyntheticPreset p : values()) {
+            if (p.cliName.equals(name.toLowerCase(Locale.ROOT))) {
+                return p;
+            }
+        }
+        throw new ConfigException("Unknown preset '" + name + "': choose one of " + names());
+    }
+
+    public static String names() {
+        return Arrays.stream(values()).map(SyntheticPreset::cliName).collect(Collectors.joining(", "));
+    }
+
+    @Override
+    public String toString() {
+        return cliName;
+    }
+}

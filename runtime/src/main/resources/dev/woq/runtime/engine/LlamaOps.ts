@@ -1,0 +1,71 @@
+class LlamaOps(Module):
+  __parameters__ = []
+  __buffers__ = []
+  training : bool
+  def forward(self: __torch__.LlamaOps, x: Tensor) -> Tensor:
+    return x
+  def map_file(self: __torch__.LlamaOps, path: str, numel: int, dtype: int) -> Tensor:
+    # Read-only, copy-on-write mapping of a whole file as a 1-D tensor (no bytes are read yet).
+    return torch.from_file(path, False, numel, dtype=dtype)
+  def tensor_at(self: __torch__.LlamaOps, flat: Tensor, offset: int, numel: int, shape: List[int]) -> Tensor:
+    return torch.reshape(torch.narrow(flat, 0, offset, numel), shape)
+  def to_dtype(self: __torch__.LlamaOps, x: Tensor, dtype: int) -> Tensor:
+    return torch.contiguous(torch.to(x, dtype))
+  def embedding(self: __torch__.LlamaOps, table: Tensor, ids: Tensor) -> Tensor:
+    # ids: [T] int64 -> [T, hidden] in the table's dtype
+    return torch.embedding(table, ids)
+  def rms_norm(self: __torch__.LlamaOps, x: Tensor, w: Tensor, eps: float) -> Tensor:
+    # As Hugging Face's LlamaRMSNorm: normalize in fp32, round to bf16, then scale.
+    xf = torch.to(x, 6)
+    var = torch.mean(torch.mul(xf, xf), [-1], True)
+    return torch.mul(w, torch.to(torch.mul(xf, torch.rsqrt(torch.add(var, eps))), 15))
+  def add_(self: __torch__.LlamaOps, x: Tensor, y: Tensor) -> Tensor:
+    return torch.add_(x, y)
+  def linear_bf16(self: __torch__.LlamaOps, x: Tensor, w: Tensor) -> Tensor:
+    return torch.linear(x, w)
+  def prepack_bf16(self: __torch__.LlamaOps, w: Tensor) -> Tensor:
+    return ops.mkldnn._reorder_linear_weight(w, 1)
+  def linear_bf16_prepacked(self: __torch__.LlamaOps, x: Tensor, w: Tensor) -> Tensor:
+    sc = annotate(List[Optional[number]], [])
+    return ops.mkldnn._linear_pointwise(x, w, None, "none", sc, "")
+  def silu_mul(self: __torch__.LlamaOps, gate: Tensor, up: Tensor) -> Tensor:
+    return torch.mul(torch.silu(gate), up)
+  def rope(self: __torch__.LlamaOps, x: Tensor, cos: Tensor, sin: Tensor) -> Tensor:
+    # x: [heads, T, D] bf16; cos, sin: [T, D] fp32. Hugging Face layout: rotate the two halves.
+    half = torch.size(x, -1) // 2
+    xf = torch.to(x, 6)
+    x1 = torch.narrow(xf, -1, 0, half)
+    x2 = torch.narrow(xf, -1, half, half)
+    rotated = torch.cat([torch.neg(x2), x1], -1)
+    return torch.to(torch.add(torch.mul(xf, cos), torch.mul(rotated, sin)), 15)
+  def attention(self: __torch__.LlamaOps, q: Tensor, k: Tensor, v: Tensor, cos: Tensor, sin: Tensor, k_cache: Tensor, v_cache: Tensor, pos: int, n_heads: int, n_kv_heads: int, head_dim: int) -> Tensor:
+    # q: [T, H*D], k and v: [T, KV*D] bf16; cos, sin: [max_pos, D] fp32 tables;
+    # k_cache, v_cache: [KV, capacity, D] bf16, filled up to pos. Returns [T, H*D].
+    t = torch.size(q, 0)
+    c = torch.narrow(cos, 0, pos, t)
+    s = torch.narrow(sin, 0, pos, t)
+    qh = (self).rope(torch.transpose(torch.view(q, [t, n_heads, head_dim]), 0, 1), c, s)
+    kh = (self).rope(torch.transpose(torch.view(k, [t, n_kv_heads, head_dim]), 0, 1), c, s)
+    vh = torch.transpose(torch.view(v, [t, n_kv_heads, head_dim]), 0, 1)
+    _0 = torch.copy_(torch.narrow(k_cache, 1, pos, t), kh)
+    _1 = torch.copy_(torch.narrow(v_cache, 1, pos, t), vh)
+    keys = torch.unsqueeze(torch.narrow(k_cache, 1, 0, pos + t), 0)
+    values = torch.unsqueeze(torch.narrow(v_cache, 1, 0, pos + t), 0)
+    query = torch.unsqueeze(qh, 0)
+    if t == 1:
+      out = torch.scaled_dot_product_attention(query, keys, values, None, 0.0, False, scale=None, enable_gqa=True)
+    elif pos == 0:
+      out = torch.scaled_dot_product_attention(query, keys, values, None, 0.0, True, scale=None, enable_gqa=True)
+    else:
+      # New tokens after a cached prefix: token i sees every cached position and new ones up to i.
+      kpos = torch.arange(pos + t)
+      qpos = torch.add(torch.arange(t), pos)
+      mask = torch.le(torch.unsqueeze(kpos, 0), torch.unsqueeze(qpos, 1))
+      out = torch.scaled_dot_product_attention(query, keys, values, mask, 0.0, False, scale=None, enable_gqa=True)
+    return torch.reshape(torch.transpose(torch.squeeze(out, 0), 0, 1), [t, n_heads * head_dim])
+  def last_row_logits(self: __torch__.LlamaOps, x: Tensor) -> Tensor:
+    return torch.narrow(x, 0, torch.size(x, 0) - 1, 1)
+  def to_float(self: __torch__.LlamaOps, x: Tensor) -> Tensor:
+    return torch.contiguous(torch.to(x, 6))
+  def zeros(self: __torch__.LlamaOps, shape: List[int], dtype: int) -> Tensor:
+    return torch.zeros(shape, dtype=dtype)

