@@ -6,6 +6,7 @@ import dev.woq.runtime.engine.TorchRuntime;
 import dev.woq.runtime.generate.GenerationConfig;
 import dev.woq.runtime.generate.GenerationResult;
 import dev.woq.runtime.generate.Generator;
+import dev.woq.runtime.model.LlamaConfig;
 import dev.woq.runtime.model.LlamaModel;
 import dev.woq.runtime.util.ProcessMemory;
 import dev.woq.tokenizer.Llama3ChatTemplate;
@@ -14,12 +15,13 @@ import dev.woq.tokenizer.Llama3ChatTemplate.Role;
 import dev.woq.tokenizer.Llama3Tokenizer;
 import dev.woq.tokenizer.StreamingDecoder;
 import java.io.IOException;
-import java.io.PrintStream;
+import java.io.PrintWriter;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -32,7 +34,9 @@ import java.util.concurrent.ThreadLocalRandom;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 /** {@code woq generate}: one prompt in, one continuation out, streamed or whole. */
 @Command(
@@ -41,9 +45,12 @@ import picocli.CommandLine.Option;
         sortOptions = false,
         description = "Generate a continuation of a prompt (or a chat reply with --chat).",
         footerHeading = "%nExamples:%n",
+        // Help is wrapped at 80 columns: every example line must fit, or picocli breaks it mid-command.
         footer = {
-            "  woq generate --model /tmp/s --chat --system 'Be brief.' --prompt 'What is Java?' --stream",
-            "  woq generate --model /tmp/s --prompt 'Once upon a time' --temperature 0.8 --top-p 0.95 --seed 7",
+            "  woq generate --model /tmp/s --chat --system 'Be brief.' \\",
+            "      --prompt 'What is Java?' --stream",
+            "  woq generate --model /tmp/s --prompt 'Once upon a time' \\",
+            "      --temperature 0.8 --top-p 0.95 --seed 7",
             "  woq generate --model /tmp/s --prompt-ids 128000,2028,374,264,1296,11914,13 \\",
             "      --temperature 0 --max-new-tokens 16 --json --logits-out /tmp/l.f32"
         })
@@ -111,8 +118,14 @@ final class GenerateCommand implements Callable<Integer> {
     @Mixin
     RuntimeOptions runtime;
 
+    /** Output goes through the command line's writers (stdout and stderr in {@code main}), so tests can capture it. */
+    @Spec
+    CommandSpec spec;
+
     @Override
     public Integer call() throws IOException {
+        PrintWriter out = spec.commandLine().getOut();
+        PrintWriter err = spec.commandLine().getErr();
         if (chat && prompt.text == null) {
             throw new WoqException("--chat needs --prompt TEXT (the user message), not --prompt-ids");
         }
@@ -121,64 +134,56 @@ final class GenerateCommand implements Callable<Integer> {
         }
         Path dir = ModelLocator.locate(model);
         long seedUsed = seed != null ? seed : ThreadLocalRandom.current().nextLong(1L << 31);
+        // Checks the sampling options before spending time on loading the model.
+        new GenerationConfig(maxNewTokens, temperature, topK, topP, repetitionPenalty, seedUsed, Set.of());
 
         long loadStart = System.nanoTime();
         TorchRuntime torch = TorchRuntime.start(runtime.threads);
+        LlamaConfig modelConfig = LlamaConfig.load(dir);
         Llama3Tokenizer tokenizer = loadTokenizer(dir);
-        try (LlamaModel llama = LlamaModel.load(torch, dir)) {
-            double loadSeconds = (System.nanoTime() - loadStart) / 1e9;
-            System.err.printf(Locale.ROOT, "woq: %s; model %s (%d layers, bf16), loaded in %.1f s%n",
-                    torch.describe(), dir, llama.config().numLayers(), loadSeconds);
-
+        try {
             Set<Integer> stops = new HashSet<>();
-            int[] promptIds;
-            if (prompt.ids != null) {
-                promptIds = prompt.ids.stream().mapToInt(Integer::intValue).toArray();
-            } else if (chat) {
-                Llama3ChatTemplate template = new Llama3ChatTemplate(tokenizer);
-                List<Message> dialog = new ArrayList<>();
-                if (system != null) {
-                    dialog.add(new Message(Role.SYSTEM, system));
-                }
-                dialog.add(new Message(Role.USER, prompt.text));
-                promptIds = template.encodeDialogPrompt(dialog);
-                stops.addAll(template.stopTokenIds());
-            } else {
-                int[] text = tokenizer.encode(prompt.text);
-                promptIds = new int[text.length + 1];
-                promptIds[0] = llama.config().bosTokenId();
-                System.arraycopy(text, 0, promptIds, 1, text.length);
-            }
-            GenerationConfig config = new GenerationConfig(
-                    maxNewTokens, temperature, topK, topP, repetitionPenalty, seedUsed, stops);
+            int[] promptIds = promptIds(tokenizer, modelConfig, stops);
+            try (LlamaModel llama = LlamaModel.load(torch, dir)) {
+                double loadSeconds = (System.nanoTime() - loadStart) / 1e9;
+                err.printf(Locale.ROOT, "woq: %s; model %s (%d layers, bf16), loaded in %.1f s%n",
+                        torch.describe(), dir, llama.config().numLayers(), loadSeconds);
+                err.flush();
+                GenerationConfig config = new GenerationConfig(
+                        maxNewTokens, temperature, topK, topP, repetitionPenalty, seedUsed, stops);
 
-            PrintStream textOut = json ? System.err : System.out;
-            StreamingDecoder decoder = tokenizer != null ? new StreamingDecoder(tokenizer) : null;
-            GenerationResult result = new Generator(llama).generate(promptIds, config, id -> {
+                PrintWriter textOut = json ? err : out;
+                StreamingDecoder decoder = tokenizer != null ? new StreamingDecoder(tokenizer) : null;
+                GenerationResult result = new Generator(llama).generate(promptIds, config, id -> {
+                    if (stream && decoder != null) {
+                        textOut.print(decoder.push(id));
+                        textOut.flush();
+                    }
+                });
+                String text = tokenizer != null ? decodeSkippingSpecial(tokenizer, result.generatedIds()) : null;
                 if (stream && decoder != null) {
-                    textOut.print(decoder.push(id));
+                    textOut.print(decoder.flush());
+                    textOut.println();
+                    textOut.flush();
+                } else if (!json && text != null) {
+                    textOut.println(text);
                     textOut.flush();
                 }
-            });
-            String text = tokenizer != null ? decodeSkippingSpecial(tokenizer, result.generatedIds()) : null;
-            if (stream && decoder != null) {
-                textOut.print(decoder.flush());
-                textOut.println();
-            } else if (!json && text != null) {
-                textOut.println(text);
-            }
-            if (logitsOut != null) {
-                writeFloats(logitsOut, result.firstLogits());
-            }
-            long peakRss = ProcessMemory.peakRssBytes();
-            System.err.printf(Locale.ROOT,
-                    "woq: prompt %d tokens, %.1f tok/s; generated %d tokens, %.2f tok/s; "
-                            + "first token after %.0f ms; stop: %s; peak RSS %.0f MiB; seed %d%n",
-                    promptIds.length, result.prefillTokensPerSecond(), result.generatedIds().length,
-                    result.decodeTokensPerSecond(), result.timeToFirstTokenNanos() / 1e6,
-                    result.stopReason().name().toLowerCase(Locale.ROOT), peakRss / 1048576.0, seedUsed);
-            if (json) {
-                System.out.println(toJson(result, text, loadSeconds, peakRss, seedUsed, llama));
+                if (logitsOut != null) {
+                    writeFloats(logitsOut, result.firstLogits());
+                }
+                long peakRss = ProcessMemory.peakRssBytes();
+                err.printf(Locale.ROOT,
+                        "woq: prompt %d tokens, %.1f tok/s; generated %d tokens, %.2f tok/s; "
+                                + "first token after %.0f ms; stop: %s; peak RSS %.0f MiB; seed %d%n",
+                        promptIds.length, result.prefillTokensPerSecond(), result.generatedIds().length,
+                        result.decodeTokensPerSecond(), result.timeToFirstTokenNanos() / 1e6,
+                        result.stopReason().name().toLowerCase(Locale.ROOT), peakRss / 1048576.0, seedUsed);
+                err.flush();
+                if (json) {
+                    out.println(toJson(result, text, loadSeconds, peakRss, seedUsed, llama));
+                    out.flush();
+                }
             }
         } finally {
             if (tokenizer != null) {
@@ -186,6 +191,40 @@ final class GenerateCommand implements Callable<Integer> {
             }
         }
         return 0;
+    }
+
+    /**
+     * The prompt's ids, from --prompt-ids as given, --chat in Llama 3's chat format (adding its stop
+     * tokens to {@code stops}), or --prompt after a BOS token. Checked against the context length
+     * here, before the weights are loaded.
+     */
+    private int[] promptIds(Llama3Tokenizer tokenizer, LlamaConfig modelConfig, Set<Integer> stops) {
+        int[] promptIds;
+        if (prompt.ids != null) {
+            promptIds = prompt.ids.stream().mapToInt(Integer::intValue).toArray();
+        } else if (chat) {
+            Llama3ChatTemplate template = new Llama3ChatTemplate(tokenizer);
+            List<Message> dialog = new ArrayList<>();
+            if (system != null) {
+                dialog.add(new Message(Role.SYSTEM, system));
+            }
+            dialog.add(new Message(Role.USER, prompt.text));
+            promptIds = template.encodeDialogPrompt(dialog);
+            stops.addAll(template.stopTokenIds());
+        } else {
+            int[] text = tokenizer.encode(prompt.text);
+            promptIds = new int[text.length + 1];
+            promptIds[0] = modelConfig.bosTokenId();
+            System.arraycopy(text, 0, promptIds, 1, text.length);
+        }
+        int context = modelConfig.maxPositionEmbeddings();
+        if (promptIds.length >= context) {
+            // As Generator says it, but before the weights are loaded.
+            throw new WoqException(
+                    "The prompt has " + promptIds.length + " tokens but the model's context holds "
+                            + context + " (and at least one must be left to generate): shorten the prompt");
+        }
+        return promptIds;
     }
 
     private Llama3Tokenizer loadTokenizer(Path dir) {
@@ -232,7 +271,8 @@ final class GenerateCommand implements Callable<Integer> {
         ByteBuffer buf = ByteBuffer.allocate(values.length * 4).order(ByteOrder.LITTLE_ENDIAN);
         buf.asFloatBuffer().put(values);
         Path parent = target.toAbsolutePath().getParent();
-        Path tmp = Files.createTempFile(parent, "." + target.getFileName(), ".tmp");
+        Path tmp = Files.createTempFile(parent, "." + target.getFileName(), ".tmp",
+                PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-r--r--")));
         try {
             Files.write(tmp, buf.array());
             Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);

@@ -14,11 +14,13 @@ import picocli.CommandLine.Command;
         description = "Llama 3 on CPUs from Java: bf16 today, weight-only int8/int4 next.",
         subcommands = {SynthCommand.class, GenerateCommand.class, CommandLine.HelpCommand.class},
         footerHeading = "%nExamples:%n",
+        // Help is wrapped at 80 columns: every example line must fit, or picocli breaks it mid-command.
         footer = {
-            "  scripts/fetch-tokenizer.sh                       # once: the Llama 3 tokenizer",
-            "  woq synth --preset small --out /tmp/s            # a random-weight Llama 3 checkpoint",
+            "  scripts/fetch-tokenizer.sh              # once: the Llama 3 tokenizer",
+            "  woq synth --preset small --out /tmp/s   # a random-weight Llama 3 checkpoint",
             "  woq generate --model /tmp/s --chat --prompt 'Hello!' --stream",
-            "  woq generate --model ~/models/Meta-Llama-3-8B-Instruct --chat --prompt 'Hi' --stream",
+            "  woq generate --model ~/models/Meta-Llama-3-8B-Instruct \\",
+            "      --chat --prompt 'Hi' --stream",
             "  woq help generate"
         })
 public final class Main {

@@ -1,6 +1,7 @@
 package dev.woq.cli;
 
 import java.io.Console;
+import java.io.PrintWriter;
 import java.util.Locale;
 
 /**
@@ -9,18 +10,21 @@ import java.util.Locale;
  */
 final class Progress {
     private final String label;
+    private final PrintWriter err;
     private final boolean enabled;
     private final long start = System.nanoTime();
     private long lastDraw;
 
-    private Progress(String label, boolean enabled) {
+    private Progress(String label, PrintWriter err, boolean enabled) {
         this.label = label;
+        this.err = err;
         this.enabled = enabled;
     }
 
-    static Progress onTerminal(String label) {
+    /** Draws on {@code err} (the command line's stderr) when the process has a terminal. */
+    static Progress onTerminal(String label, PrintWriter err) {
         Console console = System.console();
-        return new Progress(label, console != null);
+        return new Progress(label, err, console != null);
     }
 
     void update(long done, long total) {
@@ -35,14 +39,15 @@ final class Progress {
         double seconds = Math.max(1e-9, (now - start) / 1e9);
         double rate = done / seconds;
         double eta = rate > 0 ? (total - done) / rate : 0;
-        System.err.printf(Locale.ROOT, "\r%s: %.2f / %.2f GB, %.0f MB/s, ETA %.0f s   ",
+        err.printf(Locale.ROOT, "\r%s: %.2f / %.2f GB, %.0f MB/s, ETA %.0f s   ",
                 label, done / 1e9, total / 1e9, rate / 1e6, eta);
-        System.err.flush();
+        err.flush();
     }
 
     void finish() {
         if (enabled) {
-            System.err.println();
+            err.println();
+            err.flush();
         }
     }
 }

@@ -4,23 +4,28 @@ import dev.woq.runtime.WoqException;
 import dev.woq.runtime.synth.SyntheticCheckpoint;
 import dev.woq.runtime.synth.SyntheticPreset;
 import dev.woq.tokenizer.TokenizerLocations;
+import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 /** {@code woq synth}: a random-weight Llama 3 checkpoint for tests and benchmarks. */
 @Command(
         name = "synth",
         mixinStandardHelpOptions = true,
         sortOptions = false,
+        // A summary line (woq --help lists it), then one paragraph that picocli wraps at word
+        // boundaries (an element per line would each be wrapped on its own, breaking them).
         description = {
-            "Write a random-weight checkpoint in the exact Hugging Face layout of Llama 3",
-            "(config.json, generation_config.json, tokenizer files, bf16 safetensors, sharded",
-            "with an index when large). Presets: tiny (66 MB), small (290 MB), llama3-8b (16 GB,",
-            "the shape of Meta-Llama-3-8B-Instruct). Weights are random: the text is noise, the",
-            "speed and memory are real."
+            "Write a random-weight Llama 3 checkpoint for tests and benchmarks.",
+            "The exact Hugging Face layout of Llama 3 (config.json, generation_config.json, tokenizer"
+                    + " files, bf16 safetensors, sharded with an index when large). Presets: tiny (66 MB),"
+                    + " small (290 MB), llama3-8b (16 GB, the shape of Meta-Llama-3-8B-Instruct). Weights"
+                    + " are random: the text is noise, the speed and memory are real."
         },
         footerHeading = "%nExamples:%n",
         footer = {
@@ -47,20 +52,28 @@ final class SynthCommand implements Callable<Integer> {
             description = "Largest shard in bytes; more is split with an index (default: ${DEFAULT-VALUE}).")
     long shardSize;
 
+    /** Output goes through the command line's writers (stdout and stderr in {@code main}), so tests can capture it. */
+    @Spec
+    CommandSpec spec;
+
     @Override
     public Integer call() {
+        PrintWriter stdout = spec.commandLine().getOut();
+        PrintWriter stderr = spec.commandLine().getErr();
         SyntheticPreset p = SyntheticPreset.parse(preset);
         if (shardSize < 1) {
             throw new WoqException("--shard-size must be positive, got " + shardSize);
         }
         Path tok = tokenizer != null ? tokenizer : TokenizerLocations.requireDefaultTokenizerJson();
-        Progress progress = Progress.onTerminal("writing " + p.cliName());
+        Progress progress = Progress.onTerminal("writing " + p.cliName(), stderr);
         long start = System.nanoTime();
         SyntheticCheckpoint.write(out, p.config(), seed, tok, shardSize, progress::update);
         progress.finish();
         double seconds = (System.nanoTime() - start) / 1e9;
-        System.err.printf(Locale.ROOT, "woq: wrote %s checkpoint to %s in %.1f s%n", p.cliName(), out, seconds);
-        System.out.println(out);
+        stderr.printf(Locale.ROOT, "woq: wrote %s checkpoint to %s in %.1f s%n", p.cliName(), out, seconds);
+        stderr.flush();
+        stdout.println(out);
+        stdout.flush();
         return 0;
     }
 }

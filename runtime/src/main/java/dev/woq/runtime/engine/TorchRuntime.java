@@ -20,7 +20,7 @@ public final class TorchRuntime {
     private final Engine engine;
     private final PtNDManager manager;
     private final Kernels kernels;
-    private final int threads;
+    private volatile int threads;
 
     private TorchRuntime(int threads) {
         // Nothing may be downloaded at run time: the pinned native artifacts are on the classpath.
@@ -51,6 +51,7 @@ public final class TorchRuntime {
             instance = new TorchRuntime(threads);
         } else if (instance.threads != threads) {
             JniUtils.setNumThreads(threads);
+            instance.threads = threads;
         }
         return instance;
     }

@@ -56,8 +56,13 @@ public interface Sampler {
             return pick(probs, identity(n), n, u);
         }
         // Tokens below this probability can never be inside the top-p set (llama2.c's cut),
-        // so only the few candidates above it are sorted.
-        double cutoff = config.topP() < 1 ? (1 - config.topP()) / (n - 1) : 0;
+        // so only the few candidates above it are sorted. The most likely token always is inside:
+        // the cut never exceeds its probability (a tiny p on a flat distribution would cut them all).
+        double top = 0;
+        for (double p : probs) {
+            top = Math.max(top, p);
+        }
+        double cutoff = config.topP() < 1 ? Math.min((1 - config.topP()) / (n - 1), top) : 0;
         int[] candidates = new int[n];
         int count = 0;
         for (int i = 0; i < n; i++) {

@@ -100,7 +100,7 @@ public record LlamaConfig(
             text = Files.readString(file, StandardCharsets.UTF_8);
         } catch (NoSuchFileException e) {
             throw new CheckpointException(
-                    "No config.json in " + dir + ": point --model at a Hugging Face model directory "
+                    "No config.json in " + dir + ": a model directory is a Hugging Face checkpoint "
                             + "(config.json, tokenizer.json, *.safetensors).");
         } catch (IOException e) {
             throw new CheckpointException("Cannot read " + file + ": " + e.getMessage(), e);
@@ -109,6 +109,10 @@ public record LlamaConfig(
             return parse(JsonParser.parseString(text).getAsJsonObject());
         } catch (JsonParseException | IllegalStateException e) {
             throw new CheckpointException(file + " is not valid JSON: " + e.getMessage(), e);
+        } catch (ClassCastException | UnsupportedOperationException | NumberFormatException e) {
+            // A field of the wrong JSON type (a string where a list belongs, a null flag).
+            throw new ConfigException(file + ": a field has the wrong type (" + e.getMessage()
+                    + "): compare it with the config.json of the model's original release");
         } catch (ConfigException e) {
             throw new ConfigException(file + ": " + e.getMessage().replaceFirst("^config.json: ", ""));
         }
@@ -116,7 +120,7 @@ public record LlamaConfig(
 
     /** Parses the JSON object of a {@code config.json}. */
     public static LlamaConfig parse(JsonObject json) {
-        if (json.has("architectures")) {
+        if (json.has("architectures") && !json.get("architectures").isJsonNull()) {
             List<String> archs = new ArrayList<>();
             json.getAsJsonArray("architectures").forEach(e -> archs.add(e.getAsString()));
             if (!archs.contains("LlamaForCausalLM")) {
@@ -155,7 +159,8 @@ public record LlamaConfig(
                 ropeScaling(json),
                 requireInt(json, "vocab_size"),
                 json.has("max_position_embeddings") ? requireInt(json, "max_position_embeddings") : 8192,
-                json.has("tie_word_embeddings") && json.get("tie_word_embeddings").getAsBoolean(),
+                json.has("tie_word_embeddings") && !json.get("tie_word_embeddings").isJsonNull()
+                        && json.get("tie_word_embeddings").getAsBoolean(),
                 json.has("bos_token_id") && !json.get("bos_token_id").isJsonNull() ? requireInt(json, "bos_token_id") : 128000,
                 intOrList(json, "eos_token_id"),
                 optString(json, "torch_dtype", "bfloat16"));

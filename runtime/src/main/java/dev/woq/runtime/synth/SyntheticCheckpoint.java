@@ -15,6 +15,7 @@ import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -84,8 +85,16 @@ public final class SyntheticCheckpoint {
             Files.writeString(tmp.resolve("generation_config.json"), generationConfig(config), StandardCharsets.UTF_8);
             if (tokenizerJson != null) {
                 Files.copy(tokenizerJson, tmp.resolve("tokenizer.json"));
-                Files.writeString(tmp.resolve("tokenizer_config.json"), TOKENIZER_CONFIG, StandardCharsets.UTF_8);
+                // Meta's tokenizer_config.json (with its chat template) when it sits beside the
+                // tokenizer, as scripts/fetch-tokenizer.sh leaves it; else the essentials.
+                Path tokenizerConfig = tokenizerJson.resolveSibling("tokenizer_config.json");
+                if (Files.isRegularFile(tokenizerConfig)) {
+                    Files.copy(tokenizerConfig, tmp.resolve("tokenizer_config.json"));
+                } else {
+                    Files.writeString(tmp.resolve("tokenizer_config.json"), TOKENIZER_CONFIG, StandardCharsets.UTF_8);
+                }
             }
+            makeReadable(tmp);
             try {
                 Files.move(tmp, out, StandardCopyOption.ATOMIC_MOVE);
             } catch (AtomicMoveNotSupportedException | FileAlreadyExistsException e) {
@@ -151,6 +160,15 @@ public final class SyntheticCheckpoint {
                     + "  \"model_input_names\": [\"input_ids\", \"attention_mask\"],\n"
                     + "  \"model_max_length\": 1000000000000000019884624838656,\n"
                     + "  \"tokenizer_class\": \"PreTrainedTokenizerFast\"\n}\n";
+
+    /** Temporary directories are created owner-only; a checkpoint is for every local user to read. */
+    private static void makeReadable(Path dir) throws IOException {
+        try {
+            Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
+        } catch (UnsupportedOperationException e) {
+            // not a POSIX file system: its defaults apply
+        }
+    }
 
     private static void deleteQuietly(Path dir) {
         try (Stream<Path> walk = Files.walk(dir)) {

@@ -33,6 +33,49 @@ public final class TestCheckpoints {
         return write("tiny31", c);
     }
 
+    /**
+     * Tiny's weights under a config.json whose context holds {@code maxPositions} and whose eos ids
+     * are {@code eosTokenIds}. The weight files are linked (or copied where links are refused).
+     */
+    public static synchronized Path tinyWith(int maxPositions, List<Integer> eosTokenIds) {
+        Path tiny = tiny();
+        LlamaConfig t = LlamaConfig.load(tiny);
+        LlamaConfig c = new LlamaConfig(
+                t.hiddenSize(), t.numHeads(), t.numKvHeads(), t.headDim(), t.intermediateSize(), t.numLayers(),
+                t.rmsNormEps(), t.ropeTheta(), t.ropeScaling(), t.vocabSize(), maxPositions, t.tieWordEmbeddings(),
+                t.bosTokenId(), eosTokenIds, t.torchDtype());
+        String name = "tiny-ctx" + maxPositions + "-eos" + eosTokenIds.toString().replaceAll("[^0-9]+", "_");
+        return written.computeIfAbsent(name, n -> {
+            try {
+                Path root = Files.createTempDirectory("woq-test-");
+                Runtime.getRuntime().addShutdownHook(new Thread(() -> deleteTree(root)));
+                Path dir = Files.createDirectory(root.resolve(n));
+                try (var files = Files.list(tiny)) {
+                    for (Path f : (Iterable<Path>) files::iterator) {
+                        Path target = dir.resolve(f.getFileName());
+                        if (f.getFileName().toString().equals(LlamaConfig.FILE_NAME)) {
+                            Files.writeString(target, c.toJson());
+                        } else {
+                            try {
+                                Files.createSymbolicLink(target, f.toAbsolutePath());
+                            } catch (UnsupportedOperationException | IOException e) {
+                                Files.copy(f, target);
+                            }
+                        }
+                    }
+                }
+                return dir;
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        });
+    }
+
+    /** Tiny's weights with a context of {@code maxPositions}. */
+    public static Path tinyWithContext(int maxPositions) {
+        return tinyWith(maxPositions, SyntheticPreset.TINY.config().eosTokenIds());
+    }
+
     private static Path write(String name, LlamaConfig config) {
         return written.computeIfAbsent(name, n -> {
             try {

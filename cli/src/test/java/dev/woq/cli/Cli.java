@@ -1,0 +1,124 @@
+package dev.woq.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.io.Writer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Consumer;
+import java.util.stream.Stream;
+import picocli.CommandLine;
+
+/** Runs the real {@code woq} command line in-process and captures what it prints. */
+final class Cli {
+    private Cli() {}
+
+    /** One run: its exit code and everything it printed to stdout and stderr. */
+    record Result(int exitCode, String out, String err) {
+        /** Stdout parsed as the single JSON object {@code --json} prints. */
+        JsonObject json() {
+            assertEquals(0, exitCode, () -> "woq failed: " + err);
+            String trimmed = out.strip();
+            assertEquals(1, trimmed.lines().count(), () -> "stdout should be one JSON line, was: " + out);
+            return JsonParser.parseString(trimmed).getAsJsonObject();
+        }
+
+        /** For diagnostics in assertion messages. */
+        String describe() {
+            return "exit " + exitCode + "\n--- stdout ---\n" + out + "\n--- stderr ---\n" + err;
+        }
+    }
+
+    /** Runs {@code woq args...}. */
+    static Result run(String... args) {
+        return run(new StringWriter(), args);
+    }
+
+    /** Runs {@code woq args...} with stdout going to {@code out} (for tests that watch it being written). */
+    static Result run(Writer out, String... args) {
+        StringWriter err = new StringWriter();
+        CommandLine cli = Main.commandLine();
+        PrintWriter outWriter = new PrintWriter(out);
+        PrintWriter errWriter = new PrintWriter(err);
+        cli.setOut(outWriter);
+        cli.setErr(errWriter);
+        int code = cli.execute(args);
+        outWriter.flush();
+        errWriter.flush();
+        return new Result(code, out.toString(), err.toString());
+    }
+
+    /**
+     * The real Llama 3 tokenizer, from system property {@code woq.tokenizer} (the parent pom's
+     * Surefire configuration sets it). A missing file fails the test rather than skipping it.
+     */
+    static Path tokenizer() {
+        String configured = System.getProperty("woq.tokenizer");
+        Path path = configured == null || configured.isBlank()
+                ? Path.of(System.getProperty("user.home"), ".cache", "woq", "tokenizer", "llama3", "tokenizer.json")
+                : Path.of(configured);
+        if (!Files.isRegularFile(path)) {
+            fail("Llama 3 tokenizer not found at " + path + ": run scripts/fetch-tokenizer.sh first"
+                    + " (tests read the path from system property woq.tokenizer)");
+        }
+        return path;
+    }
+
+    /** Writes the tiny preset to {@code out} with {@code woq synth}, failing the test if it fails. */
+    static Path synthTiny(Path out, String... extraArgs) {
+        List<String> args = new ArrayList<>(List.of(
+                "synth", "--preset", "tiny", "--out", out.toString(), "--tokenizer", tokenizer().toString()));
+        args.addAll(List.of(extraArgs));
+        Result r = run(args.toArray(String[]::new));
+        assertEquals(0, r.exitCode(), () -> "woq synth failed: " + r.describe());
+        return out;
+    }
+
+    /**
+     * A copy of the model directory {@code source} at {@code target}: every file is a symbolic link to
+     * the original except {@code config.json}, which is rewritten by {@code editConfig}.
+     */
+    static Path withConfig(Path source, Path target, Consumer<JsonObject> editConfig) throws IOException {
+        linkAllBut(source, target, "config.json");
+        JsonObject config = JsonParser.parseString(
+                Files.readString(source.resolve("config.json"), StandardCharsets.UTF_8)).getAsJsonObject();
+        editConfig.accept(config);
+        Files.writeString(target.resolve("config.json"), config.toString(), StandardCharsets.UTF_8);
+        return target;
+    }
+
+    /** Links every file of {@code source} into a new directory {@code target}, except {@code except}. */
+    static void linkAllBut(Path source, Path target, String except) throws IOException {
+        Files.createDirectories(target);
+        try (Stream<Path> files = Files.list(source)) {
+            for (Path f : (Iterable<Path>) files::iterator) {
+                if (!f.getFileName().toString().equals(except)) {
+                    Files.createSymbolicLink(target.resolve(f.getFileName()), f.toAbsolutePath());
+                }
+            }
+        }
+    }
+
+    /** The ids of a JSON array of integers. */
+    static int[] ids(JsonObject json, String key) {
+        return json.getAsJsonArray(key).asList().stream().mapToInt(e -> e.getAsInt()).toArray();
+    }
+
+    /** Comma-separated, as {@code --prompt-ids} takes them. */
+    static String csv(int... ids) {
+        StringBuilder sb = new StringBuilder();
+        for (int id : ids) {
+            sb.append(sb.length() == 0 ? "" : ",").append(id);
+        }
+        return sb.toString();
+    }
+}

@@ -1,0 +1,90 @@
+package dev.woq.examples;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import dev.woq.runtime.generate.GenerationResult;
+import dev.woq.runtime.generate.StopReason;
+import dev.woq.runtime.synth.SyntheticCheckpoint;
+import dev.woq.runtime.synth.SyntheticPreset;
+import dev.woq.tokenizer.Llama3ChatTemplate;
+import dev.woq.tokenizer.Llama3ChatTemplate.Message;
+import dev.woq.tokenizer.Llama3ChatTemplate.Role;
+import dev.woq.tokenizer.Llama3Tokenizer;
+import dev.woq.tokenizer.StreamingDecoder;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@link StreamingChat} on a tiny random-weight checkpoint with the real Llama 3 tokenizer. */
+class StreamingChatTest {
+    @TempDir
+    Path tmp;
+
+    @Test
+    void streamsTheReplyAndStops() {
+        Path tokenizerJson = realTokenizer();
+        Path model = tmp.resolve("tiny");
+        SyntheticCheckpoint.write(model, SyntheticPreset.TINY.config(), 0, tokenizerJson,
+                SyntheticCheckpoint.DEFAULT_SHARD_BYTES, SyntheticCheckpoint.Progress.NONE);
+        FlushCounter bytes = new FlushCounter();
+        PrintStream out = new PrintStream(bytes, false, StandardCharsets.UTF_8);
+
+        GenerationResult result = StreamingChat.chat(model, "Hello", 12, out);
+
+        String printed = bytes.toString(StandardCharsets.UTF_8);
+        int[] generated = result.generatedIds();
+        assertTrue(generated.length >= 1 && generated.length <= 12, () -> generated.length + " tokens");
+        assertTrue(result.stopReason() == StopReason.MAX_NEW_TOKENS || result.stopReason() == StopReason.STOP_TOKEN,
+                () -> "stopped because " + result.stopReason());
+        try (Llama3Tokenizer tokenizer = Llama3Tokenizer.load(tokenizerJson)) {
+            int[] prompt = new Llama3ChatTemplate(tokenizer).encodeDialogPrompt(List.of(
+                    new Message(Role.SYSTEM, StreamingChat.SYSTEM_MESSAGE), new Message(Role.USER, "Hello")));
+            assertArrayEquals(prompt, result.promptIds(), "the chat prompt of the system and user messages");
+            StreamingDecoder decoder = new StreamingDecoder(tokenizer);
+            StringBuilder expected = new StringBuilder();
+            for (int id : generated) {
+                expected.append(decoder.push(id));
+            }
+            expected.append(decoder.flush()).append(System.lineSeparator());
+            assertFalse(printed.isBlank(), "printed some text");
+            assertEquals(expected.toString(), printed);
+            assertTrue(bytes.flushesWithNewText >= 2, "streamed: flushed as the text grew, not once at the end");
+        }
+    }
+
+    /** Counts the flushes that came after new bytes. */
+    private static final class FlushCounter extends ByteArrayOutputStream {
+        int flushesWithNewText;
+        private int flushedSize;
+
+        @Override
+        public void flush() {
+            if (size() > flushedSize) {
+                flushesWithNewText++;
+                flushedSize = size();
+            }
+        }
+    }
+
+    /** The real Llama 3 tokenizer; the parent pom's Surefire configuration sets woq.tokenizer. */
+    private static Path realTokenizer() {
+        String configured = System.getProperty("woq.tokenizer");
+        Path path = configured == null || configured.isBlank()
+                ? Path.of(System.getProperty("user.home"), ".cache", "woq", "tokenizer", "llama3", "tokenizer.json")
+                : Path.of(configured);
+        if (!Files.isRegularFile(path)) {
+            fail("Llama 3 tokenizer not found at " + path + ": run scripts/fetch-tokenizer.sh first"
+                    + " (tests read the path from system property woq.tokenizer)");
+        }
+        return path;
+    }
+}
