@@ -36,8 +36,9 @@ public final class Generator {
     }
 
     /**
-     * Appends {@code newIds} to the session's sequence and generates after them. The session's
-     * cache keeps everything, so a chat turn only pays for its own tokens.
+     * Appends {@code newIds} to the session's sequence and generates after them, so a chat turn
+     * only pays for its own tokens. The cache then holds the sequence up to, but not including,
+     * the last generated token (nothing was computed after it): a next turn starts with that id.
      */
     public GenerationResult continueSession(
             InferenceSession session, int[] newIds, GenerationConfig config, TokenListener listener) {

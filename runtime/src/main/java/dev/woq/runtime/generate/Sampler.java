@@ -55,40 +55,82 @@ public interface Sampler {
         if (k == n && config.topP() >= 1) {
             return pick(probs, identity(n), n, u);
         }
-        // Tokens below this probability can never be inside the top-p set (llama2.c's cut),
-        // so only the few candidates above it are sorted. The most likely token always is inside:
-        // the cut never exceeds its probability (a tiny p on a flat distribution would cut them all).
+        // Candidates as primitive keys (probability bits, then index) sorted ascending, so the
+        // best come last; a 128k vocabulary sorts in a few milliseconds, not tens.
+        long[] keys = k < n ? topKKeys(probs, k) : aboveNucleusCut(probs, config.topP());
+        Arrays.sort(keys);
+        // top-p applies to the distribution renormalized over the top-k, as Hugging Face and
+        // llama.cpp do.
+        double norm = 0;
+        if (k < n) {
+            for (long key : keys) {
+                norm += probs[index(key)];
+            }
+        } else {
+            norm = 1;
+        }
+        int keep = 0;
+        double mass = 0;
+        int[] kept = new int[keys.length];
+        for (int i = keys.length - 1; i >= 0; i--) {
+            int id = index(keys[i]);
+            kept[keep++] = id;
+            mass += probs[id];
+            if (mass >= config.topP() * norm) {
+                break;
+            }
+        }
+        return pick(probs, kept, keep, u);
+    }
+
+    /** Sortable key: larger probability first when read from the end, then the smaller id. */
+    private static long key(double prob, int id) {
+        return ((long) Float.floatToIntBits((float) prob) << 32) | (Integer.MAX_VALUE - id);
+    }
+
+    private static int index(long key) {
+        return Integer.MAX_VALUE - (int) (key & 0xFFFFFFFFL);
+    }
+
+    /** The k most likely tokens, found with a bounded min-heap in O(n log k). */
+    private static long[] topKKeys(double[] probs, int k) {
+        java.util.PriorityQueue<Long> heap = new java.util.PriorityQueue<>(k + 1);
+        for (int i = 0; i < probs.length; i++) {
+            long key = key(probs[i], i);
+            if (heap.size() < k) {
+                heap.add(key);
+            } else if (key > heap.peek()) {
+                heap.poll();
+                heap.add(key);
+            }
+        }
+        long[] out = new long[heap.size()];
+        int i = 0;
+        for (long key : heap) {
+            out[i++] = key;
+        }
+        return out;
+    }
+
+    /**
+     * Tokens that may be inside the top-p set. One below {@code (1-p)/(n-1)} never is (llama2.c's
+     * cut); the cut never exceeds the top probability, so the most likely token always stays.
+     */
+    private static long[] aboveNucleusCut(double[] probs, double topP) {
+        int n = probs.length;
         double top = 0;
         for (double p : probs) {
             top = Math.max(top, p);
         }
-        double cutoff = config.topP() < 1 ? Math.min((1 - config.topP()) / (n - 1), top) : 0;
-        int[] candidates = new int[n];
+        double cutoff = Math.min((1 - topP) / Math.max(1, n - 1), top);
+        long[] keys = new long[n];
         int count = 0;
         for (int i = 0; i < n; i++) {
             if (probs[i] >= cutoff) {
-                candidates[count++] = i;
+                keys[count++] = key(probs[i], i);
             }
         }
-        Integer[] order = new Integer[count];
-        for (int i = 0; i < count; i++) {
-            order[i] = candidates[i];
-        }
-        Arrays.sort(order, (a, b) -> probs[a] != probs[b] ? Double.compare(probs[b], probs[a]) : Integer.compare(a, b));
-        int keep = Math.min(k, count);
-        double mass = 0;
-        for (int i = 0; i < keep; i++) {
-            mass += probs[order[i]];
-            if (mass >= config.topP()) {
-                keep = i + 1;
-                break;
-            }
-        }
-        int[] kept = new int[keep];
-        for (int i = 0; i < keep; i++) {
-            kept[i] = order[i];
-        }
-        return pick(probs, kept, keep, u);
+        return Arrays.copyOf(keys, count);
     }
 
     private static int pick(double[] probs, int[] ids, int count, double u) {

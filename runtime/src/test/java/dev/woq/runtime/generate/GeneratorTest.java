@@ -250,11 +250,35 @@ class GeneratorTest {
     }
 
     @Test
-    void repetitionPenaltyKeepsGreedyAwayFromSeenTokens() {
-        int n = 40;
-        int[] plain = greedy(n).generatedIds();
-        // A random model soon loops under greedy decoding: some token repeats.
-        assertTrue(IntStream.of(plain).distinct().count() < n, "no repeat in " + Arrays.toString(plain));
+    void repetitionPenaltyAppliesToPromptAndGeneratedTokensAtEveryStep() {
+        // Below 1 the penalty favours seen tokens: a strong one makes greedy repeat the prompt.
+        int steps = 6;
+        double penalty = 0.01;
+        int[] expected = new int[steps];
+        try (InferenceSession s = model.newSession(PROMPT.length + steps)) {
+            RepetitionPenalty seen = new RepetitionPenalty(penalty);
+            IntStream.of(PROMPT).forEach(seen::observe);
+            float[] logits = s.prefill(PROMPT);
+            for (int i = 0; i < steps; i++) {
+                seen.apply(logits);
+                expected[i] = Sampler.argmax(logits);
+                seen.observe(expected[i]);
+                if (i + 1 < steps) {
+                    logits = s.decode(expected[i]);
+                }
+            }
+        }
+        GenerationConfig config = new GenerationConfig(steps, 0, 0, 1, penalty, 0, Set.of());
+        int[] ids = generator.generate(PROMPT, config, TokenListener.NONE).generatedIds();
+        assertArrayEquals(expected, ids);
+        Set<Integer> prompt = new HashSet<>(IntStream.of(PROMPT).boxed().toList());
+        assertTrue(prompt.contains(ids[0]), "the favoured first token " + ids[0] + " is not from the prompt");
+        assertFalse(Arrays.equals(greedy(steps).generatedIds(), ids), "the penalty changed nothing");
+    }
+
+    @Test
+    void strongRepetitionPenaltyKeepsGreedyAwayFromSeenTokens() {
+        int n = 20;
         GenerationConfig penalized = new GenerationConfig(n, 0, 0, 1, 1000.0, 0, Set.of());
         int[] ids = generator.generate(PROMPT, penalized, TokenListener.NONE).generatedIds();
         assertEquals(n, IntStream.of(ids).distinct().count(), "a token repeated: " + Arrays.toString(ids));
@@ -264,9 +288,10 @@ class GeneratorTest {
 
     @Test
     void continuingASessionAppendsTheTurnAfterTheCachedTokens() {
-        // Prompt in two turns: the second turn's logits equal those of the whole prompt at once.
+        // The prompt in two parts, the second through continueSession, gives the whole prompt's tokens.
         GenerationResult whole = greedy(4);
         try (InferenceSession s = model.newSession(64)) {
+            // A single generated token is chosen from the turn's logits and not decoded.
             generator.continueSession(s, Arrays.copyOf(PROMPT, 4), GenerationConfig.greedy(1, Set.of()), TokenListener.NONE);
             assertEquals(4, s.position());
             s.reset();

@@ -209,6 +209,15 @@ class SamplerTest {
     }
 
     @Test
+    void topPAfterTopKIsMeasuredOnTheTopKDistribution() {
+        // As Hugging Face and llama.cpp: top-k {0.4, 0.3} renormalizes to {0.57, 0.43}, so top-p 0.5
+        // keeps the best token alone (measured on the full distribution, 0.4 < 0.5 would keep two).
+        float[] logits = logitsOf(0.4, 0.3, 0.2, 0.1);
+        assertEquals(Set.of(0), picksOverGrid(logits, sampling(1.0, 2, 0.5, 0)));
+        assertEquals(Set.of(0, 1), picksOverGrid(logits, sampling(1.0, 2, 0.6, 0)));
+    }
+
+    @Test
     void topPRenormalizesOverTheNucleus() {
         // Nucleus {1: 0.5, 3: 0.3}: token 1 for u below 0.5 / 0.8 = 0.625, token 3 above.
         float[] logits = logitsOf(0.15, 0.5, 0.05, 0.3);
