@@ -40,7 +40,7 @@ public final class DecodeBenchmark {
 
         TorchRuntime runtime = threads > 0 ? TorchRuntime.start(threads) : TorchRuntime.start();
         System.err.println("woq bench: " + runtime.describe());
-        double bandwidth = MemoryBandwidth.measure(runtime, 1L << 30, 5);
+        double bandwidth = MemoryBandwidth.measure(runtime, 1L << 30, 10);
         System.err.printf(Locale.ROOT, "woq bench: memory read bandwidth %.1f GB/s%n", bandwidth / 1e9);
 
         long t0 = System.nanoTime();

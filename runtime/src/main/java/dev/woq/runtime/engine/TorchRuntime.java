@@ -80,13 +80,15 @@ public final class TorchRuntime {
 
     /** One line that answers "why is it slow?": engine, CPU features, threads. */
     public String describe() {
+        String isa = System.getenv("ONEDNN_MAX_CPU_ISA");
         return String.format(
                 Locale.ROOT,
-                "%s (DJL %s), CPU: %s, threads: %d",
+                "%s (DJL %s), CPU: %s, threads: %d%s",
                 engineVersion(),
                 Engine.getDjlVersion(),
                 CpuInfo.describe(),
-                threads);
+                threads,
+                isa == null || isa.isBlank() ? "" : ", oneDNN ISA capped at " + isa);
     }
 
     static String resource(String name) {
