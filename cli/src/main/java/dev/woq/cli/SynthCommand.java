@@ -4,10 +4,14 @@ import dev.woq.runtime.WoqException;
 import dev.woq.runtime.synth.SyntheticCheckpoint;
 import dev.woq.runtime.synth.SyntheticPreset;
 import dev.woq.tokenizer.TokenizerLocations;
+import java.io.IOException;
 import java.io.PrintWriter;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Comparator;
 import java.util.Locale;
 import java.util.concurrent.Callable;
+import java.util.stream.Stream;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -37,7 +41,8 @@ final class SynthCommand implements Callable<Integer> {
             description = "tiny, small or llama3-8b.")
     String preset;
 
-    @Option(names = "--out", required = true, paramLabel = "DIR", description = "Directory to create (must not exist).")
+    @Option(names = "--out", required = true, paramLabel = "DIR",
+            description = "Directory to create (must not exist, unless --force).")
     Path out;
 
     @Option(names = "--seed", paramLabel = "N", defaultValue = "0",
@@ -47,6 +52,10 @@ final class SynthCommand implements Callable<Integer> {
     @Option(names = "--tokenizer", paramLabel = "FILE",
             description = "tokenizer.json to include (default: the one scripts/fetch-tokenizer.sh caches).")
     Path tokenizer;
+
+    @Option(names = "--force",
+            description = "Replace --out if it already holds a checkpoint (a directory with config.json).")
+    boolean force;
 
     @Option(names = "--shard-size", paramLabel = "BYTES", defaultValue = "5000000000",
             description = "Largest shard in bytes; more is split with an index (default: ${DEFAULT-VALUE}).")
@@ -67,6 +76,10 @@ final class SynthCommand implements Callable<Integer> {
         Path tok = tokenizer != null ? tokenizer : TokenizerLocations.requireDefaultTokenizerJson();
         Progress progress = Progress.onTerminal("writing " + p.cliName(), stderr);
         long start = System.nanoTime();
+        if (force && Files.exists(out)) {
+            replaceable(out);
+            deleteTree(out);
+        }
         SyntheticCheckpoint.write(out, p.config(), seed, tok, shardSize, progress::update);
         progress.finish();
         double seconds = (System.nanoTime() - start) / 1e9;
@@ -75,5 +88,23 @@ final class SynthCommand implements Callable<Integer> {
         stdout.println(out);
         stdout.flush();
         return 0;
+    }
+
+    /** --force deletes only what is clearly a checkpoint, never an arbitrary directory. */
+    private static void replaceable(Path out) {
+        if (!Files.isDirectory(out) || !Files.isRegularFile(out.resolve("config.json"))) {
+            throw new WoqException(out + " exists and is not a checkpoint directory (no config.json): "
+                    + "--force only replaces checkpoints; remove it yourself or choose another --out");
+        }
+    }
+
+    private static void deleteTree(Path dir) {
+        try (Stream<Path> walk = Files.walk(dir)) {
+            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
+                Files.delete(p);
+            }
+        } catch (IOException e) {
+            throw new WoqException("Cannot remove the old checkpoint " + dir + ": " + e.getMessage());
+        }
     }
 }

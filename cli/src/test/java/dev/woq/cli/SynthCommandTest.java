@@ -76,6 +76,36 @@ class SynthCommandTest {
     }
 
     @Test
+    void forceReplacesAnExistingCheckpoint() throws IOException {
+        Path out = tmp.resolve("replaced");
+        Cli.Result first = Cli.run("synth", "--preset", "tiny", "--out", out.toString(), "--seed", "1",
+                "--tokenizer", Cli.tokenizer().toString());
+        assertEquals(0, first.exitCode(), first::describe);
+        byte[] before = Files.readAllBytes(out.resolve("model.safetensors"));
+
+        Cli.Result again = Cli.run("synth", "--preset", "tiny", "--out", out.toString(), "--seed", "2", "--force",
+                "--tokenizer", Cli.tokenizer().toString());
+
+        assertEquals(0, again.exitCode(), again::describe);
+        assertFalse(java.util.Arrays.equals(before, Files.readAllBytes(out.resolve("model.safetensors"))),
+                "another seed, other weights");
+    }
+
+    @Test
+    void forceRefusesToDeleteADirectoryThatIsNotACheckpoint() throws IOException {
+        Path out = Files.createDirectories(tmp.resolve("notes"));
+        Files.writeString(out.resolve("keep.txt"), "mine");
+
+        Cli.Result r = Cli.run("synth", "--preset", "tiny", "--out", out.toString(), "--force",
+                "--tokenizer", Cli.tokenizer().toString());
+
+        assertEquals(1, r.exitCode(), r::describe);
+        assertOneLineError(r);
+        assertTrue(r.err().contains("not a checkpoint"), r::describe);
+        assertEquals("mine", Files.readString(out.resolve("keep.txt")));
+    }
+
+    @Test
     void unknownPresetFailsNamingThePresets() {
         Path out = tmp.resolve("huge");
 
