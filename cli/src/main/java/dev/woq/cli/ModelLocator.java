@@ -19,6 +19,11 @@ final class ModelLocator {
     private ModelLocator() {}
 
     static Path locate(String model) {
+        return locate(model, hubCache());
+    }
+
+    /** As {@link #locate(String)}, looking up hub names in {@code hubCache}. */
+    static Path locate(String model, Path hubCache) {
         Path direct = Path.of(model.startsWith("~/") ? System.getProperty("user.home") + model.substring(1) : model);
         if (Files.isDirectory(direct)) {
             if (!Files.isRegularFile(direct.resolve("config.json"))) {
@@ -31,7 +36,7 @@ final class ModelLocator {
         List<String> tried = new ArrayList<>();
         tried.add(direct.toAbsolutePath().toString());
         if (model.contains("/") && !model.startsWith("/") && !model.startsWith(".")) {
-            Path repo = hubCache().resolve("models--" + model.replace("/", "--"));
+            Path repo = hubCache.resolve("models--" + model.replace("/", "--"));
             tried.add(repo.toString());
             Path snapshot = snapshot(repo);
             if (snapshot != null) {
