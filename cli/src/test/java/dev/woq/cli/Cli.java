@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
+import dev.woq.tokenizer.TokenizerLocations;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -62,10 +63,7 @@ final class Cli {
      * Surefire configuration sets it). A missing file fails the test rather than skipping it.
      */
     static Path tokenizer() {
-        String configured = System.getProperty("woq.tokenizer");
-        Path path = configured == null || configured.isBlank()
-                ? Path.of(System.getProperty("user.home"), ".cache", "woq", "tokenizer", "llama3", "tokenizer.json")
-                : Path.of(configured);
+        Path path = TokenizerLocations.defaultTokenizerJson();
         if (!Files.isRegularFile(path)) {
             fail("Llama 3 tokenizer not found at " + path + ": run scripts/fetch-tokenizer.sh first"
                     + " (tests read the path from system property woq.tokenizer)");

@@ -15,6 +15,7 @@ import dev.woq.tokenizer.Llama3ChatTemplate.Message;
 import dev.woq.tokenizer.Llama3ChatTemplate.Role;
 import dev.woq.tokenizer.Llama3Tokenizer;
 import dev.woq.tokenizer.StreamingDecoder;
+import dev.woq.tokenizer.TokenizerLocations;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -77,10 +78,7 @@ class StreamingChatTest {
 
     /** The real Llama 3 tokenizer; the parent pom's Surefire configuration sets woq.tokenizer. */
     private static Path realTokenizer() {
-        String configured = System.getProperty("woq.tokenizer");
-        Path path = configured == null || configured.isBlank()
-                ? Path.of(System.getProperty("user.home"), ".cache", "woq", "tokenizer", "llama3", "tokenizer.json")
-                : Path.of(configured);
+        Path path = TokenizerLocations.defaultTokenizerJson();
         if (!Files.isRegularFile(path)) {
             fail("Llama 3 tokenizer not found at " + path + ": run scripts/fetch-tokenizer.sh first"
                     + " (tests read the path from system property woq.tokenizer)");

@@ -8,10 +8,17 @@ public final class TokenizerLocations {
     private TokenizerLocations() {}
 
     /**
-     * {@code $WOQ_TOKENIZER} if set, else {@code $WOQ_TOKENIZER_CACHE/tokenizer.json}, else
+     * The system property {@code woq.tokenizer} if set (the build sets it for tests), else
+     * {@code $WOQ_TOKENIZER}, else {@code $WOQ_TOKENIZER_CACHE/tokenizer.json}, else
      * {@code ~/.cache/woq/tokenizer/llama3/tokenizer.json}.
+     *
+     * @return the path, which may not exist
      */
     public static Path defaultTokenizerJson() {
+        String property = System.getProperty("woq.tokenizer");
+        if (property != null && !property.isBlank()) {
+            return Path.of(property);
+        }
         String explicit = System.getenv("WOQ_TOKENIZER");
         if (explicit != null && !explicit.isBlank()) {
             return Path.of(explicit);
@@ -23,7 +30,11 @@ public final class TokenizerLocations {
         return dir.resolve("tokenizer.json");
     }
 
-    /** The default tokenizer, or an error that says how to get it. */
+    /**
+     * The default tokenizer, or an error that says how to get it.
+     *
+     * @return the path of an existing file
+     */
     public static Path requireDefaultTokenizerJson() {
         Path p = defaultTokenizerJson();
         if (!Files.isRegularFile(p)) {

@@ -31,11 +31,6 @@ final class RealTokenizer {
     }
 
     static Path path() {
-        String configured = System.getProperty("woq.tokenizer");
-        if (configured == null || configured.isBlank()) {
-            return Path.of(System.getProperty("user.home"),
-                    ".cache", "woq", "tokenizer", "llama3", "tokenizer.json");
-        }
-        return Path.of(configured);
+        return TokenizerLocations.defaultTokenizerJson();
     }
 }
