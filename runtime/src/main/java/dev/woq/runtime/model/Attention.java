@@ -52,6 +52,10 @@ public final class Attention extends KernelBlock {
         return apply(scope, x, (KvCache) params.get("cache"), (Integer) params.get("position"));
     }
 
+    String projectionFormat() {
+        return q.format();
+    }
+
     long weightBytes() {
         return q.weightBytes() + k.weightBytes() + v.weightBytes() + o.weightBytes();
     }

@@ -51,4 +51,9 @@ public final class Bf16Linear extends KernelBlock implements Linear {
     public long weightBytes() {
         return 2L * in * out;
     }
+
+    @Override
+    public String format() {
+        return "bf16";
+    }
 }

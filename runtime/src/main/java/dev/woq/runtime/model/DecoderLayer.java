@@ -40,6 +40,10 @@ public final class DecoderLayer extends KernelBlock {
         return apply(scope, x, (KvCache) params.get("cache"), (Integer) params.get("position"));
     }
 
+    String projectionFormat() {
+        return attention.projectionFormat();
+    }
+
     long weightBytes() {
         return attention.weightBytes() + mlp.weightBytes();
     }

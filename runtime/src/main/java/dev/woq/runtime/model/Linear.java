@@ -18,4 +18,7 @@ public interface Linear {
 
     /** Bytes of weight data read per token: what decode speed is bound by. */
     long weightBytes();
+
+    /** The weight format: {@code bf16}, {@code int8} or {@code int4-g<group size>}. */
+    String format();
 }

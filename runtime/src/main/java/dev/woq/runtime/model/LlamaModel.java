@@ -48,14 +48,19 @@ public final class LlamaModel extends KernelBlock implements AutoCloseable {
         this.weightBytesPerToken = bytes;
     }
 
-    /** Loads a Hugging Face model directory (config.json + safetensors) in bf16. */
+    /**
+     * Loads a model directory: a Hugging Face checkpoint (config.json + bf16/F16/F32 safetensors)
+     * or one written by {@code woq quantize} (int4/int8 projections in woq's layout).
+     */
     public static LlamaModel load(TorchRuntime runtime, Path dir) {
         LlamaConfig config = LlamaConfig.load(dir);
         SafetensorsCheckpoint checkpoint = SafetensorsCheckpoint.open(dir);
-        checkpoint.requireAll(LlamaWeights.names(config));
         Kernels k = runtime.kernels();
         PtNDManager manager = (PtNDManager) runtime.manager().newSubManager();
         try (MappedWeights weights = new MappedWeights(k, manager, checkpoint)) {
+            checkpoint.requireAll(LlamaWeights.names(config).stream()
+                    .map(name -> LinearLoader.storedName(weights, name)).toList());
+            LinearLoader linears = new LinearLoader(k, manager, weights);
             int h = config.hiddenSize();
             Embedding embedding = new Embedding(k, weights.bf16(LlamaWeights.EMBED, config.vocabSize(), h));
             RotaryEmbedding rope = new RotaryEmbedding(manager, config);
@@ -64,16 +69,16 @@ public final class LlamaModel extends KernelBlock implements AutoCloseable {
                 LlamaWeights.Layer n = LlamaWeights.layer(i);
                 Attention attention = new Attention(
                         k, config, i,
-                        bf16Linear(k, weights, n.q(), config.queryWidth(), h),
-                        bf16Linear(k, weights, n.k(), config.kvWidth(), h),
-                        bf16Linear(k, weights, n.v(), config.kvWidth(), h),
-                        bf16Linear(k, weights, n.o(), h, config.queryWidth()),
+                        linears.load(n.q(), config.queryWidth(), h),
+                        linears.load(n.k(), config.kvWidth(), h),
+                        linears.load(n.v(), config.kvWidth(), h),
+                        linears.load(n.o(), h, config.queryWidth()),
                         rope);
                 Mlp mlp = new Mlp(
                         k,
-                        bf16Linear(k, weights, n.gate(), config.intermediateSize(), h),
-                        bf16Linear(k, weights, n.up(), config.intermediateSize(), h),
-                        bf16Linear(k, weights, n.down(), h, config.intermediateSize()));
+                        linears.load(n.gate(), config.intermediateSize(), h),
+                        linears.load(n.up(), config.intermediateSize(), h),
+                        linears.load(n.down(), h, config.intermediateSize()));
                 layers.add(new DecoderLayer(
                         k,
                         new RmsNorm(k, weights.bf16(n.inputNorm(), h), config.rmsNormEps()),
@@ -84,7 +89,7 @@ public final class LlamaModel extends KernelBlock implements AutoCloseable {
             RmsNorm norm = new RmsNorm(k, weights.bf16(LlamaWeights.NORM, h), config.rmsNormEps());
             Linear lmHead = config.tieWordEmbeddings()
                     ? new Bf16Linear(k, embedding.table(), config.vocabSize(), h)
-                    : bf16Linear(k, weights, LlamaWeights.LM_HEAD, config.vocabSize(), h);
+                    : linears.load(LlamaWeights.LM_HEAD, config.vocabSize(), h);
             return new LlamaModel(k, config, manager, embedding, layers, norm, lmHead, rope);
         } catch (RuntimeException e) {
             manager.close();
@@ -92,12 +97,18 @@ public final class LlamaModel extends KernelBlock implements AutoCloseable {
         }
     }
 
-    private static Linear bf16Linear(Kernels k, MappedWeights weights, String name, int out, int in) {
-        return new Bf16Linear(k, weights.bf16(name, out, in), out, in);
-    }
-
     public LlamaConfig config() {
         return config;
+    }
+
+    /**
+     * The weight format, e.g. {@code bf16}, {@code int8}, or {@code int4-g128 (LM head int8)}
+     * when the LM head differs from the layers.
+     */
+    public String weightFormat() {
+        String projections = layers.get(0).projectionFormat();
+        String head = lmHead.format();
+        return head.equals(projections) ? projections : projections + " (LM head " + head + ")";
     }
 
     /** Bytes of weights one decode step reads: every projection and the LM head. */

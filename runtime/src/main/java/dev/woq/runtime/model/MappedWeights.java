@@ -74,6 +74,57 @@ public final class MappedWeights implements AutoCloseable {
         return tensor;
     }
 
+    /** Whether the checkpoint has a tensor of that name. */
+    public boolean contains(String name) {
+        return checkpoint.contains(name);
+    }
+
+    /**
+     * The tensor {@code name} exactly as stored (no conversion), after checking its dtype and
+     * shape: the quantized layouts' codes and scales. Data whose file offset is not a multiple of
+     * {@code alignment} bytes is copied into fresh (64-byte aligned) memory, for kernels that
+     * need aligned rows.
+     */
+    public PtNDArray stored(String name, SafetensorsDtype dtype, int alignment, long... shape) {
+        TensorInfo info = checkpoint.tensor(name);
+        if (info.dtype() != dtype) {
+            throw new CheckpointException(
+                    "Tensor '" + name + "' in " + info.file() + " is " + info.dtype() + " but the quantized layout needs "
+                            + dtype + ": the checkpoint is damaged or was not written by woq quantize.");
+        }
+        if (!Arrays.equals(info.shapeArray(), shape)) {
+            throw new CheckpointException(
+                    "Tensor '" + name + "' in " + info.file() + " has shape " + Arrays.toString(info.shapeArray())
+                            + " but config.json implies " + Arrays.toString(shape)
+                            + ": the weights do not belong to this config.");
+        }
+        int code = torchCode(dtype);
+        PtNDArray view = view(info, code);
+        if (info.fileOffset() % alignment != 0) {
+            return kernels.call(manager, "clone", view);
+        }
+        return view;
+    }
+
+    private static int torchCode(SafetensorsDtype dtype) {
+        switch (dtype) {
+            case U8:
+                return 0;
+            case I8:
+                return 1;
+            case I32:
+                return 3;
+            case F16:
+                return 5;
+            case F32:
+                return 6;
+            case BF16:
+                return 15;
+            default:
+                throw new CheckpointException("woq does not load " + dtype + " tensors");
+        }
+    }
+
     /**
      * A view of the tensor's bytes with torch dtype code {@code torchDtype}. When the data is not
      * aligned to its element size (possible in hand-written files), it is copied instead.
@@ -125,7 +176,10 @@ public final class MappedWeights implements AutoCloseable {
             PtNDArray wide = (PtNDArray) manager.create(f32, shape, DataType.FLOAT32);
             return kernels.call(manager, "to_dtype", wide, 15L);
         }
-        DataType type = torchDtype == 5 ? DataType.FLOAT16 : DataType.FLOAT32;
+        DataType type = torchDtype == 0 ? DataType.UINT8
+                : torchDtype == 1 ? DataType.INT8
+                : torchDtype == 3 ? DataType.INT32
+                : torchDtype == 5 ? DataType.FLOAT16 : DataType.FLOAT32;
         return (PtNDArray) manager.create(bytes, shape, type);
     }
 

@@ -72,3 +72,24 @@ class LlamaOps(Module):
   def sum_f32(self: __torch__.LlamaOps, x: Tensor) -> Tensor:
     # Reads x once: the benchmark's yardstick of memory bandwidth.
     return torch.sum(x, dtype=6)
+  def int4_repack(self: __torch__.LlamaOps, packed: Tensor, chunk: int) -> Tensor:
+    # packed: [N, K/2] uint8, portable nibbles (low = even k). The CPU kernel's layout depends on
+    # the instruction set, so it is built here, at load, a chunk of rows at a time.
+    n = torch.size(packed, 0)
+    parts = annotate(List[Tensor], [])
+    for start in range(0, n, chunk):
+      rows = torch.narrow(packed, 0, start, min(chunk, n - start))
+      lo = torch.bitwise_and(rows, 15)
+      hi = torch.bitwise_right_shift(rows, 4)
+      codes = torch.to(torch.flatten(torch.stack([lo, hi], -1), 1), 3)
+      parts.append(torch._convert_weight_to_int4pack_for_cpu(codes, 8))
+    return torch.cat(parts, 0)
+  def int4_scales_zeros(self: __torch__.LlamaOps, scales: Tensor, zeros: Tensor) -> Tensor:
+    # scales, zeros: [N, K/g] bf16 -> [K/g, N, 2] as the fused kernel wants them.
+    return torch.contiguous(torch.stack([torch.t(scales), torch.t(zeros)], -1))
+  def linear_int4(self: __torch__.LlamaOps, x: Tensor, w: Tensor, group: int, sz: Tensor) -> Tensor:
+    return torch._weight_int4pack_mm_for_cpu(x, w, group, sz)
+  def linear_int8(self: __torch__.LlamaOps, x: Tensor, w: Tensor, scales: Tensor) -> Tensor:
+    return torch._weight_int8pack_mm(x, w, scales)
+  def clone(self: __torch__.LlamaOps, x: Tensor) -> Tensor:
+    return torch.clone(x)

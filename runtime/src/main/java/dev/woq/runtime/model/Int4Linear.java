@@ -1,0 +1,75 @@
+package dev.woq.runtime.model;
+
+import ai.djl.ndarray.types.Shape;
+import ai.djl.pytorch.engine.PtNDArray;
+import ai.djl.pytorch.engine.PtNDManager;
+import ai.djl.util.PairList;
+import dev.woq.runtime.engine.Kernels;
+
+/**
+ * A weight-only int4 projection: 4-bit codes in groups of {@code groupSize} along the input, each
+ * group with a bf16 scale and zero ({@code w = (q - 8) * scale + zero}), computed by libtorch's
+ * fused {@code _weight_int4pack_mm_for_cpu} with bf16 activations. The checkpoint stores portable
+ * nibbles; they are repacked for this CPU's kernel layout at load (a native copy of K/2 bytes a row).
+ */
+public final class Int4Linear extends KernelBlock implements Linear {
+    /** Rows repacked per call: the AVX-512 layout's block, keeping the int32 temporary small. */
+    static final long REPACK_ROWS = 64;
+    private final PtNDArray packed; // CPU-specific layout
+    private final PtNDArray scalesAndZeros; // [K/g, N, 2] bf16
+    private final int groupSize;
+    private final int in;
+    private final int out;
+
+    /**
+     * @param nibbles [out, in/2] uint8, low nibble = even input index
+     * @param scales [out, in/groupSize] bf16
+     * @param zeros [out, in/groupSize] bf16
+     */
+    public Int4Linear(
+            Kernels kernels, PtNDManager manager, PtNDArray nibbles, PtNDArray scales, PtNDArray zeros,
+            int groupSize, int out, int in) {
+        super(kernels);
+        this.packed = kernels.call(manager, "int4_repack", nibbles, REPACK_ROWS);
+        this.scalesAndZeros = kernels.call(manager, "int4_scales_zeros", scales, zeros);
+        this.groupSize = groupSize;
+        this.in = in;
+        this.out = out;
+    }
+
+    @Override
+    public PtNDArray apply(PtNDManager scope, PtNDArray x) {
+        return kernels.call(scope, "linear_int4", x, packed, (long) groupSize, scalesAndZeros);
+    }
+
+    @Override
+    protected PtNDArray forward(PtNDManager scope, PtNDArray x, PairList<String, Object> params) {
+        return apply(scope, x);
+    }
+
+    @Override
+    public Shape[] getOutputShapes(Shape[] inputShapes) {
+        return new Shape[] {new Shape(inputShapes[0].get(0), out)};
+    }
+
+    @Override
+    public int inFeatures() {
+        return in;
+    }
+
+    @Override
+    public int outFeatures() {
+        return out;
+    }
+
+    /** Codes plus one bf16 scale and zero per group. */
+    @Override
+    public long weightBytes() {
+        return (long) out * in / 2 + 2L * 2 * out * (in / groupSize);
+    }
+
+    @Override
+    public String format() {
+        return "int4-g" + groupSize;
+    }
+}

@@ -1,0 +1,72 @@
+package dev.woq.runtime.model;
+
+import ai.djl.pytorch.engine.PtNDManager;
+import dev.woq.runtime.CheckpointException;
+import dev.woq.runtime.engine.Kernels;
+import dev.woq.runtime.safetensors.SafetensorsDtype;
+import dev.woq.runtime.safetensors.TensorInfo;
+
+/**
+ * Builds each projection from what the checkpoint holds for it: {@code P.weight} (bf16, F16 or
+ * F32) gives a {@link Bf16Linear}; woq's quantized layout gives {@link Int4Linear}
+ * ({@code P.qweight} U8 nibbles, {@code P.scales} and {@code P.zeros} bf16, the group size implied
+ * by their width) or {@link Int8Linear} ({@code P.qweight} I8, {@code P.scales} bf16). The layout
+ * describes itself, so a checkpoint needs no side file to be loaded.
+ */
+final class LinearLoader {
+    /** The int8 kernel's AVX-512 path reads rows with aligned loads. */
+    private static final int INT8_ALIGNMENT = 64;
+    private final Kernels kernels;
+    private final PtNDManager manager;
+    private final MappedWeights weights;
+
+    LinearLoader(Kernels kernels, PtNDManager manager, MappedWeights weights) {
+        this.kernels = kernels;
+        this.manager = manager;
+        this.weights = weights;
+    }
+
+    /** The name the checkpoint stores the projection {@code weightName} under. */
+    static String storedName(MappedWeights weights, String weightName) {
+        String q = base(weightName) + ".qweight";
+        return weights.contains(q) ? q : weightName;
+    }
+
+    Linear load(String weightName, int out, int in) {
+        String base = base(weightName);
+        String q = base + ".qweight";
+        if (!weights.contains(q)) {
+            return new Bf16Linear(kernels, weights.bf16(weightName, out, in), out, in);
+        }
+        TensorInfo codes = weights.checkpoint().tensor(q);
+        TensorInfo scales = weights.checkpoint().tensor(base + ".scales");
+        if (codes.dtype() == SafetensorsDtype.I8) {
+            return new Int8Linear(
+                    kernels,
+                    weights.stored(q, SafetensorsDtype.I8, INT8_ALIGNMENT, out, in),
+                    weights.stored(base + ".scales", SafetensorsDtype.BF16, 2, out),
+                    out, in);
+        }
+        if (codes.dtype() == SafetensorsDtype.U8) {
+            long[] s = scales.shapeArray();
+            if (s.length != 2 || s[1] < 1 || in % s[1] != 0) {
+                throw new CheckpointException("Tensor '" + base + ".scales' in " + scales.file()
+                        + " has shape " + java.util.Arrays.toString(s) + ", which gives no whole group size for "
+                        + in + " inputs: re-run woq quantize --force");
+            }
+            int groups = (int) s[1];
+            return new Int4Linear(
+                    kernels, manager,
+                    weights.stored(q, SafetensorsDtype.U8, 1, out, in / 2),
+                    weights.stored(base + ".scales", SafetensorsDtype.BF16, 2, out, groups),
+                    weights.stored(base + ".zeros", SafetensorsDtype.BF16, 2, out, groups),
+                    in / groups, out, in);
+        }
+        throw new CheckpointException("Tensor '" + q + "' in " + codes.file() + " is " + codes.dtype()
+                + ": woq's quantized layouts store U8 (int4) or I8 (int8) codes");
+    }
+
+    private static String base(String weightName) {
+        return weightName.endsWith(".weight") ? weightName.substring(0, weightName.length() - ".weight".length()) : weightName;
+    }
+}
