@@ -1,0 +1,174 @@
+package dev.woq.cli;
+
+import dev.woq.runtime.quant.QuantRecipe;
+import dev.woq.runtime.quant.Quantizer;
+import dev.woq.runtime.registry.Entry;
+import dev.woq.runtime.registry.ModelRegistry;
+import dev.woq.runtime.util.ProcessMemory;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import java.util.stream.Stream;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code woq quantize}: weight-only int4/int8 quantization into the model registry, built once and reused. */
+@Command(
+        name = "quantize",
+        mixinStandardHelpOptions = true,
+        sortOptions = false,
+        description = {
+            "Quantize a model's weights to int4 or int8 into the woq registry.",
+            "Writes <woq-home>/registry/<model>/<recipe>/ (e.g. int4-g128) with a manifest of every tensor's"
+                    + " SHA-256, and prints that directory. A finished entry for the same source and recipe is"
+                    + " reused in well under a second; --force rebuilds it. An interrupted run never leaves a"
+                    + " half-written entry behind."
+        },
+        footerHeading = "%nExamples:%n",
+        footer = {
+            "  woq quantize --model ~/models/Meta-Llama-3-8B-Instruct --dtype int4",
+            "  woq quantize --model /tmp/s --dtype int4 --group-size 64",
+            "  woq quantize --model meta-llama/Meta-Llama-3-8B-Instruct --dtype int8",
+            "  woq registry list"
+        })
+final class QuantizeCommand implements Callable<Integer> {
+    @Option(names = "--model", required = true, paramLabel = "DIR|NAME",
+            description = "A Hugging Face model directory, or a hub name in the Hugging Face cache.")
+    String model;
+
+    @Option(names = "--dtype", required = true, paramLabel = "TYPE",
+            description = "int4 (group-wise scales) or int8 (one scale per output channel).")
+    String dtype;
+
+    @Option(names = "--group-size", paramLabel = "N",
+            description = "int4 group size: 32, 64 or 128 (default: 128 with int4; int8 takes none).")
+    Integer groupSize;
+
+    @Option(names = "--keep-lm-head-bf16",
+            description = "Leave lm_head.weight in bf16 (default: quantized like the other projections).")
+    boolean keepLmHeadBf16;
+
+    @Option(names = "--force", description = "Quantize again even if the registry already holds this entry.")
+    boolean force;
+
+    @Option(names = "--woq-home", paramLabel = "DIR",
+            description = "woq's home, holding registry/ (default: $WOQ_HOME, else ~/.woq).")
+    Path woqHome;
+
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public Integer call() {
+        PrintWriter stdout = spec.commandLine().getOut();
+        PrintWriter stderr = spec.commandLine().getErr();
+        QuantRecipe recipe = QuantRecipe.parse(dtype, groupSize, keepLmHeadBf16);
+        Path source = ModelLocator.locate(model);
+        ModelRegistry registry = woqHome != null ? new ModelRegistry(woqHome) : ModelRegistry.atDefaultHome();
+        TensorProgress progress = TensorProgress.onTerminal("quantizing " + recipe.id(), stderr);
+        Instant started = Instant.now();
+        long start = System.nanoTime();
+        Entry entry = registry.getOrCreate(source, recipe, force, progress, message -> {
+            progress.interrupt();
+            stderr.println("woq: " + message);
+            stderr.flush();
+        });
+        progress.finish();
+        double seconds = (System.nanoTime() - start) / 1e9;
+        boolean reused = entry.manifest().created().isBefore(started);
+        if (reused) {
+            stderr.printf(Locale.ROOT, "woq: reusing registry entry %s (created %s, from %s)%n",
+                    entry.dir(), entry.manifest().created(), entry.manifest().sourcePath());
+        } else {
+            long peak = ProcessMemory.peakRssBytes();
+            stderr.printf(Locale.ROOT, "woq: quantized %s as %s in %.1f s (quantizing %.1f s): %s in, %s out,"
+                            + " %d tensors, peak RSS %s%n",
+                    entry.model(), entry.recipeName(), seconds, entry.manifest().quantizeSeconds(),
+                    gb(sourceBytes(source)), gb(entry.totalBytes()), entry.manifest().tensors().size(),
+                    peak < 0 ? "unknown" : gb(peak));
+        }
+        stderr.flush();
+        stdout.println(entry.dir());
+        stdout.flush();
+        return 0;
+    }
+
+    static String gb(long bytes) {
+        return String.format(Locale.ROOT, "%.2f GB", bytes / 1e9);
+    }
+
+    /** Bytes of the source's safetensors files. */
+    private static long sourceBytes(Path dir) {
+        try (Stream<Path> files = Files.list(dir)) {
+            long total = 0;
+            for (Path f : (Iterable<Path>) files::iterator) {
+                if (f.getFileName().toString().endsWith(".safetensors")) {
+                    total += Files.size(f);
+                }
+            }
+            return total;
+        } catch (IOException e) {
+            return -1;
+        }
+    }
+
+    /**
+     * Tensors done of total, GB, MB/s and ETA, redrawn on a terminal at most every 200 ms; silent when
+     * stderr is not a terminal, so scripts and logs stay clean.
+     */
+    static final class TensorProgress implements Quantizer.Progress {
+        private final String label;
+        private final PrintWriter err;
+        private final boolean enabled;
+        private final long start = System.nanoTime();
+        private long lastDraw;
+        private boolean drawn;
+
+        TensorProgress(String label, PrintWriter err, boolean enabled) {
+            this.label = label;
+            this.err = err;
+            this.enabled = enabled;
+        }
+
+        static TensorProgress onTerminal(String label, PrintWriter err) {
+            return new TensorProgress(label, err, System.console() != null);
+        }
+
+        @Override
+        public synchronized void update(long tensorsDone, long tensorsTotal, long bytesDone, long bytesTotal) {
+            if (!enabled) {
+                return;
+            }
+            long now = System.nanoTime();
+            if (now - lastDraw < 200_000_000L && tensorsDone < tensorsTotal) {
+                return;
+            }
+            lastDraw = now;
+            drawn = true;
+            double seconds = Math.max(1e-9, (now - start) / 1e9);
+            double rate = bytesDone / seconds;
+            double eta = rate > 0 ? (bytesTotal - bytesDone) / rate : 0;
+            err.printf(Locale.ROOT, "\r%s: %d/%d tensors, %.2f / %.2f GB, %.0f MB/s, ETA %.0f s   ",
+                    label, tensorsDone, tensorsTotal, bytesDone / 1e9, bytesTotal / 1e9, rate / 1e6, eta);
+            err.flush();
+        }
+
+        /** Ends the progress line before another message is printed. */
+        synchronized void interrupt() {
+            if (drawn) {
+                err.println();
+                drawn = false;
+            }
+        }
+
+        void finish() {
+            interrupt();
+        }
+    }
+}

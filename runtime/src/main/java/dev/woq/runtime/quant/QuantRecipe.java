@@ -1,0 +1,121 @@
+package dev.woq.runtime.quant;
+
+import com.google.gson.JsonElement;
+import com.google.gson.JsonObject;
+import dev.woq.runtime.ConfigException;
+import java.util.Locale;
+
+/**
+ * How to quantize a Llama checkpoint's projection weights: int4 group-wise ({@link Int4WeightOnly})
+ * or int8 per output channel ({@link Int8WeightOnly}). Written beside the quantized weights as
+ * {@code woq_quantization.json} ({@link #toJson()}), e.g. {@code {"dtype":"int4","group_size":128,
+ * "quantize_lm_head":true}}.
+ */
+public sealed interface QuantRecipe permits Int4WeightOnly, Int8WeightOnly {
+    /** The file {@link Quantizer} writes the recipe to. */
+    String FILE_NAME = "woq_quantization.json";
+
+    /** The int4 group size when none is given. */
+    int DEFAULT_GROUP_SIZE = 128;
+
+    /** Short name: {@code "int4-g128"}, {@code "int4-g64"}, {@code "int4-g32"} or {@code "int8"}. */
+    String id();
+
+    /** Whether {@code lm_head.weight} is quantized too (when the model does not tie it to the embedding). */
+    boolean quantizeLmHead();
+
+    /**
+     * Checks that a projection {@code tensor} of shape {@code [out, in]} can be quantized by this
+     * recipe.
+     *
+     * @throws ConfigException naming the tensor, its shape, the dimension at fault and what to do
+     */
+    void checkShape(String tensor, long out, long in);
+
+    /** {@code {"dtype":"int4","group_size":128,"quantize_lm_head":true}}, or for int8 without group_size. */
+    JsonObject toJson();
+
+    /**
+     * The recipe a command line asks for.
+     *
+     * @param dtype {@code "int4"} or {@code "int8"} (case-insensitive)
+     * @param groupSize the int4 group size, 32, 64 or 128; {@code null} for 128 with int4, and must be
+     *     {@code null} with int8 (int8 scales are per output channel)
+     * @param keepLmHeadBf16 leave {@code lm_head.weight} in bf16
+     * @throws ConfigException naming the value refused and the values accepted
+     */
+    static QuantRecipe parse(String dtype, Integer groupSize, boolean keepLmHeadBf16) {
+        String d = dtype == null ? "" : dtype.trim().toLowerCase(Locale.ROOT);
+        switch (d) {
+            case "int4":
+                return new Int4WeightOnly(groupSize == null ? DEFAULT_GROUP_SIZE : groupSize, !keepLmHeadBf16);
+            case "int8":
+                if (groupSize != null) {
+                    throw new ConfigException("Group size " + groupSize + " was given with int8, but int8 has one scale"
+                            + " per output channel and no groups. Drop the group size, or use int4 (group sizes "
+                            + Int4WeightOnly.GROUP_SIZES_TEXT + ").");
+                }
+                return new Int8WeightOnly(!keepLmHeadBf16);
+            default:
+                throw new ConfigException("Unknown quantization dtype '" + dtype + "'. Choose int4 (group-wise, group size "
+                        + Int4WeightOnly.GROUP_SIZES_TEXT + ", default " + DEFAULT_GROUP_SIZE + ") or int8 (per channel).");
+        }
+    }
+
+    /**
+     * Reads what {@link #toJson()} wrote. {@code quantize_lm_head} defaults to true.
+     *
+     * @throws ConfigException if a field is missing, of the wrong type or out of range, naming it
+     */
+    static QuantRecipe fromJson(JsonObject json) {
+        if (json == null) {
+            throw new ConfigException(FILE_NAME + " is empty: expected e.g. {\"dtype\":\"int4\",\"group_size\":128,"
+                    + "\"quantize_lm_head\":true}. Quantize the model again.");
+        }
+        String dtype = string(json, "dtype");
+        if (dtype == null) {
+            throw new ConfigException(FILE_NAME + " has no \"dtype\" (got " + json + "): expected \"int4\" or \"int8\"."
+                    + " Quantize the model again.");
+        }
+        Integer groupSize = null;
+        JsonElement g = json.get("group_size");
+        if (g != null && !g.isJsonNull()) {
+            if (!g.isJsonPrimitive() || !g.getAsJsonPrimitive().isNumber()) {
+                throw new ConfigException(FILE_NAME + ": \"group_size\" is " + g + ", not a number. Expected "
+                        + Int4WeightOnly.GROUP_SIZES_TEXT + ". Quantize the model again.");
+            }
+            double v = g.getAsDouble();
+            if (v != Math.rint(v) || Math.abs(v) > Integer.MAX_VALUE) {
+                throw new ConfigException(FILE_NAME + ": \"group_size\" is " + g + ", not a whole number. Expected "
+                        + Int4WeightOnly.GROUP_SIZES_TEXT + ". Quantize the model again.");
+            }
+            groupSize = (int) v;
+        }
+        boolean quantizeLmHead = true;
+        JsonElement q = json.get("quantize_lm_head");
+        if (q != null && !q.isJsonNull()) {
+            if (!q.isJsonPrimitive() || !q.getAsJsonPrimitive().isBoolean()) {
+                throw new ConfigException(FILE_NAME + ": \"quantize_lm_head\" is " + q + ", not true or false."
+                        + " Quantize the model again.");
+            }
+            quantizeLmHead = q.getAsBoolean();
+        }
+        try {
+            return parse(dtype, groupSize, !quantizeLmHead);
+        } catch (ConfigException e) {
+            throw new ConfigException(FILE_NAME + ": " + e.getMessage());
+        }
+    }
+
+    private static String string(JsonObject json, String key) {
+        JsonElement e = json.get(key);
+        if (e == null || e.isJsonNull()) {
+            return null;
+        }
+        if (!e.isJsonPrimitive() || !e.getAsJsonPrimitive().isString()) {
+            throw new ConfigException(FILE_NAME + ": \"" + key + "\" is " + e + ", not a string. Expected \"int4\" or"
+                    + " \"int8\". Quantize the model again.");
+        }
+        return e.getAsString();
+    }
+}

@@ -1,0 +1,57 @@
+/**
+ * Weight-only quantization of Llama checkpoints, in pure Java: {@link dev.woq.runtime.quant.Quantizer}
+ * turns a Hugging Face bf16 checkpoint into woq's quantized checkpoint, following a {@link
+ * dev.woq.runtime.quant.QuantRecipe}; {@link dev.woq.runtime.quant.WeightCodec} holds the arithmetic.
+ *
+ * <h2>Recipes</h2>
+ *
+ * <ul>
+ *   <li>{@code int4-g128}, {@code int4-g64}, {@code int4-g32} ({@link dev.woq.runtime.quant.Int4WeightOnly}):
+ *       asymmetric 4-bit, group-wise along the input dimension K, as gpt-fast and torchao. For output
+ *       row n and each group of g consecutive k: {@code scale = bf16(max(max - min, 1e-6) / 15)},
+ *       {@code zero = bf16(min + 8 * scale)}, {@code q = clamp(rint((w - (zero - 8 * scale)) / scale),
+ *       0, 15)}, and {@code w' = (q - 8) * scale + zero}. Constant groups are exact (q = 8, zero = the
+ *       value). Needs K % g == 0 and N % 16 == 0 (libtorch's int4 pack).
+ *   <li>{@code int8} ({@link dev.woq.runtime.quant.Int8WeightOnly}): symmetric 8-bit, one scale per
+ *       output row: {@code scale = bf16(max|w| / 127)}, {@code q = clamp(rint(w / scale), -128, 127)},
+ *       {@code w' = q * scale}. All-zero rows are exact. Needs K % 16 == 0 (the AVX-512 int8 kernel).
+ * </ul>
+ *
+ * <h2>On-disk layout (a contract with the loader)</h2>
+ *
+ * A quantized checkpoint directory holds the source's {@code config.json}, {@code
+ * generation_config.json}, {@code tokenizer.json} and {@code tokenizer_config.json} (those that
+ * exist), {@code woq_quantization.json} (the recipe, e.g. {@code {"dtype": "int4", "group_size": 128,
+ * "quantize_lm_head": true}}; int8 has no {@code group_size}; written last), and safetensors weights in
+ * Hugging Face's layout ({@code model.safetensors}, or 5 GB shards with {@code
+ * model.safetensors.index.json}), every shard's header carrying {@code __metadata__ {"format": "pt"}}.
+ *
+ * <p>Quantized are every layer's {@code q/k/v/o_proj} and {@code gate/up/down_proj}, and {@code
+ * lm_head.weight} when the recipe quantizes it and the config does not tie the embeddings. A
+ * projection whose bf16 tensor is {@code P.weight} of shape {@code [N, K]} becomes:
+ *
+ * <table>
+ *   <caption>Quantized tensors of projection P</caption>
+ *   <tr><th>recipe</th><th>name</th><th>dtype</th><th>shape</th><th>content</th></tr>
+ *   <tr><td>int4</td><td>{@code P.qweight}</td><td>U8</td><td>[N, K/2]</td>
+ *       <td>byte j of row n holds q[n][2j] in its LOW nibble and q[n][2j+1] in its HIGH nibble, q in
+ *       [0, 15] (plain layout; the loader repacks it for the kernel)</td></tr>
+ *   <tr><td>int4</td><td>{@code P.scales}</td><td>BF16</td><td>[N, K/g]</td><td>scale of row n, group j</td></tr>
+ *   <tr><td>int4</td><td>{@code P.zeros}</td><td>BF16</td><td>[N, K/g]</td>
+ *       <td>zero point of row n, group j: {@code w' = (q - 8) * scale + zero}</td></tr>
+ *   <tr><td>int8</td><td>{@code P.qweight}</td><td>I8</td><td>[N, K]</td><td>q[n][k] in [-128, 127]</td></tr>
+ *   <tr><td>int8</td><td>{@code P.scales}</td><td>BF16</td><td>[N]</td><td>scale of row n: {@code w' = q * scale}</td></tr>
+ * </table>
+ *
+ * <p>Every other tensor (embedding, norms, the LM head when kept) is stored as BF16 under its
+ * original name, F16/F32 sources rounded to nearest even.
+ *
+ * <p>Tensor order: int4 keeps the source's order, each quantized projection's {@code qweight},
+ * {@code scales}, {@code zeros} in its place. int8 stores every {@code qweight} first (in source
+ * order), then the source's tensors in order with each projection's {@code scales} in its place: the
+ * data section of every shard starts at a multiple of 64 and every int8 {@code qweight} but the last
+ * is a multiple of 64 bytes long (checked before writing; true for every Llama shape), so every int8
+ * {@code qweight} starts 64-byte aligned in its file, which the int8 kernel needs to map it in place.
+ * Sharding keeps this order (a shard holds a run of consecutive tensors).
+ */
+package dev.woq.runtime.quant;
