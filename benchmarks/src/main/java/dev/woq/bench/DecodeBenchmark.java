@@ -20,7 +20,7 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * End-to-end bf16 latency and memory on one checkpoint, in one process: load time, time to first
+ * End-to-end latency and memory on one checkpoint, in one process: load time, time to first
  * token for a prompt, decode tokens/s, the weight bytes each decode step streams divided by the
  * time per step (GB/s), and the same machine's read bandwidth measured in the same run, so the
  * ratio between the two says how close decode is to the memory limit.
@@ -66,7 +66,7 @@ public final class DecodeBenchmark {
 
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("model", model.toString());
-            m.put("dtype", "bf16");
+            m.put("dtype", llama.weightFormat());
             m.put("engine", runtime.describe());
             m.put("load_seconds", loadSeconds);
             m.put("prompt_tokens", promptTokens);
@@ -90,9 +90,9 @@ public final class DecodeBenchmark {
                 Files.writeString(out, json + "\n");
             }
             System.err.printf(Locale.ROOT,
-                    "woq bench: load %.1f s; TTFT %.0f ms for %d tokens (%.1f tok/s); decode %.2f tok/s "
+                    "woq bench: %s: load %.1f s; TTFT %.0f ms for %d tokens (%.1f tok/s); decode %.2f tok/s "
                             + "(median step %.0f ms, %.1f GB/s of weights = %.2fx the %.1f GB/s read bound); peak RSS %.1f GiB%n",
-                    loadSeconds, r.timeToFirstTokenNanos() / 1e6, promptTokens, r.prefillTokensPerSecond(),
+                    llama.weightFormat(), loadSeconds, r.timeToFirstTokenNanos() / 1e6, promptTokens, r.prefillTokensPerSecond(),
                     r.decodeTokensPerSecond(), medianStep * 1e3, decodeGbps, medianStep / boundSeconds,
                     bandwidth / 1e9, ProcessMemory.peakRssBytes() / (double) (1L << 30));
         }

@@ -55,9 +55,8 @@ import picocli.CommandLine.Spec;
             "      --temperature 0 --max-new-tokens 16 --json --logits-out /tmp/l.f32"
         })
 final class GenerateCommand implements Callable<Integer> {
-    @Option(names = "--model", required = true, paramLabel = "DIR|NAME",
-            description = "A Hugging Face model directory, or a hub name in the Hugging Face cache.")
-    String model;
+    @Mixin
+    WeightsOptions weights;
 
     @ArgGroup(exclusive = true, multiplicity = "1")
     PromptInput prompt;
@@ -132,11 +131,11 @@ final class GenerateCommand implements Callable<Integer> {
         if (system != null && !chat) {
             throw new WoqException("--system only applies with --chat");
         }
-        Path dir = ModelLocator.locate(model);
         long seedUsed = seed != null ? seed : ThreadLocalRandom.current().nextLong(1L << 31);
         // Checks the sampling options before spending time on loading the model.
         new GenerationConfig(maxNewTokens, temperature, topK, topP, repetitionPenalty, seedUsed, Set.of());
 
+        Path dir = weights.resolve(err);
         long loadStart = System.nanoTime();
         TorchRuntime torch = TorchRuntime.start(runtime.threads);
         LlamaConfig modelConfig = LlamaConfig.load(dir);
@@ -146,8 +145,8 @@ final class GenerateCommand implements Callable<Integer> {
             int[] promptIds = promptIds(tokenizer, modelConfig, stops);
             try (LlamaModel llama = LlamaModel.load(torch, dir)) {
                 double loadSeconds = (System.nanoTime() - loadStart) / 1e9;
-                err.printf(Locale.ROOT, "woq: %s; model %s (%d layers, bf16), loaded in %.1f s%n",
-                        torch.describe(), dir, llama.config().numLayers(), loadSeconds);
+                err.printf(Locale.ROOT, "woq: %s; model %s (%d layers, %s), loaded in %.1f s%n",
+                        torch.describe(), dir, llama.config().numLayers(), llama.weightFormat(), loadSeconds);
                 err.flush();
                 GenerationConfig config = new GenerationConfig(
                         maxNewTokens, temperature, topK, topP, repetitionPenalty, seedUsed, stops);
@@ -181,7 +180,7 @@ final class GenerateCommand implements Callable<Integer> {
                         result.stopReason().name().toLowerCase(Locale.ROOT), peakRss / 1048576.0, seedUsed);
                 err.flush();
                 if (json) {
-                    out.println(toJson(result, text, loadSeconds, peakRss, seedUsed, llama));
+                    out.println(toJson(result, text, loadSeconds, peakRss, seedUsed, llama, dir));
                     out.flush();
                 }
             }
@@ -248,14 +247,15 @@ final class GenerateCommand implements Callable<Integer> {
     }
 
     private static String toJson(
-            GenerationResult r, String text, double loadSeconds, long peakRss, long seed, LlamaModel llama) {
+            GenerationResult r, String text, double loadSeconds, long peakRss, long seed, LlamaModel llama, Path dir) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("prompt_ids", r.promptIds());
         m.put("generated_ids", r.generatedIds());
         m.put("text", text);
         m.put("stop_reason", r.stopReason().name().toLowerCase(Locale.ROOT));
         m.put("seed", seed);
-        m.put("dtype", "bf16");
+        m.put("dtype", llama.weightFormat());
+        m.put("model_dir", dir.toString());
         m.put("load_seconds", loadSeconds);
         m.put("time_to_first_token_ms", r.timeToFirstTokenNanos() / 1e6);
         m.put("prefill_tokens_per_second", r.prefillTokensPerSecond());

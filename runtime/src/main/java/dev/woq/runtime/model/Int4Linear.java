@@ -5,6 +5,7 @@ import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.engine.PtNDManager;
 import ai.djl.util.PairList;
 import dev.woq.runtime.engine.Kernels;
+import dev.woq.runtime.safetensors.TensorInfo;
 
 /**
  * A weight-only int4 projection: 4-bit codes in groups of {@code groupSize} along the input, each
@@ -13,8 +14,15 @@ import dev.woq.runtime.engine.Kernels;
  * nibbles; they are repacked for this CPU's kernel layout at load (a native copy of K/2 bytes a row).
  */
 public final class Int4Linear extends KernelBlock implements Linear {
-    /** Rows repacked per call: the AVX-512 layout's block, keeping the int32 temporary small. */
-    static final long REPACK_ROWS = 64;
+    /**
+     * Rows repacked per kernel step: a multiple of the AVX-512 layout's 64-row block (blocks pack
+     * independently), large enough to keep the loop's per-step overhead small, small enough that
+     * the int32 temporary stays at 16 MB for K = 4096.
+     */
+    static final long REPACK_ROWS = 1024;
+    private final TensorInfo nibbleSource; // where the portable codes live, for the prefill path
+    private final PtNDArray scales; // [N, K/g] bf16
+    private final PtNDArray zeros; // [N, K/g] bf16
     private final PtNDArray packed; // CPU-specific layout
     private final PtNDArray scalesAndZeros; // [K/g, N, 2] bf16
     private final int groupSize;
@@ -22,15 +30,20 @@ public final class Int4Linear extends KernelBlock implements Linear {
     private final int out;
 
     /**
-     * @param nibbles [out, in/2] uint8, low nibble = even input index
+     * @param nibbles where the checkpoint stores the codes: [out, in/2] uint8, low nibble = even
+     *     input index; mapped while repacking and, for long prompts, while dequantizing
      * @param scales [out, in/groupSize] bf16
      * @param zeros [out, in/groupSize] bf16
      */
     public Int4Linear(
-            Kernels kernels, PtNDManager manager, PtNDArray nibbles, PtNDArray scales, PtNDArray zeros,
+            Kernels kernels, PtNDManager manager, TensorInfo nibbles, PtNDArray scales, PtNDArray zeros,
             int groupSize, int out, int in) {
         super(kernels);
-        this.packed = kernels.call(manager, "int4_repack", nibbles, REPACK_ROWS);
+        this.nibbleSource = nibbles;
+        this.scales = scales;
+        this.zeros = zeros;
+        this.packed = kernels.call(manager, "int4_repack", nibbles.file().toString(), nibbles.file().toFile().length(),
+                nibbles.fileOffset(), (long) out, (long) in / 2, REPACK_ROWS);
         this.scalesAndZeros = kernels.call(manager, "int4_scales_zeros", scales, zeros);
         this.groupSize = groupSize;
         this.in = in;
@@ -39,6 +52,11 @@ public final class Int4Linear extends KernelBlock implements Linear {
 
     @Override
     public PtNDArray apply(PtNDManager scope, PtNDArray x) {
+        if (x.getShape().get(0) > Linear.FUSED_MAX_TOKENS) {
+            return kernels.call(scope, "linear_int4_prefill", x, nibbleSource.file().toString(),
+                    nibbleSource.file().toFile().length(), nibbleSource.fileOffset(), (long) out, (long) in / 2,
+                    scales, zeros, (long) groupSize);
+        }
         return kernels.call(scope, "linear_int4", x, packed, (long) groupSize, scalesAndZeros);
     }
 

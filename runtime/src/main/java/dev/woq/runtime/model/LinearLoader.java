@@ -57,9 +57,9 @@ final class LinearLoader {
             int groups = (int) s[1];
             return new Int4Linear(
                     kernels, manager,
-                    weights.stored(q, SafetensorsDtype.U8, 1, out, in / 2),
-                    weights.stored(base + ".scales", SafetensorsDtype.BF16, 2, out, groups),
-                    weights.stored(base + ".zeros", SafetensorsDtype.BF16, 2, out, groups),
+                    weights.checked(q, SafetensorsDtype.U8, out, in / 2),
+                    weights.copied(base + ".scales", SafetensorsDtype.BF16, out, groups),
+                    weights.copied(base + ".zeros", SafetensorsDtype.BF16, out, groups),
                     in / groups, out, in);
         }
         throw new CheckpointException("Tensor '" + q + "' in " + codes.file() + " is " + codes.dtype()

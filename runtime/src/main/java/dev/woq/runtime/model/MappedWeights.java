@@ -86,6 +86,29 @@ public final class MappedWeights implements AutoCloseable {
      * need aligned rows.
      */
     public PtNDArray stored(String name, SafetensorsDtype dtype, int alignment, long... shape) {
+        TensorInfo info = checked(name, dtype, shape);
+        PtNDArray view = view(info, torchCode(dtype));
+        if (info.fileOffset() % alignment != 0) {
+            return kernels.call(manager, "clone", view);
+        }
+        return view;
+    }
+
+    /**
+     * As {@link #stored} but always a copy in the process's own memory: for small tensors read by
+     * every step whose neighbours in the file should not stay mapped (int4 scales and zeros).
+     */
+    public PtNDArray copied(String name, SafetensorsDtype dtype, long... shape) {
+        PtNDArray view = stored(name, dtype, 1, shape);
+        try {
+            return kernels.call(manager, "clone", view);
+        } finally {
+            view.close(); // the view alone would keep the whole file mapped
+        }
+    }
+
+    /** The tensor's metadata, after checking its dtype and shape; nothing is mapped. */
+    public TensorInfo checked(String name, SafetensorsDtype dtype, long... shape) {
         TensorInfo info = checkpoint.tensor(name);
         if (info.dtype() != dtype) {
             throw new CheckpointException(
@@ -98,12 +121,7 @@ public final class MappedWeights implements AutoCloseable {
                             + " but config.json implies " + Arrays.toString(shape)
                             + ": the weights do not belong to this config.");
         }
-        int code = torchCode(dtype);
-        PtNDArray view = view(info, code);
-        if (info.fileOffset() % alignment != 0) {
-            return kernels.call(manager, "clone", view);
-        }
-        return view;
+        return info;
     }
 
     private static int torchCode(SafetensorsDtype dtype) {

@@ -72,10 +72,12 @@ class LlamaOps(Module):
   def sum_f32(self: __torch__.LlamaOps, x: Tensor) -> Tensor:
     # Reads x once: the benchmark's yardstick of memory bandwidth.
     return torch.sum(x, dtype=6)
-  def int4_repack(self: __torch__.LlamaOps, packed: Tensor, chunk: int) -> Tensor:
-    # packed: [N, K/2] uint8, portable nibbles (low = even k). The CPU kernel's layout depends on
-    # the instruction set, so it is built here, at load, a chunk of rows at a time.
-    n = torch.size(packed, 0)
+  def int4_repack(self: __torch__.LlamaOps, path: str, file_bytes: int, offset: int, n: int, half_k: int, chunk: int) -> Tensor:
+    # The checkpoint's portable nibbles ([n, K/2] uint8, low = even k) in this CPU's kernel layout,
+    # which depends on the instruction set, so it is built here, at load, a chunk of rows at a
+    # time. The file is mapped only for this call: its pages leave the process when it returns.
+    flat = torch.from_file(path, False, file_bytes, dtype=0)
+    packed = torch.view(torch.narrow(flat, 0, offset, n * half_k), [n, half_k])
     parts = annotate(List[Tensor], [])
     for start in range(0, n, chunk):
       rows = torch.narrow(packed, 0, start, min(chunk, n - start))
@@ -93,3 +95,20 @@ class LlamaOps(Module):
     return torch._weight_int8pack_mm(x, w, scales)
   def clone(self: __torch__.LlamaOps, x: Tensor) -> Tensor:
     return torch.clone(x)
+  def linear_int8_prefill(self: __torch__.LlamaOps, x: Tensor, w: Tensor, scales: Tensor) -> Tensor:
+    # Many tokens: the fused kernel is weak at large M, AMX bf16 GEMM is not. Dequantize this
+    # weight once (exact: int8 * bf16 scale in fp32, then one rounding) and run one bf16 GEMM.
+    wf = torch.mul(torch.to(w, 6), torch.unsqueeze(torch.to(scales, 6), 1))
+    return torch.linear(x, torch.to(wf, 15))
+  def linear_int4_prefill(self: __torch__.LlamaOps, x: Tensor, path: str, file_bytes: int, offset: int, n: int, half_k: int, scales: Tensor, zeros: Tensor, group: int) -> Tensor:
+    # As linear_int8_prefill, from the portable nibbles, mapped from the checkpoint only for this
+    # call (unmapped after it: decode never needs them): w = (q - 8) * scale + zero, in fp32.
+    flat = torch.from_file(path, False, file_bytes, dtype=0)
+    nibbles = torch.view(torch.narrow(flat, 0, offset, n * half_k), [n, half_k])
+    lo = torch.bitwise_and(nibbles, 15)
+    hi = torch.bitwise_right_shift(nibbles, 4)
+    q = torch.to(torch.flatten(torch.stack([lo, hi], -1), 1), 6)
+    k = 2 * half_k
+    qg = torch.view(torch.sub(q, 8.0), [n, k // group, group])
+    wf = torch.add(torch.mul(qg, torch.unsqueeze(torch.to(scales, 6), 2)), torch.unsqueeze(torch.to(zeros, 6), 2))
+    return torch.linear(x, torch.to(torch.reshape(wf, [n, k]), 15))
