@@ -20,9 +20,6 @@ public final class Int4Linear extends KernelBlock implements Linear {
      * the int32 temporary stays at 16 MB for K = 4096.
      */
     static final long REPACK_ROWS = 1024;
-    private final TensorInfo nibbleSource; // where the portable codes live, for the prefill path
-    private final PtNDArray scales; // [N, K/g] bf16
-    private final PtNDArray zeros; // [N, K/g] bf16
     private final PtNDArray packed; // CPU-specific layout
     private final PtNDArray scalesAndZeros; // [K/g, N, 2] bf16
     private final int groupSize;
@@ -31,7 +28,7 @@ public final class Int4Linear extends KernelBlock implements Linear {
 
     /**
      * @param nibbles where the checkpoint stores the codes: [out, in/2] uint8, low nibble = even
-     *     input index; mapped while repacking and, for long prompts, while dequantizing
+     *     input index; mapped only while repacking, so their pages do not stay in the process
      * @param scales [out, in/groupSize] bf16
      * @param zeros [out, in/groupSize] bf16
      */
@@ -39,9 +36,6 @@ public final class Int4Linear extends KernelBlock implements Linear {
             Kernels kernels, PtNDManager manager, TensorInfo nibbles, PtNDArray scales, PtNDArray zeros,
             int groupSize, int out, int in) {
         super(kernels);
-        this.nibbleSource = nibbles;
-        this.scales = scales;
-        this.zeros = zeros;
         this.packed = kernels.call(manager, "int4_repack", nibbles.file().toString(), nibbles.file().toFile().length(),
                 nibbles.fileOffset(), (long) out, (long) in / 2, REPACK_ROWS);
         this.scalesAndZeros = kernels.call(manager, "int4_scales_zeros", scales, zeros);
@@ -52,11 +46,6 @@ public final class Int4Linear extends KernelBlock implements Linear {
 
     @Override
     public PtNDArray apply(PtNDManager scope, PtNDArray x) {
-        if (x.getShape().get(0) > Linear.FUSED_MAX_TOKENS) {
-            return kernels.call(scope, "linear_int4_prefill", x, nibbleSource.file().toString(),
-                    nibbleSource.file().toFile().length(), nibbleSource.fileOffset(), (long) out, (long) in / 2,
-                    scales, zeros, (long) groupSize);
-        }
         return kernels.call(scope, "linear_int4", x, packed, (long) groupSize, scalesAndZeros);
     }
 

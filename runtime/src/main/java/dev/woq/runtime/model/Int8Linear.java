@@ -27,9 +27,6 @@ public final class Int8Linear extends KernelBlock implements Linear {
 
     @Override
     public PtNDArray apply(PtNDManager scope, PtNDArray x) {
-        if (x.getShape().get(0) > Linear.FUSED_MAX_TOKENS) {
-            return kernels.call(scope, "linear_int8_prefill", x, weight, scales);
-        }
         return kernels.call(scope, "linear_int8", x, weight, scales);
     }
 

@@ -9,12 +9,6 @@ import ai.djl.pytorch.engine.PtNDManager;
  * and all compute with bf16 activations.
  */
 public interface Linear {
-    /**
-     * Up to this many tokens, quantized projections use the fused weight-only kernels; a longer
-     * prompt dequantizes each weight once and runs a bf16 GEMM (AMX where present), which is
-     * several times faster at 128 tokens on the machines measured (benchmarks/RESULTS.md).
-     */
-    long FUSED_MAX_TOKENS = 16;
 
     /** x: [tokens, in] bf16 → [tokens, out] bf16, attached to {@code scope}. */
     PtNDArray apply(PtNDManager scope, PtNDArray x);

@@ -94,19 +94,6 @@ public final class MappedWeights implements AutoCloseable {
         return view;
     }
 
-    /**
-     * As {@link #stored} but always a copy in the process's own memory: for small tensors read by
-     * every step whose neighbours in the file should not stay mapped (int4 scales and zeros).
-     */
-    public PtNDArray copied(String name, SafetensorsDtype dtype, long... shape) {
-        PtNDArray view = stored(name, dtype, 1, shape);
-        try {
-            return kernels.call(manager, "clone", view);
-        } finally {
-            view.close(); // the view alone would keep the whole file mapped
-        }
-    }
-
     /** The tensor's metadata, after checking its dtype and shape; nothing is mapped. */
     public TensorInfo checked(String name, SafetensorsDtype dtype, long... shape) {
         TensorInfo info = checkpoint.tensor(name);

@@ -95,20 +95,3 @@ class LlamaOps(Module):
     return torch._weight_int8pack_mm(x, w, scales)
   def clone(self: __torch__.LlamaOps, x: Tensor) -> Tensor:
     return torch.clone(x)
-  def linear_int8_prefill(self: __torch__.LlamaOps, x: Tensor, w: Tensor, scales: Tensor) -> Tensor:
-    # Many tokens: the fused kernel is weak at large M, AMX bf16 GEMM is not. Dequantize this
-    # weight once (exact: int8 * bf16 scale in fp32, then one rounding) and run one bf16 GEMM.
-    wf = torch.mul(torch.to(w, 6), torch.unsqueeze(torch.to(scales, 6), 1))
-    return torch.linear(x, torch.to(wf, 15))
-  def linear_int4_prefill(self: __torch__.LlamaOps, x: Tensor, path: str, file_bytes: int, offset: int, n: int, half_k: int, scales: Tensor, zeros: Tensor, group: int) -> Tensor:
-    # As linear_int8_prefill, from the portable nibbles, mapped from the checkpoint only for this
-    # call (unmapped after it: decode never needs them): w = (q - 8) * scale + zero, in fp32.
-    flat = torch.from_file(path, False, file_bytes, dtype=0)
-    nibbles = torch.view(torch.narrow(flat, 0, offset, n * half_k), [n, half_k])
-    lo = torch.bitwise_and(nibbles, 15)
-    hi = torch.bitwise_right_shift(nibbles, 4)
-    q = torch.to(torch.flatten(torch.stack([lo, hi], -1), 1), 6)
-    k = 2 * half_k
-    qg = torch.view(torch.sub(q, 8.0), [n, k // group, group])
-    wf = torch.add(torch.mul(qg, torch.unsqueeze(torch.to(scales, 6), 2)), torch.unsqueeze(torch.to(zeros, 6), 2))
-    return torch.linear(x, torch.to(torch.reshape(wf, [n, k]), 15))
