@@ -1,9 +1,7 @@
 package dev.woq.runtime.model;
 
-import ai.djl.ndarray.types.Shape;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.engine.PtNDManager;
-import ai.djl.util.PairList;
 import dev.woq.runtime.engine.Kernels;
 import dev.woq.runtime.safetensors.TensorInfo;
 
@@ -13,7 +11,7 @@ import dev.woq.runtime.safetensors.TensorInfo;
  * fused {@code _weight_int4pack_mm_for_cpu} with bf16 activations. The checkpoint stores portable
  * nibbles; they are repacked for this CPU's kernel layout at load (a native copy of K/2 bytes a row).
  */
-public final class Int4Linear extends KernelBlock implements Linear {
+public final class Int4Linear extends Projection {
     /**
      * Rows repacked per kernel step: a multiple of the AVX-512 layout's 64-row block (blocks pack
      * independently), large enough to keep the loop's per-step overhead small, small enough that
@@ -23,8 +21,6 @@ public final class Int4Linear extends KernelBlock implements Linear {
     private final PtNDArray packed; // CPU-specific layout
     private final PtNDArray scalesAndZeros; // [K/g, N, 2] bf16
     private final int groupSize;
-    private final int in;
-    private final int out;
 
     /**
      * @param nibbles where the checkpoint stores the codes: [out, in/2] uint8, low nibble = even
@@ -35,38 +31,16 @@ public final class Int4Linear extends KernelBlock implements Linear {
     public Int4Linear(
             Kernels kernels, PtNDManager manager, TensorInfo nibbles, PtNDArray scales, PtNDArray zeros,
             int groupSize, int out, int in) {
-        super(kernels);
+        super(kernels, out, in);
         this.packed = kernels.call(manager, "int4_repack", nibbles.file().toString(), nibbles.file().toFile().length(),
                 nibbles.fileOffset(), (long) out, (long) in / 2, REPACK_ROWS);
         this.scalesAndZeros = kernels.call(manager, "int4_scales_zeros", scales, zeros);
         this.groupSize = groupSize;
-        this.in = in;
-        this.out = out;
     }
 
     @Override
     public PtNDArray apply(PtNDManager scope, PtNDArray x) {
         return kernels.call(scope, "linear_int4", x, packed, (long) groupSize, scalesAndZeros);
-    }
-
-    @Override
-    protected PtNDArray forward(PtNDManager scope, PtNDArray x, PairList<String, Object> params) {
-        return apply(scope, x);
-    }
-
-    @Override
-    public Shape[] getOutputShapes(Shape[] inputShapes) {
-        return new Shape[] {new Shape(inputShapes[0].get(0), out)};
-    }
-
-    @Override
-    public int inFeatures() {
-        return in;
-    }
-
-    @Override
-    public int outFeatures() {
-        return out;
     }
 
     /** Codes plus one bf16 scale and zero per group. */

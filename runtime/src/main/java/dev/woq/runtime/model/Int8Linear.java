@@ -1,9 +1,7 @@
 package dev.woq.runtime.model;
 
-import ai.djl.ndarray.types.Shape;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.engine.PtNDManager;
-import ai.djl.util.PairList;
 import dev.woq.runtime.engine.Kernels;
 
 /**
@@ -11,43 +9,19 @@ import dev.woq.runtime.engine.Kernels;
  * libtorch's fused {@code _weight_int8pack_mm} with bf16 activations on the int8 weights as stored
  * (plain row-major: mapped from the checkpoint, no repacking).
  */
-public final class Int8Linear extends KernelBlock implements Linear {
+public final class Int8Linear extends Projection {
     private final PtNDArray weight; // [out, in] int8
     private final PtNDArray scales; // [out] bf16
-    private final int in;
-    private final int out;
 
     public Int8Linear(Kernels kernels, PtNDArray weight, PtNDArray scales, int out, int in) {
-        super(kernels);
+        super(kernels, out, in);
         this.weight = weight;
         this.scales = scales;
-        this.in = in;
-        this.out = out;
     }
 
     @Override
     public PtNDArray apply(PtNDManager scope, PtNDArray x) {
         return kernels.call(scope, "linear_int8", x, weight, scales);
-    }
-
-    @Override
-    protected PtNDArray forward(PtNDManager scope, PtNDArray x, PairList<String, Object> params) {
-        return apply(scope, x);
-    }
-
-    @Override
-    public Shape[] getOutputShapes(Shape[] inputShapes) {
-        return new Shape[] {new Shape(inputShapes[0].get(0), out)};
-    }
-
-    @Override
-    public int inFeatures() {
-        return in;
-    }
-
-    @Override
-    public int outFeatures() {
-        return out;
     }
 
     @Override
