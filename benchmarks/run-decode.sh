@@ -10,6 +10,6 @@ if [[ ! -f "$model/config.json" ]]; then
   echo "bench: writing the synthetic llama3-8b checkpoint to $model (16 GB)" >&2
   "$here/woq" synth --preset llama3-8b --out "$model"
 fi
-exec java -Dai.djl.offline=true -DOPT_OUT_TRACKING=true \
+exec java -Xmx1g -Dai.djl.offline=true -DOPT_OUT_TRACKING=true \
   -cp "$here/benchmarks/target/woq-benchmarks.jar:$here/benchmarks/target/lib/*" \
   dev.woq.bench.DecodeBenchmark --model "$model" --prompt-tokens 128 --new-tokens 32 --json "$out"

@@ -10,7 +10,7 @@ home="${2:-${WOQ_HOME:-$HOME/.woq}}"
 results="$here/benchmarks/results"
 mkdir -p "$results"
 bench() {
-  java -Dai.djl.offline=true -DOPT_OUT_TRACKING=true \
+  java -Xmx1g -Dai.djl.offline=true -DOPT_OUT_TRACKING=true \
     -cp "$here/benchmarks/target/woq-benchmarks.jar:$here/benchmarks/target/lib/*" \
     dev.woq.bench.DecodeBenchmark --model "$1" --prompt-tokens 128 --new-tokens 32 --json "$2"
 }

@@ -2,6 +2,7 @@ package dev.woq.runtime.model;
 
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.engine.PtNDManager;
+import dev.woq.runtime.CheckpointException;
 import dev.woq.runtime.engine.Kernels;
 import dev.woq.runtime.safetensors.TensorInfo;
 
@@ -25,16 +26,23 @@ public final class Int4Linear extends Projection {
     /**
      * @param nibbles where the checkpoint stores the codes: [out, in/2] uint8, low nibble = even
      *     input index; mapped only while repacking, so their pages do not stay in the process
-     * @param scales [out, in/groupSize] bf16
-     * @param zeros [out, in/groupSize] bf16
+     * @param scales where the checkpoint stores [out, in/groupSize] bf16 scales
+     * @param zeros where it stores the zeros, same shape
      */
     public Int4Linear(
-            Kernels kernels, PtNDManager manager, TensorInfo nibbles, PtNDArray scales, PtNDArray zeros,
+            Kernels kernels, PtNDManager manager, TensorInfo nibbles, TensorInfo scales, TensorInfo zeros,
             int groupSize, int out, int in) {
         super(kernels, out, in);
         this.packed = kernels.call(manager, "int4_repack", nibbles.file().toString(), nibbles.file().toFile().length(),
                 nibbles.fileOffset(), (long) out, (long) in / 2, REPACK_ROWS);
-        this.scalesAndZeros = kernels.call(manager, "int4_scales_zeros", scales, zeros);
+        if (scales.fileOffset() % 2 != 0 || zeros.fileOffset() % 2 != 0) {
+            throw new CheckpointException("'" + scales.name() + "' and '" + zeros.name() + "' must start at even"
+                    + " byte offsets, as woq quantize writes them: re-run woq quantize --force");
+        }
+        this.scalesAndZeros = kernels.call(manager, "int4_scales_zeros",
+                scales.file().toString(), scales.file().toFile().length() / 2, scales.fileOffset() / 2,
+                zeros.file().toString(), zeros.file().toFile().length() / 2, zeros.fileOffset() / 2,
+                (long) out, (long) (in / groupSize));
         this.groupSize = groupSize;
     }
 

@@ -1,6 +1,5 @@
 package dev.woq.runtime.model;
 
-import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.engine.PtNDManager;
 import dev.woq.runtime.CheckpointException;
 import dev.woq.runtime.engine.Kernels;
@@ -56,16 +55,11 @@ final class LinearLoader {
                         + in + " inputs: re-run woq quantize --force");
             }
             int groups = (int) s[1];
-            // Views of the mapped file, read once into the kernel's [K/g, N, 2] tensor, then let go.
-            PtNDArray scaleView = weights.stored(base + ".scales", SafetensorsDtype.BF16, 2, out, groups);
-            PtNDArray zeroView = weights.stored(base + ".zeros", SafetensorsDtype.BF16, 2, out, groups);
-            try {
-                return new Int4Linear(kernels, manager, weights.checked(q, SafetensorsDtype.U8, out, in / 2),
-                        scaleView, zeroView, in / groups, out, in);
-            } finally {
-                scaleView.close();
-                zeroView.close();
-            }
+            return new Int4Linear(kernels, manager,
+                    weights.checked(q, SafetensorsDtype.U8, out, in / 2),
+                    weights.checked(base + ".scales", SafetensorsDtype.BF16, out, groups),
+                    weights.checked(base + ".zeros", SafetensorsDtype.BF16, out, groups),
+                    in / groups, out, in);
         }
         throw new CheckpointException("Tensor '" + q + "' in " + codes.file() + " is " + codes.dtype()
                 + ": woq's quantized layouts store U8 (int4) or I8 (int8) codes");

@@ -86,8 +86,13 @@ class LlamaOps(Module):
       codes = torch.to(torch.flatten(torch.stack([lo, hi], -1), 1), 3)
       parts.append(torch._convert_weight_to_int4pack_for_cpu(codes, 8))
     return torch.cat(parts, 0)
-  def int4_scales_zeros(self: __torch__.LlamaOps, scales: Tensor, zeros: Tensor) -> Tensor:
-    # scales, zeros: [N, K/g] bf16 -> [K/g, N, 2] as the fused kernel wants them.
+  def int4_scales_zeros(self: __torch__.LlamaOps, scales_path: str, scales_file_elems: int, scales_at: int, zeros_path: str, zeros_file_elems: int, zeros_at: int, n: int, groups: int) -> Tensor:
+    # scales, zeros: [N, K/g] bf16 in the files -> [K/g, N, 2] as the fused kernel wants them. The
+    # files are mapped for this call only, so the pages read here do not stay in the process.
+    scales_file = torch.from_file(scales_path, False, scales_file_elems, dtype=15)
+    zeros_file = torch.from_file(zeros_path, False, zeros_file_elems, dtype=15)
+    scales = torch.view(torch.narrow(scales_file, 0, scales_at, n * groups), [n, groups])
+    zeros = torch.view(torch.narrow(zeros_file, 0, zeros_at, n * groups), [n, groups])
     return torch.contiguous(torch.stack([torch.t(scales), torch.t(zeros)], -1))
   def linear_int4(self: __torch__.LlamaOps, x: Tensor, w: Tensor, group: int, sz: Tensor) -> Tensor:
     return torch._weight_int4pack_mm_for_cpu(x, w, group, sz)
