@@ -14,6 +14,7 @@ import java.util.Locale;
 import java.util.concurrent.Callable;
 import java.util.stream.Stream;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -57,9 +58,8 @@ final class QuantizeCommand implements Callable<Integer> {
     @Option(names = "--force", description = "Quantize again even if the registry already holds this entry.")
     boolean force;
 
-    @Option(names = "--woq-home", paramLabel = "DIR",
-            description = "woq's home, holding registry/ (default: $WOQ_HOME, else ~/.woq).")
-    Path woqHome;
+    @Mixin
+    WoqHome home;
 
     @Spec
     CommandSpec spec;
@@ -70,7 +70,7 @@ final class QuantizeCommand implements Callable<Integer> {
         PrintWriter stderr = spec.commandLine().getErr();
         QuantRecipe recipe = QuantRecipe.parse(dtype, groupSize, keepLmHeadBf16);
         Path source = ModelLocator.locate(model);
-        ModelRegistry registry = woqHome != null ? new ModelRegistry(woqHome) : ModelRegistry.atDefaultHome();
+        ModelRegistry registry = home.registry();
         TensorProgress progress = TensorProgress.onTerminal("quantizing " + recipe.id(), stderr);
         Instant started = Instant.now();
         long start = System.nanoTime();

@@ -51,17 +51,6 @@ final class RegistryCommand implements Callable<Integer> {
                 "Missing subcommand: list, show, rm or verify (woq registry --help explains them)");
     }
 
-    /** {@code --woq-home}, shared by the subcommands. */
-    static final class Home {
-        @Option(names = "--woq-home", paramLabel = "DIR",
-                description = "woq's home, holding registry/ (default: $WOQ_HOME, else ~/.woq).")
-        Path woqHome;
-
-        ModelRegistry registry() {
-            return woqHome != null ? new ModelRegistry(woqHome) : ModelRegistry.atDefaultHome();
-        }
-    }
-
     /** {@code MODEL/RECIPE}, or {@code MODEL} alone where {@code allowModelOnly}. */
     record Key(String model, String recipe) {
         static Key parse(String text, boolean allowModelOnly) {
@@ -89,7 +78,7 @@ final class RegistryCommand implements Callable<Integer> {
             footer = {"  woq registry list", "  woq registry list --woq-home /data/woq"})
     static final class ListCommand implements Callable<Integer> {
         @Mixin
-        Home home;
+        WoqHome home;
 
         @Spec
         CommandSpec spec;
@@ -128,7 +117,7 @@ final class RegistryCommand implements Callable<Integer> {
         String name;
 
         @Mixin
-        Home home;
+        WoqHome home;
 
         @Spec
         CommandSpec spec;
@@ -180,7 +169,7 @@ final class RegistryCommand implements Callable<Integer> {
         String name;
 
         @Mixin
-        Home home;
+        WoqHome home;
 
         @Spec
         CommandSpec spec;
@@ -208,7 +197,7 @@ final class RegistryCommand implements Callable<Integer> {
         String name;
 
         @Mixin
-        Home home;
+        WoqHome home;
 
         @Spec
         CommandSpec spec;

@@ -8,6 +8,7 @@ import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Optional;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -30,9 +31,8 @@ final class WeightsOptions {
             description = "int4 group size: 32, 64 or 128 (default: 128).")
     Integer groupSize;
 
-    @Option(names = "--woq-home", paramLabel = "DIR",
-            description = "woq's home, holding registry/ (default: $WOQ_HOME, else ~/.woq).")
-    Path woqHome;
+    @Mixin
+    WoqHome home;
 
     /** The directory to load, after quantizing if needed; progress and notices go to {@code err}. */
     Path resolve(PrintWriter err) {
@@ -43,7 +43,7 @@ final class WeightsOptions {
             return ModelLocator.locate(model);
         }
         QuantRecipe recipe = QuantRecipe.parse(dtype, groupSize, false);
-        ModelRegistry registry = woqHome != null ? new ModelRegistry(woqHome) : ModelRegistry.atDefaultHome();
+        ModelRegistry registry = home.registry();
         Path source;
         try {
             source = ModelLocator.locate(model);
