@@ -49,6 +49,7 @@ import picocli.CommandLine.Spec;
         footer = {
             "  woq generate --model /tmp/s --chat --system 'Be brief.' \\",
             "      --prompt 'What is Java?' --stream",
+            "  woq generate --model /tmp/s --dtype int4 --chat --prompt 'Hi' --stream",
             "  woq generate --model /tmp/s --prompt 'Once upon a time' \\",
             "      --temperature 0.8 --top-p 0.95 --seed 7",
             "  woq generate --model /tmp/s --prompt-ids 128000,2028,374,264,1296,11914,13 \\",
