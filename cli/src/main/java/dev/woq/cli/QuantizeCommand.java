@@ -71,15 +71,9 @@ final class QuantizeCommand implements Callable<Integer> {
         QuantRecipe recipe = QuantRecipe.parse(dtype, groupSize, keepLmHeadBf16);
         Path source = ModelLocator.locate(model);
         ModelRegistry registry = home.registry();
-        TensorProgress progress = TensorProgress.onTerminal("quantizing " + recipe.id(), stderr);
         Instant started = Instant.now();
         long start = System.nanoTime();
-        Entry entry = registry.getOrCreate(source, recipe, force, progress, message -> {
-            progress.interrupt();
-            stderr.println("woq: " + message);
-            stderr.flush();
-        });
-        progress.finish();
+        Entry entry = getOrCreate(registry, source, recipe, force, stderr);
         double seconds = (System.nanoTime() - start) / 1e9;
         boolean reused = entry.manifest().created().isBefore(started);
         if (reused) {
@@ -97,6 +91,21 @@ final class QuantizeCommand implements Callable<Integer> {
         stdout.println(entry.dir());
         stdout.flush();
         return 0;
+    }
+
+    /**
+     * The registry entry, quantized now if needed, with progress on a terminal and the registry's
+     * notes (waiting for a lock, reusing, rebuilding) as lines on {@code err}.
+     */
+    static Entry getOrCreate(ModelRegistry registry, Path source, QuantRecipe recipe, boolean force, PrintWriter err) {
+        TensorProgress progress = TensorProgress.onTerminal("quantizing " + recipe.id(), err);
+        Entry entry = registry.getOrCreate(source, recipe, force, progress, message -> {
+            progress.interrupt();
+            err.println("woq: " + message);
+            err.flush();
+        });
+        progress.finish();
+        return entry;
     }
 
     static String gb(long bytes) {

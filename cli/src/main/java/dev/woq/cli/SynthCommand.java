@@ -3,15 +3,14 @@ package dev.woq.cli;
 import dev.woq.runtime.WoqException;
 import dev.woq.runtime.synth.SyntheticCheckpoint;
 import dev.woq.runtime.synth.SyntheticPreset;
+import dev.woq.runtime.util.Trees;
 import dev.woq.tokenizer.TokenizerLocations;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Comparator;
 import java.util.Locale;
 import java.util.concurrent.Callable;
-import java.util.stream.Stream;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -99,10 +98,8 @@ final class SynthCommand implements Callable<Integer> {
     }
 
     private static void deleteTree(Path dir) {
-        try (Stream<Path> walk = Files.walk(dir)) {
-            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
-                Files.delete(p);
-            }
+        try {
+            Trees.delete(dir);
         } catch (IOException e) {
             throw new WoqException("Cannot remove the old checkpoint " + dir + ": " + e.getMessage());
         }

@@ -3,6 +3,7 @@ package dev.woq.cli;
 import dev.woq.runtime.CheckpointException;
 import dev.woq.runtime.quant.QuantRecipe;
 import dev.woq.runtime.registry.Entry;
+import dev.woq.runtime.registry.Manifest;
 import dev.woq.runtime.registry.ModelRegistry;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -55,19 +56,11 @@ final class WeightsOptions {
             }
             throw notADirectory;
         }
-        if (!Files.isRegularFile(registry.entryDir(source, recipe).resolve("manifest.json"))) {
+        if (!Files.isRegularFile(registry.entryDir(source, recipe).resolve(Manifest.FILE_NAME))) {
             err.println("woq: no " + ModelRegistry.entryName(recipe) + " entry for " + source
                     + " in the registry yet: quantizing it first (once)");
             err.flush();
         }
-        QuantizeCommand.TensorProgress progress =
-                QuantizeCommand.TensorProgress.onTerminal("quantizing " + recipe.id(), err);
-        Entry entry = registry.getOrCreate(source, recipe, false, progress, message -> {
-            progress.interrupt();
-            err.println("woq: " + message);
-            err.flush();
-        });
-        progress.finish();
-        return entry.dir();
+        return QuantizeCommand.getOrCreate(registry, source, recipe, false, err).dir();
     }
 }

@@ -31,11 +31,6 @@ public final class KvCache implements AutoCloseable {
         return capacity;
     }
 
-    /** Bytes of native memory it holds. */
-    public long bytes() {
-        return keys.length * 2L * keys[0].getShape().size() * 2L;
-    }
-
     PtNDArray keys(int layer) {
         return keys[layer];
     }

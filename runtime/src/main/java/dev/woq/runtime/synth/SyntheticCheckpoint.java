@@ -6,6 +6,7 @@ import dev.woq.runtime.model.LlamaWeights;
 import dev.woq.runtime.safetensors.SafetensorsDtype;
 import dev.woq.runtime.safetensors.ShardedCheckpointWriter;
 import dev.woq.runtime.safetensors.TensorDeclaration;
+import dev.woq.runtime.util.Trees;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -17,9 +18,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
-import java.util.stream.Stream;
 
 /**
  * Writes a random-weight checkpoint in the exact Hugging Face layout of a Llama 3 model:
@@ -101,10 +100,10 @@ public final class SyntheticCheckpoint {
                 throw new CheckpointException("Cannot move the finished checkpoint to " + out + ": " + e.getMessage(), e);
             }
         } catch (IOException e) {
-            deleteQuietly(tmp);
+            Trees.deleteQuietly(tmp);
             throw new CheckpointException("Writing " + out + " failed: " + e.getMessage(), e);
         } catch (RuntimeException e) {
-            deleteQuietly(tmp);
+            Trees.deleteQuietly(tmp);
             throw e;
         }
     }
@@ -167,14 +166,6 @@ public final class SyntheticCheckpoint {
             Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
         } catch (UnsupportedOperationException e) {
             // not a POSIX file system: its defaults apply
-        }
-    }
-
-    private static void deleteQuietly(Path dir) {
-        try (Stream<Path> walk = Files.walk(dir)) {
-            walk.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-        } catch (IOException ignored) {
-            // best effort: a leftover hidden .tmp- directory is harmless and says what it is
         }
     }
 }

@@ -1,4 +1,4 @@
-package dev.woq.runtime.registry;
+package dev.woq.runtime.util;
 
 import java.io.IOException;
 import java.nio.channels.FileChannel;
@@ -10,11 +10,11 @@ import java.util.List;
 import java.util.stream.Stream;
 
 /** Deleting and syncing directory trees. */
-final class Trees {
+public final class Trees {
     private Trees() {}
 
     /** Deletes {@code dir} and everything under it; no-op if it does not exist. */
-    static void delete(Path dir) throws IOException {
+    public static void delete(Path dir) throws IOException {
         if (!Files.exists(dir, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
             return;
         }
@@ -28,7 +28,7 @@ final class Trees {
     }
 
     /** As {@link #delete}, ignoring failures: for cleanup that must not hide the original error. */
-    static void deleteQuietly(Path dir) {
+    public static void deleteQuietly(Path dir) {
         if (dir == null) {
             return;
         }
@@ -43,7 +43,7 @@ final class Trees {
     }
 
     /** Fsyncs every regular file directly in {@code dir}, then {@code dir} itself. */
-    static void fsyncFilesAndDir(Path dir) throws IOException {
+    public static void fsyncFilesAndDir(Path dir) throws IOException {
         try (Stream<Path> files = Files.list(dir)) {
             for (Path f : (Iterable<Path>) files::iterator) {
                 if (Files.isRegularFile(f, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
@@ -59,7 +59,7 @@ final class Trees {
     }
 
     /** Makes renames in {@code dir} durable; best effort where directories cannot be opened. */
-    static void fsyncDir(Path dir) {
+    public static void fsyncDir(Path dir) {
         try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
             ch.force(true);
         } catch (IOException | UnsupportedOperationException e) {
