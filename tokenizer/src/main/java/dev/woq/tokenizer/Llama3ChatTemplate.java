@@ -154,6 +154,15 @@ public final class Llama3ChatTemplate {
         return Set.of(endOfText, endOfTurn);
     }
 
+    /**
+     * The id of {@code <|eot_id|>}, which closes every message.
+     *
+     * @return the token id
+     */
+    public int endOfTurnId() {
+        return endOfTurn;
+    }
+
     private void appendHeader(IntList tokens, Role role) {
         tokens.add(startHeader);
         tokens.addAll(tokenizer.encode(role.wireName()));

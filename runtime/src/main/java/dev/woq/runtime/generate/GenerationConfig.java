@@ -43,6 +43,13 @@ public record GenerationConfig(
         return new GenerationConfig(maxNewTokens, 0, 0, 1, 1, 0, stopTokenIds);
     }
 
+    /** The same settings, also stopping at {@code more}. */
+    public GenerationConfig withStopTokens(Set<Integer> more) {
+        Set<Integer> all = new java.util.HashSet<>(stopTokenIds);
+        all.addAll(more);
+        return new GenerationConfig(maxNewTokens, temperature, topK, topP, repetitionPenalty, seed, all);
+    }
+
     public boolean isGreedy() {
         return temperature == 0;
     }

@@ -6,6 +6,7 @@ import dev.woq.runtime.model.LlamaModel;
 import java.util.Arrays;
 import java.util.HashSet;
 import java.util.Set;
+import java.util.function.BooleanSupplier;
 
 /**
  * Prefill then decode: runs the prompt through the model once, then one token at a time, handing
@@ -42,6 +43,18 @@ public final class Generator {
      */
     public GenerationResult continueSession(
             InferenceSession session, int[] newIds, GenerationConfig config, TokenListener listener) {
+        return continueSession(session, newIds, config, listener, () -> false);
+    }
+
+    /**
+     * As {@link #continueSession(InferenceSession, int[], GenerationConfig, TokenListener)}, and
+     * stops with {@link StopReason#CANCELLED} as soon as {@code cancelled} answers true. It is
+     * asked after each token is handed to the listener, so a cancelled reply keeps the tokens the
+     * listener already saw, and at least one token is always generated.
+     */
+    public GenerationResult continueSession(
+            InferenceSession session, int[] newIds, GenerationConfig config, TokenListener listener,
+            BooleanSupplier cancelled) {
         Set<Integer> stops = new HashSet<>(config.stopTokenIds());
         stops.addAll(model.config().eosTokenIds());
         int vocab = model.config().vocabSize();
@@ -80,6 +93,10 @@ public final class Generator {
                 break;
             }
             if (n == config.maxNewTokens()) {
+                break;
+            }
+            if (cancelled.getAsBoolean()) {
+                reason = StopReason.CANCELLED;
                 break;
             }
             if (session.position() >= session.capacity()) {

@@ -7,5 +7,7 @@ public enum StopReason {
     /** {@code maxNewTokens} were generated. */
     MAX_NEW_TOKENS,
     /** The sequence filled the model's context length. */
-    CONTEXT_FULL
+    CONTEXT_FULL,
+    /** The caller asked to stop (Ctrl-C in the chat, a client that went away). */
+    CANCELLED
 }

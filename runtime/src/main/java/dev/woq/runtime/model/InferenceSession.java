@@ -55,6 +55,19 @@ public final class InferenceSession implements AutoCloseable {
         position = 0;
     }
 
+    /**
+     * Keeps the first {@code keep} positions and forgets the rest, so a sequence that shares a
+     * prefix with the cached one (the next chat turn, a regenerated reply) only computes what
+     * differs. The rows after {@code keep} are overwritten by the next prefill; attention never
+     * reads past the filled positions.
+     */
+    public void truncate(int keep) {
+        if (keep < 0 || keep > position) {
+            throw new IllegalArgumentException("Cannot keep " + keep + " of the " + position + " cached positions");
+        }
+        position = keep;
+    }
+
     @Override
     public void close() {
         cache.close();

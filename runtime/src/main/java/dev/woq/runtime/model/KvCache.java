@@ -6,7 +6,8 @@ import dev.woq.runtime.engine.Kernels;
 
 /**
  * Keys and values of every layer for one sequence: per layer two bf16 tensors
- * [kvHeads, capacity, headDim], allocated once; attention writes new rows in place.
+ * [kvHeads, capacity, headDim], allocated once and left uninitialised (attention reads only the
+ * rows it has written, and untouched pages cost no memory); attention writes new rows in place.
  */
 public final class KvCache implements AutoCloseable {
     private final PtNDManager manager;
@@ -21,8 +22,8 @@ public final class KvCache implements AutoCloseable {
         this.values = new PtNDArray[config.numLayers()];
         long[] shape = {config.numKvHeads(), capacity, config.headDim()};
         for (int i = 0; i < config.numLayers(); i++) {
-            keys[i] = kernels.call(manager, "zeros", shape, 15L);
-            values[i] = kernels.call(manager, "zeros", shape, 15L);
+            keys[i] = kernels.call(manager, "empty", shape, 15L);
+            values[i] = kernels.call(manager, "empty", shape, 15L);
         }
     }
 

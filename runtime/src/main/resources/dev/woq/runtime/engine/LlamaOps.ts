@@ -67,8 +67,9 @@ class LlamaOps(Module):
     return torch.narrow(x, 0, torch.size(x, 0) - 1, 1)
   def to_float(self: __torch__.LlamaOps, x: Tensor) -> Tensor:
     return torch.contiguous(torch.to(x, 6))
-  def zeros(self: __torch__.LlamaOps, shape: List[int], dtype: int) -> Tensor:
-    return torch.zeros(shape, dtype=dtype)
+  def empty(self: __torch__.LlamaOps, shape: List[int], dtype: int) -> Tensor:
+    # Uninitialised, so the pages of a large KV cache become resident only as positions fill.
+    return torch.empty(shape, dtype=dtype)
   def sum_f32(self: __torch__.LlamaOps, x: Tensor) -> Tensor:
     # Reads x once: the benchmark's yardstick of memory bandwidth.
     return torch.sum(x, dtype=6)
