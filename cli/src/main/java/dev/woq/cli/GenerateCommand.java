@@ -30,7 +30,6 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.Callable;
-import java.util.concurrent.ThreadLocalRandom;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -77,29 +76,8 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--system", paramLabel = "TEXT", description = "System message (with --chat).")
     String system;
 
-    @Option(names = "--max-new-tokens", paramLabel = "N", defaultValue = "256",
-            description = "Stop after N new tokens (default: ${DEFAULT-VALUE}).")
-    int maxNewTokens;
-
-    @Option(names = "--temperature", paramLabel = "T", defaultValue = "0.6",
-            description = "Sampling temperature; 0 is greedy (default: ${DEFAULT-VALUE}, as Llama 3 Instruct).")
-    double temperature;
-
-    @Option(names = "--top-p", paramLabel = "P", defaultValue = "0.9",
-            description = "Nucleus sampling: keep the most likely tokens up to probability P (default: ${DEFAULT-VALUE}).")
-    double topP;
-
-    @Option(names = "--top-k", paramLabel = "K", defaultValue = "0",
-            description = "Keep only the K most likely tokens; 0 keeps all (default: ${DEFAULT-VALUE}).")
-    int topK;
-
-    @Option(names = "--repetition-penalty", paramLabel = "R", defaultValue = "1.0",
-            description = "Penalize tokens already seen; 1 is off (default: ${DEFAULT-VALUE}).")
-    double repetitionPenalty;
-
-    @Option(names = "--seed", paramLabel = "N",
-            description = "Sampling seed: the same seed and settings give the same tokens (default: random, printed).")
-    Long seed;
+    @Mixin
+    SamplingOptions sampling;
 
     @Option(names = "--stream", description = "Print tokens as they are generated.")
     boolean stream;
@@ -132,9 +110,9 @@ final class GenerateCommand implements Callable<Integer> {
         if (system != null && !chat) {
             throw new WoqException("--system only applies with --chat");
         }
-        long seedUsed = seed != null ? seed : ThreadLocalRandom.current().nextLong(1L << 31);
+        long seedUsed = sampling.seed();
         // Checks the sampling options before spending time on loading the model.
-        new GenerationConfig(maxNewTokens, temperature, topK, topP, repetitionPenalty, seedUsed, Set.of());
+        sampling.config(Set.of());
 
         Path dir = weights.resolve(err);
         long loadStart = System.nanoTime();
@@ -149,8 +127,7 @@ final class GenerateCommand implements Callable<Integer> {
                 err.printf(Locale.ROOT, "woq: %s; model %s (%d layers, %s), loaded in %.1f s%n",
                         torch.describe(), dir, llama.config().numLayers(), llama.weightFormat(), loadSeconds);
                 err.flush();
-                GenerationConfig config = new GenerationConfig(
-                        maxNewTokens, temperature, topK, topP, repetitionPenalty, seedUsed, stops);
+                GenerationConfig config = sampling.config(stops);
 
                 PrintWriter textOut = json ? err : out;
                 StreamingDecoder decoder = tokenizer != null ? new StreamingDecoder(tokenizer) : null;

@@ -11,8 +11,9 @@ import picocli.CommandLine.Command;
         name = "woq",
         mixinStandardHelpOptions = true,
         versionProvider = Version.class,
-        description = "Llama 3 on CPUs from Java: bf16 today, weight-only int8/int4 next.",
-        subcommands = {SynthCommand.class, GenerateCommand.class, QuantizeCommand.class, RegistryCommand.class,
+        description = "Llama 3 on CPUs from Java: bf16, or weight-only int8/int4 from a local registry.",
+        subcommands = {SynthCommand.class, GenerateCommand.class, ChatCommand.class, QuantizeCommand.class,
+            RegistryCommand.class,
             CommandLine.HelpCommand.class},
         footerHeading = "%nExamples:%n",
         // Help is wrapped at 80 columns: every example line must fit, or picocli breaks it mid-command.
@@ -22,6 +23,7 @@ import picocli.CommandLine.Command;
             "  woq generate --model /tmp/s --chat --prompt 'Hello!' --stream",
             "  woq generate --model ~/models/Meta-Llama-3-8B-Instruct \\",
             "      --chat --prompt 'Hi' --stream",
+            "  woq chat --model /tmp/s --dtype int4 --stream",
             "  woq quantize --model /tmp/s --dtype int4   # into ~/.woq/registry",
             "  woq registry list                       # quantized models",
             "  woq help generate"

@@ -10,6 +10,11 @@ final class WoqHome {
             description = "woq's home, holding registry/ (default: $WOQ_HOME, else ~/.woq).")
     Path woqHome;
 
+    /** The home directory itself (it may not exist yet). */
+    Path dir() {
+        return woqHome != null ? woqHome : ModelRegistry.defaultHome();
+    }
+
     ModelRegistry registry() {
         return woqHome != null ? new ModelRegistry(woqHome) : ModelRegistry.atDefaultHome();
     }

@@ -1,0 +1,121 @@
+package dev.woq.cli;
+
+import dev.woq.runtime.WoqException;
+import dev.woq.runtime.chat.Conversation;
+import dev.woq.runtime.engine.TorchRuntime;
+import dev.woq.runtime.generate.GenerationConfig;
+import dev.woq.runtime.model.LlamaModel;
+import dev.woq.tokenizer.Llama3Tokenizer;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.Set;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code woq chat}: an interactive, multi-turn conversation in Llama 3's chat format. */
+@Command(
+        name = "chat",
+        mixinStandardHelpOptions = true,
+        description = {
+            "Chat with a Llama 3 model, turn by turn, in Llama 3's chat format.",
+            "On a terminal: line editing and history (arrow keys); Ctrl-C stops the reply in "
+                    + "progress, Ctrl-D or /exit leaves. Piped: one user message per input line, "
+                    + "replies on stdout.",
+            "Each turn reuses the KV cache of the earlier ones; when the conversation outgrows "
+                    + "--context, the oldest turns are dropped (never the system prompt).",
+            "Commands: /reset, /system TEXT, /stats, /help, /exit."
+        },
+        sortOptions = false,
+        footerHeading = "%nExamples:%n",
+        footer = {
+            "  woq chat --model /tmp/s --stream",
+            "  woq chat --model ~/models/Meta-Llama-3-8B-Instruct --dtype int4 \\",
+            "      --system 'You are brief.' --stream",
+            "  printf 'Hi!\\nAnd then?\\n' | woq chat --model /tmp/s --seed 1"
+        })
+final class ChatCommand implements Callable<Integer> {
+    /** Default context when the model's is larger: 8K tokens of KV cache is 1 GiB for Llama-3-8B. */
+    static final int DEFAULT_CONTEXT = 8192;
+
+    @Mixin
+    WeightsOptions weights;
+
+    @Option(names = "--system", paramLabel = "TEXT", description = "System prompt for the whole conversation.")
+    String system;
+
+    @Option(names = "--stream", description = "Print tokens as they are generated (default: each reply whole).")
+    boolean stream;
+
+    @Option(names = "--context", paramLabel = "N",
+            description = "Tokens the conversation may hold (default: the model's context, at most "
+                    + DEFAULT_CONTEXT + ").")
+    Integer context;
+
+    @Mixin
+    SamplingOptions sampling;
+
+    @Option(names = "--tokenizer", paramLabel = "FILE",
+            description = "tokenizer.json to use (default: the model directory's).")
+    Path tokenizerPath;
+
+    @Mixin
+    RuntimeOptions runtime;
+
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public Integer call() {
+        PrintWriter err = spec.commandLine().getErr();
+        GenerationConfig config = sampling.config(Set.of()); // checks the values before loading
+        if (context != null && context < 16) {
+            throw new WoqException("--context must be at least 16 tokens, got " + context);
+        }
+        Path dir = weights.resolve(err);
+        Path tokenizerFile = tokenizerPath != null ? tokenizerPath : dir.resolve("tokenizer.json");
+        if (!Files.isRegularFile(tokenizerFile)) {
+            throw new WoqException("No tokenizer at " + tokenizerFile
+                    + ": the model directory needs tokenizer.json, or pass --tokenizer FILE");
+        }
+        long loadStart = System.nanoTime();
+        TorchRuntime torch = TorchRuntime.start(runtime.threads);
+        try (Llama3Tokenizer tokenizer = Llama3Tokenizer.load(tokenizerFile);
+                LlamaModel model = LlamaModel.load(torch, dir)) {
+            int max = model.config().maxPositionEmbeddings();
+            int size = context != null ? context : Math.min(max, DEFAULT_CONTEXT);
+            if (size > max) {
+                throw new WoqException("--context " + size + " is more than the model's context of " + max + " tokens");
+            }
+            err.printf(Locale.ROOT, "woq: %s; model %s (%d layers, %s), loaded in %.1f s; context %,d tokens; seed %d%n",
+                    torch.describe(), dir, model.config().numLayers(), model.weightFormat(),
+                    (System.nanoTime() - loadStart) / 1e9, size, sampling.seed());
+            err.flush();
+            try (Conversation conversation = new Conversation(model, tokenizer, size);
+                    ChatConsole console = openConsole()) {
+                conversation.setSystemPrompt(system);
+                if (console.interactive()) {
+                    console.out().println("Type a message; /help lists the commands, Ctrl-D leaves.");
+                    console.out().flush();
+                }
+                return new ChatLoop(conversation, config, console, err, stream).run();
+            }
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    /** JLine on a terminal; plain streams when input or output is redirected (and in tests). */
+    private ChatConsole openConsole() {
+        if (System.console() != null) {
+            Path history = weights.home.dir().resolve("chat_history");
+            return new TerminalConsole(history);
+        }
+        return new StreamConsole(System.in, spec.commandLine().getOut());
+    }
+}
