@@ -4,22 +4,17 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
 
 import dev.woq.runtime.generate.GenerationResult;
 import dev.woq.runtime.generate.StopReason;
-import dev.woq.runtime.synth.SyntheticCheckpoint;
-import dev.woq.runtime.synth.SyntheticPreset;
 import dev.woq.tokenizer.Llama3ChatTemplate;
 import dev.woq.tokenizer.Llama3ChatTemplate.Message;
 import dev.woq.tokenizer.Llama3ChatTemplate.Role;
 import dev.woq.tokenizer.Llama3Tokenizer;
 import dev.woq.tokenizer.StreamingDecoder;
-import dev.woq.tokenizer.TokenizerLocations;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -32,10 +27,8 @@ class StreamingChatTest {
 
     @Test
     void streamsTheReplyAndStops() {
-        Path tokenizerJson = realTokenizer();
-        Path model = tmp.resolve("tiny");
-        SyntheticCheckpoint.write(model, SyntheticPreset.TINY.config(), 0, tokenizerJson,
-                SyntheticCheckpoint.DEFAULT_SHARD_BYTES, SyntheticCheckpoint.Progress.NONE);
+        Path tokenizerJson = ExampleCheckpoints.realTokenizer();
+        Path model = ExampleCheckpoints.tiny(tmp.resolve("tiny"));
         FlushCounter bytes = new FlushCounter();
         PrintStream out = new PrintStream(bytes, false, StandardCharsets.UTF_8);
 
@@ -74,15 +67,5 @@ class StreamingChatTest {
                 flushedSize = size();
             }
         }
-    }
-
-    /** The real Llama 3 tokenizer; the parent pom's Surefire configuration sets woq.tokenizer. */
-    private static Path realTokenizer() {
-        Path path = TokenizerLocations.defaultTokenizerJson();
-        if (!Files.isRegularFile(path)) {
-            fail("Llama 3 tokenizer not found at " + path + ": run scripts/fetch-tokenizer.sh first"
-                    + " (tests read the path from system property woq.tokenizer)");
-        }
-        return path;
     }
 }
