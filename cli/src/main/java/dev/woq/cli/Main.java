@@ -13,7 +13,7 @@ import picocli.CommandLine.Command;
         versionProvider = Version.class,
         description = "Llama 3 on CPUs from Java: bf16, or weight-only int8/int4 from a local registry.",
         subcommands = {SynthCommand.class, GenerateCommand.class, ChatCommand.class, QuantizeCommand.class,
-            RegistryCommand.class,
+            RegistryCommand.class, BenchCommand.class,
             CommandLine.HelpCommand.class},
         footerHeading = "%nExamples:%n",
         // Help is wrapped at 80 columns: every example line must fit, or picocli breaks it mid-command.
@@ -26,6 +26,7 @@ import picocli.CommandLine.Command;
             "  woq chat --model /tmp/s --dtype int4 --stream",
             "  woq quantize --model /tmp/s --dtype int4   # into ~/.woq/registry",
             "  woq registry list                       # quantized models",
+            "  woq bench --model /tmp/s                # bf16, int8, int4 side by side",
             "  woq help generate"
         })
 public final class Main {

@@ -37,6 +37,14 @@ final class WeightsOptions {
 
     /** The directory to load, after quantizing if needed; progress and notices go to {@code err}. */
     Path resolve(PrintWriter err) {
+        return resolve(model, dtype, groupSize, home.registry(), err);
+    }
+
+    /**
+     * The directory holding {@code model}'s weights in {@code dtype}: the model directory for bf16,
+     * else its registry entry, quantized first (once, saying so) when the registry lacks it.
+     */
+    static Path resolve(String model, String dtype, Integer groupSize, ModelRegistry registry, PrintWriter err) {
         if (dtype.equalsIgnoreCase("bf16")) {
             if (groupSize != null) {
                 throw new CheckpointException("--group-size applies to --dtype int4, not bf16");
@@ -44,7 +52,6 @@ final class WeightsOptions {
             return ModelLocator.locate(model);
         }
         QuantRecipe recipe = QuantRecipe.parse(dtype, groupSize, false);
-        ModelRegistry registry = home.registry();
         Path source;
         try {
             source = ModelLocator.locate(model);

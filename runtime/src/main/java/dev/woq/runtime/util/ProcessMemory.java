@@ -15,6 +15,22 @@ public final class ProcessMemory {
         return field("VmHWM:");
     }
 
+    /**
+     * Resets the peak ({@code VmHWM}) to the current resident size, so the next
+     * {@link #peakRssBytes()} covers only what runs after this call: one process can report the
+     * peak of several phases. Writes {@code 5} to {@code /proc/self/clear_refs} (Linux 4.0+).
+     *
+     * @return false where the kernel does not allow it; the peak then stays the process's
+     */
+    public static boolean resetPeak() {
+        try {
+            Files.writeString(Path.of("/proc/self/clear_refs"), "5");
+            return true;
+        } catch (IOException | RuntimeException e) {
+            return false;
+        }
+    }
+
     /** Current resident set size in bytes ({@code VmRSS}), or -1. */
     public static long rssBytes() {
         return field("VmRSS:");

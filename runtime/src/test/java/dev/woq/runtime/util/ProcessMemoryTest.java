@@ -1,0 +1,34 @@
+package dev.woq.runtime.util;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.ByteBuffer;
+import org.junit.jupiter.api.Test;
+
+class ProcessMemoryTest {
+    @Test
+    void resettingThePeakForgetsMemoryThatWasFreedBefore() {
+        long before = ProcessMemory.peakRssBytes();
+        // Touch 256 MiB outside the heap, then free it: the peak remembers it...
+        ByteBuffer big = ByteBuffer.allocateDirect(256 << 20);
+        for (int i = 0; i < big.capacity(); i += 4096) {
+            big.put(i, (byte) 1);
+        }
+        long withBig = ProcessMemory.peakRssBytes();
+        assertTrue(withBig >= before + (200L << 20), "peak " + withBig + " after touching 256 MiB, was " + before);
+        big = null;
+        for (int i = 0; i < 5 && ProcessMemory.rssBytes() > withBig - (200L << 20); i++) {
+            System.gc(); // frees the direct buffer's memory through its cleaner
+            try {
+                Thread.sleep(100);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        // ...until it is reset, where Linux allows it.
+        if (ProcessMemory.resetPeak()) {
+            long after = ProcessMemory.peakRssBytes();
+            assertTrue(after < withBig - (150L << 20), "peak after reset " + after + ", with the buffer " + withBig);
+        }
+    }
+}
