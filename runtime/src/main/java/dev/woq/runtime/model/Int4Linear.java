@@ -10,7 +10,7 @@ import dev.woq.runtime.safetensors.TensorInfo;
  * A weight-only int4 projection: 4-bit codes in groups of {@code groupSize} along the input, each
  * group with a bf16 scale and zero ({@code w = (q - 8) * scale + zero}), computed by libtorch's
  * fused {@code _weight_int4pack_mm_for_cpu} with bf16 activations. The checkpoint stores portable
- * nibbles; they are repacked for this CPU's kernel layout at load (a native copy of K/2 bytes a row).
+ * nibbles; they are rearranged into this CPU's kernel layout at load ({@link Int4CpuPacking}).
  */
 public final class Int4Linear extends Projection {
     /**
@@ -32,9 +32,21 @@ public final class Int4Linear extends Projection {
     public Int4Linear(
             Kernels kernels, PtNDManager manager, TensorInfo nibbles, TensorInfo scales, TensorInfo zeros,
             int groupSize, int out, int in) {
+        this(kernels, manager, null, nibbles, scales, zeros, groupSize, out, in);
+    }
+
+    /**
+     * @param packer rearranges the nibbles for the kernel in Java (fast); null, or a CPU whose
+     *     layout it does not know, takes libtorch's own conversion (slow: an int32 copy of the codes)
+     */
+    Int4Linear(
+            Kernels kernels, PtNDManager manager, Int4CpuPacking.Packer packer, TensorInfo nibbles, TensorInfo scales,
+            TensorInfo zeros, int groupSize, int out, int in) {
         super(kernels, out, in);
-        this.packed = kernels.call(manager, "int4_repack", nibbles.file().toString(), nibbles.file().toFile().length(),
-                nibbles.fileOffset(), (long) out, (long) in / 2, REPACK_ROWS);
+        this.packed = packer != null
+                ? packer.pack(kernels, manager, nibbles, out, in)
+                : kernels.call(manager, "int4_repack", nibbles.file().toString(), nibbles.file().toFile().length(),
+                        nibbles.fileOffset(), (long) out, (long) in / 2, REPACK_ROWS);
         if (scales.fileOffset() % 2 != 0 || zeros.fileOffset() % 2 != 0) {
             throw new CheckpointException("'" + scales.name() + "' and '" + zeros.name() + "' must start at even"
                     + " byte offsets, as woq quantize writes them: re-run woq quantize --force");

@@ -19,6 +19,9 @@ final class LinearLoader {
     private final Kernels kernels;
     private final PtNDManager manager;
     private final MappedWeights weights;
+    /** Created at the first int4 matrix; null when libtorch's layout is not one woq knows. */
+    private Int4CpuPacking.Packer int4Packer;
+    private boolean int4LayoutChecked;
 
     LinearLoader(Kernels kernels, PtNDManager manager, MappedWeights weights) {
         this.kernels = kernels;
@@ -55,7 +58,7 @@ final class LinearLoader {
                         + in + " inputs: re-run woq quantize --force");
             }
             int groups = (int) s[1];
-            return new Int4Linear(kernels, manager,
+            return new Int4Linear(kernels, manager, int4Packer(),
                     weights.checked(q, SafetensorsDtype.U8, out, in / 2),
                     weights.checked(base + ".scales", SafetensorsDtype.BF16, out, groups),
                     weights.checked(base + ".zeros", SafetensorsDtype.BF16, out, groups),
@@ -63,6 +66,14 @@ final class LinearLoader {
         }
         throw new CheckpointException("Tensor '" + q + "' in " + codes.file() + " is " + codes.dtype()
                 + ": woq's quantized layouts store U8 (int4) or I8 (int8) codes");
+    }
+
+    private Int4CpuPacking.Packer int4Packer() {
+        if (!int4LayoutChecked) {
+            int4LayoutChecked = true;
+            int4Packer = Int4CpuPacking.detect(kernels, manager).map(Int4CpuPacking.Packer::new).orElse(null);
+        }
+        return int4Packer;
     }
 
     private static String base(String weightName) {

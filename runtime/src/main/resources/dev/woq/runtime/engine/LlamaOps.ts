@@ -51,18 +51,22 @@ class LlamaOps(Module):
     _1 = torch.copy_(torch.narrow(v_cache, 1, pos, t), vh)
     keys = torch.unsqueeze(torch.narrow(k_cache, 1, 0, pos + t), 0)
     values = torch.unsqueeze(torch.narrow(v_cache, 1, 0, pos + t), 0)
-    query = torch.unsqueeze(qh, 0)
+    # Grouped heads without enable_gqa (which libtorch 2.7 runs on its slow math path, expanding
+    # the cache): the G query heads sharing a KV head become G*t query rows of that head, so SDPA
+    # sees plain multi-head attention over the cache as it is. Head h = kv * G + g.
+    g = n_heads // n_kv_heads
+    query = torch.unsqueeze(torch.reshape(qh, [n_kv_heads, g * t, head_dim]), 0)
     if t == 1:
-      out = torch.scaled_dot_product_attention(query, keys, values, None, 0.0, False, scale=None, enable_gqa=True)
-    elif pos == 0:
-      out = torch.scaled_dot_product_attention(query, keys, values, None, 0.0, True, scale=None, enable_gqa=True)
+      out = torch.scaled_dot_product_attention(query, keys, values, None, 0.0, False, scale=None)
     else:
-      # New tokens after a cached prefix: token i sees every cached position and new ones up to i.
+      # Row g*t + i is new token i at position pos + i: it sees keys 0 .. pos + i.
       kpos = torch.arange(pos + t)
       qpos = torch.add(torch.arange(t), pos)
-      mask = torch.le(torch.unsqueeze(kpos, 0), torch.unsqueeze(qpos, 1))
-      out = torch.scaled_dot_product_attention(query, keys, values, mask, 0.0, False, scale=None, enable_gqa=True)
-    return torch.reshape(torch.transpose(torch.squeeze(out, 0), 0, 1), [t, n_heads * head_dim])
+      mask = torch.repeat(torch.le(torch.unsqueeze(kpos, 0), torch.unsqueeze(qpos, 1)), [g, 1])
+      out = torch.scaled_dot_product_attention(query, keys, values, mask, 0.0, False, scale=None)
+    # out: [1, KV, G*t, D] -> [H, t, D] -> [t, H*D]
+    heads = torch.reshape(out, [n_heads, t, head_dim])
+    return torch.reshape(torch.transpose(heads, 0, 1), [t, n_heads * head_dim])
   def last_row_logits(self: __torch__.LlamaOps, x: Tensor) -> Tensor:
     return torch.narrow(x, 0, torch.size(x, 0) - 1, 1)
   def to_float(self: __torch__.LlamaOps, x: Tensor) -> Tensor:
@@ -87,6 +91,9 @@ class LlamaOps(Module):
       codes = torch.to(torch.flatten(torch.stack([lo, hi], -1), 1), 3)
       parts.append(torch._convert_weight_to_int4pack_for_cpu(codes, 8))
     return torch.cat(parts, 0)
+  def int4_pack_reference(self: __torch__.LlamaOps, codes: Tensor) -> Tensor:
+    # codes: [N, K] int32 in 0..15 -> libtorch's own CPU packing, which Int4CpuPacking must match.
+    return torch._convert_weight_to_int4pack_for_cpu(codes, 8)
   def int4_scales_zeros(self: __torch__.LlamaOps, scales_path: str, scales_file_elems: int, scales_at: int, zeros_path: str, zeros_file_elems: int, zeros_at: int, n: int, groups: int) -> Tensor:
     # scales, zeros: [N, K/g] bf16 in the files -> [K/g, N, 2] as the fused kernel wants them. The
     # files are mapped for this call only, so the pages read here do not stay in the process.

@@ -1,5 +1,6 @@
 package dev.woq.runtime.model;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -63,6 +64,43 @@ class QuantizedLinearTest {
                     tensor("layer.zeros", SafetensorsDtype.BF16, bytes(zeros), OUT, groups),
                     tensor("reference.weight", SafetensorsDtype.BF16, bytes(toBf16(dequant)), OUT, IN)));
             compare(sub, Int4Linear.class, "int4-g" + group);
+        }
+    }
+
+    @Test
+    void int4PackedInJavaComputesExactlyWhatLibtorchsOwnPackingComputes(@TempDir Path dir) {
+        SplittableRandom r = new SplittableRandom(5);
+        int out = 192; // three 64-row blocks
+        byte[] nibbles = new byte[out * IN / 2];
+        r.nextBytes(nibbles);
+        short[] scales = new short[out * IN / 64];
+        short[] zeros = new short[out * IN / 64];
+        for (int i = 0; i < scales.length; i++) {
+            scales[i] = bf16((float) (0.001 + 0.01 * r.nextDouble()));
+            zeros[i] = bf16((float) (0.05 * (r.nextDouble() - 0.5)));
+        }
+        write(dir, List.of(
+                tensor("layer.qweight", SafetensorsDtype.U8, bytes(nibbles), out, IN / 2),
+                tensor("layer.scales", SafetensorsDtype.BF16, bytes(scales), out, IN / 64),
+                tensor("layer.zeros", SafetensorsDtype.BF16, bytes(zeros), out, IN / 64)));
+        TorchRuntime rt = TorchRuntime.start(2);
+        Kernels k = rt.kernels();
+        try (PtNDManager m = (PtNDManager) rt.manager().newSubManager();
+                MappedWeights w = new MappedWeights(k, m, SafetensorsCheckpoint.open(dir))) {
+            var codes = w.checked("layer.qweight", SafetensorsDtype.U8, out, IN / 2);
+            var s = w.checked("layer.scales", SafetensorsDtype.BF16, out, IN / 64);
+            var z = w.checked("layer.zeros", SafetensorsDtype.BF16, out, IN / 64);
+            Int4CpuPacking.Packer packer = new Int4CpuPacking.Packer(Int4CpuPacking.detect(k, m).orElseThrow());
+            Int4Linear java = new Int4Linear(k, m, packer, codes, s, z, 64, out, IN);
+            Int4Linear libtorch = new Int4Linear(k, m, null, codes, s, z, 64, out, IN);
+            FloatBuffer xs = FloatBuffer.allocate(TOKENS * IN);
+            for (int i = 0; i < TOKENS * IN; i++) {
+                xs.put((float) r.nextGaussian());
+            }
+            xs.flip();
+            PtNDArray x = k.call(m, "to_dtype", m.create(xs, new Shape(TOKENS, IN), DataType.FLOAT32), 15L);
+            assertArrayEquals(k.call(m, "to_float", libtorch.apply(m, x)).toFloatArray(),
+                    k.call(m, "to_float", java.apply(m, x)).toFloatArray());
         }
     }
 
