@@ -13,7 +13,6 @@ import dev.woq.runtime.util.ProcessMemory;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -24,7 +23,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import java.util.stream.Stream;
 import javax.imageio.ImageIO;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -185,23 +183,8 @@ final class BenchCommand implements Callable<Integer> {
                     llama.weightFormat(), load, runs, runs == 1 ? "" : "s", promptTokens, newTokens);
             err.flush();
             ModelBenchmark.Measurement m = ModelBenchmark.measure(llama, promptTokens, newTokens, runs);
-            return new BenchRow(dtype, llama.weightFormat(), dir.toString(), weightBytesOnDisk(dir), load, m,
+            return new BenchRow(dtype, llama.weightFormat(), dir.toString(), WeightFiles.bytes(dir), load, m,
                     llama.weightBytesPerToken(), ProcessMemory.peakRssBytes(), ownPeak);
-        }
-    }
-
-    /** Bytes of the safetensors files in {@code dir}. */
-    static long weightBytesOnDisk(Path dir) {
-        try (Stream<Path> files = Files.list(dir)) {
-            long total = 0;
-            for (Path f : (Iterable<Path>) files::iterator) {
-                if (f.getFileName().toString().endsWith(".safetensors")) {
-                    total += Files.size(f);
-                }
-            }
-            return total;
-        } catch (IOException e) {
-            throw new UncheckedIOException("Cannot list " + dir, e);
         }
     }
 

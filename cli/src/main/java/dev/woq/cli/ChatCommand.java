@@ -105,8 +105,6 @@ final class ChatCommand implements Callable<Integer> {
                 }
                 return new ChatLoop(conversation, config, console, err, stream).run();
             }
-        } catch (java.io.IOException e) {
-            throw new java.io.UncheckedIOException(e);
         }
     }
 

@@ -28,4 +28,8 @@ interface ChatConsole extends Closeable {
 
     /** Runs {@code action} when the user presses Ctrl-C while a reply is being generated. */
     void onInterrupt(Runnable action);
+
+    /** Gives the terminal back (and saves the history); never fails the exit. */
+    @Override
+    void close();
 }

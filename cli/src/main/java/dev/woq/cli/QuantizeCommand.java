@@ -5,14 +5,11 @@ import dev.woq.runtime.quant.Quantizer;
 import dev.woq.runtime.registry.Entry;
 import dev.woq.runtime.registry.ModelRegistry;
 import dev.woq.runtime.util.ProcessMemory;
-import java.io.IOException;
 import java.io.PrintWriter;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.Locale;
 import java.util.concurrent.Callable;
-import java.util.stream.Stream;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -84,7 +81,7 @@ final class QuantizeCommand implements Callable<Integer> {
             stderr.printf(Locale.ROOT, "woq: quantized %s as %s in %.1f s (quantizing %.1f s): %s in, %s out,"
                             + " %d tensors, peak RSS %s%n",
                     entry.model(), entry.recipeName(), seconds, entry.manifest().quantizeSeconds(),
-                    gb(sourceBytes(source)), gb(entry.totalBytes()), entry.manifest().tensors().size(),
+                    gb(WeightFiles.bytes(source)), gb(entry.totalBytes()), entry.manifest().tensors().size(),
                     peak < 0 ? "unknown" : gb(peak));
         }
         stderr.flush();
@@ -110,21 +107,6 @@ final class QuantizeCommand implements Callable<Integer> {
 
     static String gb(long bytes) {
         return String.format(Locale.ROOT, "%.2f GB", bytes / 1e9);
-    }
-
-    /** Bytes of the source's safetensors files. */
-    private static long sourceBytes(Path dir) {
-        try (Stream<Path> files = Files.list(dir)) {
-            long total = 0;
-            for (Path f : (Iterable<Path>) files::iterator) {
-                if (f.getFileName().toString().endsWith(".safetensors")) {
-                    total += Files.size(f);
-                }
-            }
-            return total;
-        } catch (IOException e) {
-            return -1;
-        }
     }
 
     /**
