@@ -32,21 +32,19 @@ public final class Int4Linear extends Projection {
     public Int4Linear(
             Kernels kernels, PtNDManager manager, TensorInfo nibbles, TensorInfo scales, TensorInfo zeros,
             int groupSize, int out, int in) {
-        this(kernels, manager, null, nibbles, scales, zeros, groupSize, out, in);
+        this(kernels, manager, repackWithLibtorch(kernels, manager, nibbles, out, in), scales, zeros, groupSize, out, in);
     }
 
     /**
-     * @param packer rearranges the nibbles for the kernel in Java (fast); null, or a CPU whose
-     *     layout it does not know, takes libtorch's own conversion (slow: an int32 copy of the codes)
+     * @param packed the codes already in this CPU's kernel layout, [out, in/2] uint8: packed by
+     *     {@link Int4CpuPacking}, mapped from an {@link Int4PackCache}, or from
+     *     {@link #repackWithLibtorch}
      */
     Int4Linear(
-            Kernels kernels, PtNDManager manager, Int4CpuPacking.Packer packer, TensorInfo nibbles, TensorInfo scales,
-            TensorInfo zeros, int groupSize, int out, int in) {
+            Kernels kernels, PtNDManager manager, PtNDArray packed, TensorInfo scales, TensorInfo zeros,
+            int groupSize, int out, int in) {
         super(kernels, out, in);
-        this.packed = packer != null
-                ? packer.pack(kernels, manager, nibbles, out, in)
-                : kernels.call(manager, "int4_repack", nibbles.file().toString(), nibbles.file().toFile().length(),
-                        nibbles.fileOffset(), (long) out, (long) in / 2, REPACK_ROWS);
+        this.packed = packed;
         if (scales.fileOffset() % 2 != 0 || zeros.fileOffset() % 2 != 0) {
             throw new CheckpointException("'" + scales.name() + "' and '" + zeros.name() + "' must start at even"
                     + " byte offsets, as woq quantize writes them: re-run woq quantize --force");
@@ -56,6 +54,12 @@ public final class Int4Linear extends Projection {
                 zeros.file().toString(), zeros.file().toFile().length() / 2, zeros.fileOffset() / 2,
                 (long) out, (long) (in / groupSize));
         this.groupSize = groupSize;
+    }
+
+    /** libtorch's own conversion (an int32 copy of the codes): for a CPU whose layout woq does not know. */
+    static PtNDArray repackWithLibtorch(Kernels kernels, PtNDManager manager, TensorInfo nibbles, int out, int in) {
+        return kernels.call(manager, "int4_repack", nibbles.file().toString(), nibbles.file().toFile().length(),
+                nibbles.fileOffset(), (long) out, (long) in / 2, REPACK_ROWS);
     }
 
     @Override

@@ -1,10 +1,12 @@
 package dev.woq.runtime.model;
 
+import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.engine.PtNDManager;
 import dev.woq.runtime.CheckpointException;
 import dev.woq.runtime.engine.Kernels;
 import dev.woq.runtime.safetensors.SafetensorsDtype;
 import dev.woq.runtime.safetensors.TensorInfo;
+import java.util.Optional;
 
 /**
  * Builds each projection from what the checkpoint holds for it: {@code P.weight} (bf16, F16 or
@@ -21,6 +23,7 @@ final class LinearLoader {
     private final MappedWeights weights;
     /** Created at the first int4 matrix; null when libtorch's layout is not one woq knows. */
     private Int4CpuPacking.Packer int4Packer;
+    private Int4PackCache int4Cache;
     private boolean int4LayoutChecked;
 
     LinearLoader(Kernels kernels, PtNDManager manager, MappedWeights weights) {
@@ -58,8 +61,8 @@ final class LinearLoader {
                         + in + " inputs: re-run woq quantize --force");
             }
             int groups = (int) s[1];
-            return new Int4Linear(kernels, manager, int4Packer(),
-                    weights.checked(q, SafetensorsDtype.U8, out, in / 2),
+            return new Int4Linear(kernels, manager,
+                    int4Codes(q, weights.checked(q, SafetensorsDtype.U8, out, in / 2), out, in),
                     weights.checked(base + ".scales", SafetensorsDtype.BF16, out, groups),
                     weights.checked(base + ".zeros", SafetensorsDtype.BF16, out, groups),
                     in / groups, out, in);
@@ -68,13 +71,34 @@ final class LinearLoader {
                 + ": woq's quantized layouts store U8 (int4) or I8 (int8) codes");
     }
 
-    private Int4CpuPacking.Packer int4Packer() {
+    /** An int4 matrix's codes in the kernel's layout: from the entry's cache, packed in Java, or by libtorch. */
+    private PtNDArray int4Codes(String name, TensorInfo nibbles, int out, int in) {
         if (!int4LayoutChecked) {
             int4LayoutChecked = true;
-            int4Packer = Int4CpuPacking.detect(kernels, manager).map(Int4CpuPacking.Packer::new).orElse(null);
+            Optional<Int4CpuPacking.Layout> layout = Int4CpuPacking.detect(kernels, manager);
+            int4Packer = layout.map(Int4CpuPacking.Packer::new).orElse(null);
+            int4Cache = layout.flatMap(l -> Int4PackCache.open(kernels, manager, weights.checkpoint().directory(), l))
+                    .orElse(null);
         }
-        return int4Packer;
+        if (int4Packer == null) {
+            return Int4Linear.repackWithLibtorch(kernels, manager, nibbles, out, in);
+        }
+        Optional<PtNDArray> cached = int4Cache != null ? int4Cache.find(name, out, in) : Optional.empty();
+        PtNDArray codes = cached.orElseGet(() -> int4Packer.pack(kernels, manager, nibbles, out, in));
+        if (int4Cache != null) {
+            int4Cache.remember(name, codes, cached.isEmpty());
+        }
+        return codes;
     }
+
+    /** After the last matrix: saves the int4 layout for the next load if this one had to build it. */
+    void finish() {
+        if (int4Cache != null) {
+            int4Cache.writeIfBuilt();
+            int4Cache.close();
+        }
+    }
+
 
     private static String base(String weightName) {
         return weightName.endsWith(".weight") ? weightName.substring(0, weightName.length() - ".weight".length()) : weightName;

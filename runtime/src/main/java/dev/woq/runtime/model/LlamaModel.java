@@ -90,6 +90,7 @@ public final class LlamaModel extends KernelBlock implements AutoCloseable {
             Linear lmHead = config.tieWordEmbeddings()
                     ? new Bf16Linear(k, embedding.table(), config.vocabSize(), h)
                     : linears.load(LlamaWeights.LM_HEAD, config.vocabSize(), h);
+            linears.finish();
             return new LlamaModel(k, config, manager, embedding, layers, norm, lmHead, rope);
         } catch (RuntimeException e) {
             manager.close();

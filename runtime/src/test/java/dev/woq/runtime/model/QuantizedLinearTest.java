@@ -91,8 +91,8 @@ class QuantizedLinearTest {
             var s = w.checked("layer.scales", SafetensorsDtype.BF16, out, IN / 64);
             var z = w.checked("layer.zeros", SafetensorsDtype.BF16, out, IN / 64);
             Int4CpuPacking.Packer packer = new Int4CpuPacking.Packer(Int4CpuPacking.detect(k, m).orElseThrow());
-            Int4Linear java = new Int4Linear(k, m, packer, codes, s, z, 64, out, IN);
-            Int4Linear libtorch = new Int4Linear(k, m, null, codes, s, z, 64, out, IN);
+            Int4Linear java = new Int4Linear(k, m, packer.pack(k, m, codes, out, IN), s, z, 64, out, IN);
+            Int4Linear libtorch = new Int4Linear(k, m, codes, s, z, 64, out, IN);
             FloatBuffer xs = FloatBuffer.allocate(TOKENS * IN);
             for (int i = 0; i < TOKENS * IN; i++) {
                 xs.put((float) r.nextGaussian());
