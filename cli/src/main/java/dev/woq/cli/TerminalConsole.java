@@ -10,17 +10,31 @@ import org.jline.reader.LineReaderBuilder;
 import org.jline.reader.UserInterruptException;
 import org.jline.terminal.Terminal;
 import org.jline.terminal.TerminalBuilder;
+import sun.misc.Signal;
+import sun.misc.SignalHandler;
 
 /**
  * A person at a terminal: JLine's line editor, with arrow-key history kept in a file across
  * sessions, and Ctrl-C delivered to the chat instead of ending the process.
+ *
+ * <p>Ctrl-C reaches the chat by two routes, because JLine routes SIGINT itself only on terminals
+ * it drives natively (xterm, screen, vt100...): on those, {@link Terminal#handle} registers it.
+ * On a dumb terminal (TERM=dumb, an editor's shell) JLine leaves the signal alone, so the JVM's
+ * own handler would end the process with status 130. A handler installed before JLine starts is
+ * what JLine saves and puts back, and it serves those terminals; {@link #close} restores the
+ * JVM's handler last.
  */
 final class TerminalConsole implements ChatConsole {
+    private static final Signal INT = new Signal("INT");
+
+    private final SignalHandler jvmInterruptHandler;
+    private volatile Runnable onInterrupt = () -> { };
     private final Terminal terminal;
     private final LineReader reader;
     private final PrintWriter out;
 
     TerminalConsole(Path historyFile) {
+        this.jvmInterruptHandler = install(signal -> onInterrupt.run());
         try {
             this.terminal = TerminalBuilder.builder().system(true).build();
         } catch (IOException e) {
@@ -60,6 +74,7 @@ final class TerminalConsole implements ChatConsole {
     public void onInterrupt(Runnable action) {
         // While a line is read, JLine handles Ctrl-C itself (UserInterruptException) and then
         // restores this handler, which serves the time in between: generation.
+        onInterrupt = action;
         terminal.handle(Terminal.Signal.INT, signal -> action.run());
     }
 
@@ -67,9 +82,26 @@ final class TerminalConsole implements ChatConsole {
     public void close() {
         try {
             reader.getHistory().save();
-            terminal.close();
         } catch (IOException e) {
             // The history is a convenience: losing it must not fail the exit.
+        }
+        try {
+            terminal.close();
+        } catch (IOException e) {
+            // Nothing is left to give back to a terminal that cannot be closed.
+        }
+        if (jvmInterruptHandler != null) {
+            install(jvmInterruptHandler);
+        }
+    }
+
+    /** Installs a SIGINT handler and returns the previous one, or null where the JVM has none. */
+    private static SignalHandler install(SignalHandler handler) {
+        try {
+            return Signal.handle(INT, handler);
+        } catch (IllegalArgumentException e) {
+            // SIGINT is ignored (nohup, a background job) or reserved (-Xrs): Ctrl-C cannot arrive.
+            return null;
         }
     }
 }

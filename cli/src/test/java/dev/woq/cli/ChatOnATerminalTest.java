@@ -13,13 +13,15 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * {@code woq chat} on a real pseudo-terminal (util-linux {@code script} gives it one), as a person
  * uses it: a streamed reply, Ctrl-C during it (the byte 0x03, which the terminal turns into
  * SIGINT), {@code /stats}, then {@code /exit} with status 0. Only liveness has time limits.
+ * Once on a terminal JLine drives itself and once on a dumb one, where JLine leaves SIGINT alone.
  */
 class ChatOnATerminalTest {
     private static final long WAIT_MS = 120_000;
@@ -27,8 +29,9 @@ class ChatOnATerminalTest {
     @TempDir
     Path tmp;
 
-    @Test
-    void ctrlCStopsTheReplyInProgressAndTheChatGoesOnUntilExit() throws Exception {
+    @ParameterizedTest(name = "TERM={0}")
+    @ValueSource(strings = {"xterm-256color", "dumb"})
+    void ctrlCStopsTheReplyInProgressAndTheChatGoesOnUntilExit(String term) throws Exception {
         Path script = Path.of("/usr/bin/script");
         assumeTrue(Files.isExecutable(script), "util-linux script(1) gives the chat a terminal");
         Path model = Cli.synthTiny(tmp.resolve("tiny"));
@@ -38,8 +41,10 @@ class ChatOnATerminalTest {
                 "-cp", quote(System.getProperty("java.class.path")), Main.class.getName(),
                 "chat", "--model", quote(model.toString()), "--stream", "--max-new-tokens", "5000",
                 "--threads", "2", "--woq-home", quote(tmp.resolve("home").toString())));
-        Process p = new ProcessBuilder(script.toString(), "-qefc", command, "/dev/null")
-                .redirectErrorStream(true).start();
+        ProcessBuilder chat = new ProcessBuilder(script.toString(), "-qefc", command, "/dev/null")
+                .redirectErrorStream(true);
+        chat.environment().put("TERM", term);
+        Process p = chat.start();
         Screen screen = new Screen(p.getInputStream());
         try (OutputStream keys = p.getOutputStream()) {
             screen.await("Type a message");
