@@ -19,7 +19,8 @@ import java.nio.file.Path;
  * step (a projection, an attention), never per element.
  *
  * <p>Arguments may be {@link NDArray} (PyTorch), {@link Long}/{@link Integer}, {@link Double},
- * {@link Boolean}, {@link String} or {@code long[]} (an {@code int[]} list in TorchScript).
+ * {@link Boolean}, {@link String}, {@code long[]} (an {@code int[]} list in TorchScript) or
+ * {@code PtNDArray[]} (a {@code Tensor[]} list).
  * Results are attached to the manager the caller passes and are freed when it closes.
  */
 public final class Kernels {
@@ -88,6 +89,8 @@ public final class Kernels {
             return IValue.from((String) arg);
         } else if (arg instanceof long[]) {
             return IValue.listFrom((long[]) arg);
+        } else if (arg instanceof PtNDArray[]) {
+            return IValue.listFrom((PtNDArray[]) arg);
         }
         throw new IllegalArgumentException(
                 "kernel '" + method + "' argument " + index + ": unsupported type "

@@ -47,6 +47,25 @@ public final class Attention extends KernelBlock {
         return o.apply(scope, attended);
     }
 
+    /**
+     * x: [B, hidden] bf16, one new token for each of B sequences: row b is at
+     * {@code positions[b]} of {@code caches[b]}. The four projections run once for the batch.
+     */
+    public PtNDArray applyBatch(PtNDManager scope, PtNDArray x, KvCache[] caches, long[] positions) {
+        PtNDArray[] keys = new PtNDArray[caches.length];
+        PtNDArray[] values = new PtNDArray[caches.length];
+        for (int b = 0; b < caches.length; b++) {
+            keys[b] = caches[b].keys(layer);
+            values[b] = caches[b].values(layer);
+        }
+        PtNDArray attended = kernels.call(
+                scope, "attention_batch",
+                q.apply(scope, x), k.apply(scope, x), v.apply(scope, x),
+                rope.cos(), rope.sin(), keys, values, positions,
+                config.numHeads(), config.numKvHeads(), config.headDim());
+        return o.apply(scope, attended);
+    }
+
     @Override
     protected PtNDArray forward(PtNDManager scope, PtNDArray x, PairList<String, Object> params) {
         return apply(scope, x, (KvCache) params.get("cache"), (Integer) params.get("position"));

@@ -35,6 +35,17 @@ public final class DecoderLayer extends KernelBlock {
         return x;
     }
 
+    /** As {@link #apply}, for one new token of each of B sequences (see {@link Attention#applyBatch}). */
+    public PtNDArray applyBatch(PtNDManager scope, PtNDArray x, KvCache[] caches, long[] positions) {
+        try (PtNDManager tmp = (PtNDManager) scope.newSubManager()) {
+            PtNDArray attended = attention.applyBatch(tmp, inputNorm.apply(tmp, x), caches, positions);
+            kernels.call(tmp, "add_", x, attended);
+            PtNDArray mixed = mlp.apply(tmp, postAttentionNorm.apply(tmp, x));
+            kernels.call(tmp, "add_", x, mixed);
+        }
+        return x;
+    }
+
     @Override
     protected PtNDArray forward(PtNDManager scope, PtNDArray x, PairList<String, Object> params) {
         return apply(scope, x, (KvCache) params.get("cache"), (Integer) params.get("position"));

@@ -33,7 +33,21 @@ public final class InferenceSession implements AutoCloseable {
         return prefill(new int[] {id});
     }
 
-    private void ensureRoom(int tokens) {
+    /** The KV cache, for a batched step ({@link LlamaModel#decode(java.util.List, int[])}). */
+    KvCache cache() {
+        return cache;
+    }
+
+    LlamaModel model() {
+        return model;
+    }
+
+    /** Records that a batched step wrote one more position. */
+    void advance() {
+        position++;
+    }
+
+    void ensureRoom(int tokens) {
         if (position + tokens > cache.capacity()) {
             throw new WoqException(
                     "The sequence would hold " + (position + tokens) + " tokens but its KV cache holds "

@@ -9,6 +9,7 @@ import dev.woq.runtime.engine.TorchRuntime;
 import dev.woq.runtime.safetensors.SafetensorsCheckpoint;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -145,6 +146,48 @@ public final class LlamaModel extends KernelBlock implements AutoCloseable {
             PtNDArray logits = lmHead.apply(scope, norm.apply(scope, last));
             return kernels.call(scope, "to_float", logits).toFloatArray();
         }
+    }
+
+    /**
+     * Continuous batching's step: appends one token to each session ({@code ids[b]} to
+     * {@code sessions.get(b)}) in one forward pass and returns each one's next-token logits. Every
+     * projection and the LM head run once on a [B, hidden] matrix, so the weights are read once
+     * for the whole batch; attention runs per sequence against its own cache and length.
+     */
+    public float[][] decode(List<InferenceSession> sessions, int[] ids) {
+        int batch = sessions.size();
+        if (batch == 0 || ids.length != batch) {
+            throw new IllegalArgumentException(batch + " sessions but " + ids.length + " token ids");
+        }
+        KvCache[] caches = new KvCache[batch];
+        long[] positions = new long[batch];
+        long[] longIds = new long[batch];
+        for (int b = 0; b < batch; b++) {
+            InferenceSession session = sessions.get(b);
+            if (session.model() != this) {
+                throw new IllegalArgumentException("session " + b + " belongs to another model");
+            }
+            session.ensureRoom(1);
+            caches[b] = session.cache();
+            positions[b] = session.position();
+            longIds[b] = ids[b];
+        }
+        int vocab = config.vocabSize();
+        float[] flat;
+        try (PtNDManager scope = (PtNDManager) manager.newSubManager()) {
+            PtNDArray x = embedding.apply(scope, (PtNDArray) scope.create(longIds)); // [B, hidden]
+            for (DecoderLayer layer : layers) {
+                layer.applyBatch(scope, x, caches, positions);
+            }
+            PtNDArray logits = lmHead.apply(scope, norm.apply(scope, x)); // [B, vocab]
+            flat = kernels.call(scope, "to_float", logits).toFloatArray();
+        }
+        float[][] out = new float[batch][];
+        for (int b = 0; b < batch; b++) {
+            out[b] = Arrays.copyOfRange(flat, b * vocab, (b + 1) * vocab);
+            sessions.get(b).advance();
+        }
+        return out;
     }
 
     @Override

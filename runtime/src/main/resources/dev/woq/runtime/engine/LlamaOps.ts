@@ -67,6 +67,14 @@ class LlamaOps(Module):
     # out: [1, KV, G*t, D] -> [H, t, D] -> [t, H*D]
     heads = torch.reshape(out, [n_heads, t, head_dim])
     return torch.reshape(torch.transpose(heads, 0, 1), [t, n_heads * head_dim])
+  def attention_batch(self: __torch__.LlamaOps, q: Tensor, k: Tensor, v: Tensor, cos: Tensor, sin: Tensor, k_caches: List[Tensor], v_caches: List[Tensor], positions: List[int], n_heads: int, n_kv_heads: int, head_dim: int) -> Tensor:
+    # One new token for each of B sequences (continuous batching): row b of q, k, v belongs to
+    # sequence b, at positions[b] of its own cache. The projections around this ran as one
+    # [B, hidden] matmul; attention is per sequence, since each has its own length.
+    outs = annotate(List[Tensor], [])
+    for b in range(torch.len(positions)):
+      outs.append((self).attention(torch.narrow(q, 0, b, 1), torch.narrow(k, 0, b, 1), torch.narrow(v, 0, b, 1), cos, sin, k_caches[b], v_caches[b], positions[b], n_heads, n_kv_heads, head_dim))
+    return torch.cat(outs, 0)
   def last_row_logits(self: __torch__.LlamaOps, x: Tensor) -> Tensor:
     return torch.narrow(x, 0, torch.size(x, 0) - 1, 1)
   def to_float(self: __torch__.LlamaOps, x: Tensor) -> Tensor:
