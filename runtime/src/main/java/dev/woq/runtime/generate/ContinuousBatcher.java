@@ -1,0 +1,324 @@
+package dev.woq.runtime.generate;
+
+import dev.woq.runtime.WoqException;
+import dev.woq.runtime.model.InferenceSession;
+import dev.woq.runtime.model.LlamaModel;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Generates for several requests at once by continuous batching: the sequences in flight are
+ * decoded together, one {@link LlamaModel#decode(List, int[])} step for all of them, and a new
+ * request joins between two steps (its prompt is prefilled, then it decodes with the others).
+ * Decode reads every weight once per step whatever the batch, so a batch of four costs the
+ * memory-bound step far less than four steps.
+ *
+ * <p>One thread, owned by the batcher, runs the model; {@link #submit} only queues. Listeners are
+ * called on that thread, so they must hand tokens on and return at once. A finished, failed or
+ * cancelled sequence's KV cache is freed before the next step.
+ */
+public final class ContinuousBatcher implements AutoCloseable {
+    /** What a request hears, on the batcher's thread. */
+    public interface Listener {
+        /** The next token was chosen (stop tokens included, as the last one). */
+        void onToken(int id);
+
+        /** Generation ended; called once, unless {@link #onError} is. */
+        void onDone(Outcome outcome);
+
+        /** The model failed; the request is over. */
+        void onError(RuntimeException error);
+    }
+
+    /**
+     * How a request went.
+     *
+     * @param queuedNanos from {@link #submit} until its prefill began
+     * @param firstTokenNanos from {@link #submit} until its first token
+     * @param decodeNanos from its first token until its last
+     */
+    public record Outcome(
+            int promptTokens, int generatedTokens, StopReason reason, long queuedNanos, long firstTokenNanos,
+            long decodeNanos) {
+        /** Tokens per second after the first one (0 when only one was generated). */
+        public double decodeTokensPerSecond() {
+            return generatedTokens > 1 && decodeNanos > 0 ? (generatedTokens - 1) / (decodeNanos / 1e9) : 0;
+        }
+    }
+
+    /** Refused because {@code maxQueued} requests already wait. */
+    public static final class QueueFullException extends WoqException {
+        QueueFullException(int queued) {
+            super(queued + " requests are already waiting: try again shortly");
+        }
+    }
+
+    /** A submitted request: lets its owner stop it (a client that went away). */
+    public static final class Ticket {
+        private volatile boolean cancelled;
+
+        /** Stops the request before its next token; its KV cache is freed. */
+        public void cancel() {
+            cancelled = true;
+        }
+
+        public boolean isCancelled() {
+            return cancelled;
+        }
+    }
+
+    private final LlamaModel model;
+    private final int maxActive;
+    private final BlockingQueue<Request> queue;
+    private final List<Sequence> active = new ArrayList<>();
+    private final Thread worker;
+    private volatile boolean closed;
+
+    /**
+     * @param maxActive sequences decoded together at most
+     * @param maxQueued requests waiting for a place at most; more are refused
+     */
+    public ContinuousBatcher(LlamaModel model, int maxActive, int maxQueued) {
+        if (maxActive < 1 || maxQueued < 0) {
+            throw new IllegalArgumentException("maxActive must be >= 1 and maxQueued >= 0: " + maxActive + ", " + maxQueued);
+        }
+        this.model = model;
+        this.maxActive = maxActive;
+        this.queue = new ArrayBlockingQueue<>(Math.max(1, maxQueued));
+        this.worker = new Thread(this::run, "woq-batcher");
+        this.worker.setDaemon(true);
+        this.worker.start();
+    }
+
+    /**
+     * Queues a request. The prompt must leave room for at least one token in the model's context.
+     *
+     * @throws QueueFullException when the queue is full
+     * @throws WoqException when the prompt is empty or too long
+     */
+    public Ticket submit(int[] promptIds, GenerationConfig config, Listener listener) {
+        int context = model.config().maxPositionEmbeddings();
+        if (promptIds.length == 0) {
+            throw new WoqException("The prompt is empty: give at least one token");
+        }
+        if (promptIds.length >= context) {
+            throw new WoqException("The prompt has " + promptIds.length + " tokens but the model's context holds "
+                    + context + " (and at least one must be left to generate): shorten the prompt");
+        }
+        int vocab = model.config().vocabSize();
+        for (int id : promptIds) {
+            if (id < 0 || id >= vocab) {
+                throw new WoqException("Token id " + id + " is outside the vocabulary (0.." + (vocab - 1) + ")");
+            }
+        }
+        if (closed) {
+            throw new WoqException("The batcher is closed");
+        }
+        Request request = new Request(promptIds.clone(), config, listener, new Ticket(), System.nanoTime());
+        if (!queue.offer(request)) {
+            throw new QueueFullException(queue.size());
+        }
+        return request.ticket;
+    }
+
+    /** Sequences being decoded now. */
+    public synchronized int activeCount() {
+        return active.size();
+    }
+
+    /** Requests waiting for a place. */
+    public int queuedCount() {
+        return queue.size();
+    }
+
+    private void run() {
+        try {
+            while (!closed) {
+                Request next = activeCount() < maxActive
+                        ? (active.isEmpty() ? queue.poll(100, TimeUnit.MILLISECONDS) : queue.poll())
+                        : null;
+                if (next != null) {
+                    start(next);
+                }
+                dropCancelled();
+                if (!active.isEmpty()) {
+                    step();
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } finally {
+            synchronized (this) {
+                for (Sequence s : active) {
+                    s.finish(StopReason.CANCELLED);
+                }
+                active.clear();
+            }
+            for (Request r; (r = queue.poll()) != null; ) {
+                r.listener.onDone(new Outcome(r.prompt.length, 0, StopReason.CANCELLED, 0, 0, 0));
+            }
+        }
+    }
+
+    /** Prefills a new request and, unless it is already finished, adds it to the batch. */
+    private void start(Request request) {
+        long began = System.nanoTime();
+        if (request.ticket.cancelled) {
+            request.listener.onDone(new Outcome(request.prompt.length, 0, StopReason.CANCELLED, began - request.submitted, 0, 0));
+            return;
+        }
+        int capacity = (int) Math.min(model.config().maxPositionEmbeddings(),
+                (long) request.prompt.length + request.config.maxNewTokens());
+        InferenceSession session = model.newSession(capacity);
+        Sequence sequence = new Sequence(request, session, began);
+        float[] logits;
+        try {
+            logits = session.prefill(request.prompt);
+        } catch (RuntimeException e) {
+            session.close();
+            request.listener.onError(e);
+            return;
+        }
+        StopReason ended = sequence.accept(logits);
+        if (ended == null) {
+            synchronized (this) {
+                active.add(sequence);
+            }
+        } else {
+            sequence.finish(ended);
+        }
+    }
+
+    private void dropCancelled() {
+        synchronized (this) {
+            for (Iterator<Sequence> it = active.iterator(); it.hasNext(); ) {
+                Sequence s = it.next();
+                if (s.request.ticket.cancelled) {
+                    it.remove();
+                    s.finish(StopReason.CANCELLED);
+                }
+            }
+        }
+    }
+
+    /** One decode step for every active sequence. */
+    private void step() {
+        List<InferenceSession> sessions = new ArrayList<>(active.size());
+        int[] ids = new int[active.size()];
+        for (int b = 0; b < active.size(); b++) {
+            sessions.add(active.get(b).session);
+            ids[b] = active.get(b).last;
+        }
+        float[][] logits;
+        try {
+            logits = model.decode(sessions, ids);
+        } catch (RuntimeException e) {
+            synchronized (this) {
+                for (Sequence s : active) {
+                    s.session.close();
+                    s.request.listener.onError(e);
+                }
+                active.clear();
+            }
+            return;
+        }
+        List<Sequence> finished = new ArrayList<>();
+        List<StopReason> reasons = new ArrayList<>();
+        for (int b = 0; b < logits.length; b++) {
+            Sequence s = active.get(b);
+            StopReason ended = s.accept(logits[b]);
+            if (ended != null) {
+                finished.add(s);
+                reasons.add(ended);
+            }
+        }
+        synchronized (this) {
+            active.removeAll(finished);
+        }
+        for (int i = 0; i < finished.size(); i++) {
+            finished.get(i).finish(reasons.get(i));
+        }
+    }
+
+    /** Stops the batcher: sequences in flight and queued requests end as cancelled. */
+    @Override
+    public void close() {
+        closed = true;
+        worker.interrupt();
+        try {
+            worker.join(60_000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private record Request(int[] prompt, GenerationConfig config, Listener listener, Ticket ticket, long submitted) { }
+
+    /** A request in the batch: its session, sampler and stop conditions. */
+    private final class Sequence {
+        final Request request;
+        final InferenceSession session;
+        final Sampler sampler;
+        final RepetitionPenalty penalty;
+        final Set<Integer> stops;
+        final long began;
+        long firstToken;
+        int generated;
+        int last;
+
+        Sequence(Request request, InferenceSession session, long began) {
+            this.request = request;
+            this.session = session;
+            this.began = began;
+            this.sampler = Sampler.of(request.config);
+            this.penalty = new RepetitionPenalty(request.config.repetitionPenalty());
+            this.stops = new HashSet<>(request.config.stopTokenIds());
+            this.stops.addAll(model.config().eosTokenIds());
+            for (int id : request.prompt) {
+                penalty.observe(id);
+            }
+        }
+
+        /** Chooses the next token from {@code logits} and hands it on; returns why it ended, or null. */
+        StopReason accept(float[] logits) {
+            penalty.apply(logits);
+            int next = sampler.sample(logits);
+            if (generated == 0) {
+                firstToken = System.nanoTime();
+            }
+            generated++;
+            last = next;
+            penalty.observe(next);
+            try {
+                request.listener.onToken(next);
+            } catch (RuntimeException listenerFailed) {
+                request.ticket.cancel();
+            }
+            StopReason reason = null;
+            if (stops.contains(next)) {
+                reason = StopReason.STOP_TOKEN;
+            } else if (generated == request.config.maxNewTokens()) {
+                reason = StopReason.MAX_NEW_TOKENS;
+            } else if (request.ticket.cancelled) {
+                reason = StopReason.CANCELLED;
+            } else if (session.position() >= session.capacity()) {
+                reason = StopReason.CONTEXT_FULL;
+            }
+            return reason;
+        }
+
+        void finish(StopReason reason) {
+            session.close();
+            long end = System.nanoTime();
+            request.listener.onDone(new Outcome(
+                    request.prompt.length, generated, reason, began - request.submitted,
+                    generated > 0 ? firstToken - request.submitted : 0, generated > 0 ? end - firstToken : 0));
+        }
+    }
+}
