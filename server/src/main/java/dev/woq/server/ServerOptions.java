@@ -1,0 +1,32 @@
+package dev.woq.server;
+
+/**
+ * How the server listens and how much it takes on.
+ *
+ * @param apiKey null: no key needed
+ * @param maxConcurrent sequences decoded together at most
+ * @param queue requests waiting for a place at most; beyond it, 429
+ * @param maxBodyBytes larger request bodies get 413
+ */
+public record ServerOptions(String host, int port, String apiKey, int maxConcurrent, int queue, long maxBodyBytes) {
+    public static final String DEFAULT_HOST = "127.0.0.1";
+    public static final int DEFAULT_PORT = 8080;
+    public static final int DEFAULT_MAX_CONCURRENT = 4;
+    public static final int DEFAULT_QUEUE = 16;
+    public static final long DEFAULT_MAX_BODY = 1 << 20;
+
+    public ServerOptions {
+        if (port < 0 || port > 65535) {
+            throw new IllegalArgumentException("--port must be 0..65535, got " + port);
+        }
+        if (maxConcurrent < 1) {
+            throw new IllegalArgumentException("--max-concurrent must be at least 1, got " + maxConcurrent);
+        }
+        if (queue < 0) {
+            throw new IllegalArgumentException("--queue must be at least 0, got " + queue);
+        }
+        if (apiKey != null && apiKey.isBlank()) {
+            throw new IllegalArgumentException("--api-key is empty: give a key, or leave the option out");
+        }
+    }
+}

@@ -1,0 +1,211 @@
+package dev.woq.server;
+
+import com.google.gson.JsonObject;
+import io.javalin.Javalin;
+import io.javalin.http.Context;
+import io.javalin.http.HttpResponseException;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * woq's OpenAI-compatible HTTP server, on Javalin (Jetty). It listens at once and loads the model
+ * in the background: {@code GET /health} answers 503 until the model is ready, then 200.
+ * Completion requests go to one {@link dev.woq.runtime.generate.ContinuousBatcher}, which
+ * decodes every request in flight together.
+ */
+public final class WoqServer implements AutoCloseable {
+    private final ServerOptions options;
+    private final PrintStream log;
+    private final byte[] apiKeyDigest;
+    private final Javalin app;
+    private final CompletableFuture<ModelService> loaded = new CompletableFuture<>();
+    private final long created = System.currentTimeMillis() / 1000;
+
+    private WoqServer(ServerOptions options, PrintStream log) {
+        this.options = options;
+        this.log = log;
+        this.apiKeyDigest = options.apiKey() == null ? null : sha256(options.apiKey());
+        this.app = Javalin.create(config -> {
+            config.showJavalinBanner = false;
+            config.startupWatcherEnabled = false;
+            config.jetty.defaultHost = options.host();
+            config.jetty.defaultPort = options.port();
+            config.http.maxRequestSize = options.maxBodyBytes();
+            config.requestLogger.http(this::logRequest);
+        });
+        CompletionHandler chat = new CompletionHandler(this, true);
+        CompletionHandler completion = new CompletionHandler(this, false);
+        app.before("/v1/*", this::authorize);
+        app.post("/v1/chat/completions", chat::handle);
+        app.post("/v1/completions", completion::handle);
+        app.get("/v1/models", ctx -> ctx.contentType("application/json").result(OpenAiJson.models(service().id, created).toString()));
+        app.get("/health", this::health);
+        app.exception(ApiError.class, (e, ctx) -> error(ctx, e));
+        app.exception(HttpResponseException.class, (e, ctx) -> error(ctx, e.getStatus() == 404
+                ? ApiError.notFound(ctx.method().name(), ctx.path())
+                : new ApiError(e.getStatus(), "invalid_request_error", e.getMessage(), null, null)));
+        app.exception(Exception.class, (e, ctx) -> {
+            log.println("woq serve: internal error on " + ctx.path() + ": " + e);
+            error(ctx, ApiError.internal("Internal error: " + e.getClass().getSimpleName() + ": " + e.getMessage()));
+        });
+        app.error(404, ctx -> {
+            if (ctx.attribute(RequestStats.ATTRIBUTE) == null && !ctx.path().equals("/health")
+                    && (ctx.result() == null || !ctx.result().startsWith("{"))) {
+                error(ctx, ApiError.notFound(ctx.method().name(), ctx.path()));
+            }
+        });
+    }
+
+    /**
+     * Starts listening, then loads the model with {@code loader} on another thread.
+     *
+     * @param log where the request lines and load messages go (stderr in the CLI)
+     */
+    public static WoqServer start(ServerOptions options, ModelLoader loader, PrintStream log) {
+        WoqServer server = new WoqServer(options, log);
+        server.app.start();
+        Thread load = new Thread(() -> {
+            try {
+                ModelService service = loader.call().service(options);
+                if (!server.loaded.complete(service)) {
+                    service.close();
+                }
+            } catch (Throwable e) {
+                server.loaded.completeExceptionally(e);
+            }
+        }, "woq-model-load");
+        load.setDaemon(true);
+        load.start();
+        return server;
+    }
+
+    /** Loads the model; the server calls it once, off the HTTP threads. */
+    @FunctionalInterface
+    public interface ModelLoader extends Callable<LoadedModel> { }
+
+    /** What a loader returns: the model, its tokenizer, and the id clients name it by. */
+    public record LoadedModel(String id, dev.woq.runtime.model.LlamaModel model, dev.woq.tokenizer.Llama3Tokenizer tokenizer) {
+        ModelService service(ServerOptions options) {
+            return new ModelService(id, model, tokenizer, options.maxConcurrent(), options.queue());
+        }
+    }
+
+    /** The port it listens on (the one the OS chose when asked for port 0). */
+    public int port() {
+        return app.port();
+    }
+
+    /** Completes when the model is loaded, or with the load's error. */
+    public CompletableFuture<?> ready() {
+        return loaded;
+    }
+
+    ModelService service() {
+        if (!loaded.isDone()) {
+            throw ApiError.loading();
+        }
+        if (loaded.isCompletedExceptionally()) {
+            throw ApiError.internal("The model failed to load; see the server's log.");
+        }
+        return loaded.join();
+    }
+
+    /** The body, refused with 413 past {@code --max-body} whatever Content-Length claims. */
+    String body(Context ctx) throws IOException {
+        long limit = options.maxBodyBytes();
+        if (ctx.req().getContentLengthLong() > limit) {
+            throw ApiError.tooLarge(limit);
+        }
+        ByteArrayOutputStream body = new ByteArrayOutputStream();
+        try (InputStream in = ctx.req().getInputStream()) {
+            byte[] buf = new byte[8192];
+            for (int n; (n = in.read(buf)) > 0; ) {
+                body.write(buf, 0, n);
+                if (body.size() > limit) {
+                    throw ApiError.tooLarge(limit);
+                }
+            }
+        }
+        return body.toString(StandardCharsets.UTF_8);
+    }
+
+    private void authorize(Context ctx) {
+        if (apiKeyDigest == null) {
+            return;
+        }
+        String header = ctx.header("Authorization");
+        String given = header != null && header.regionMatches(true, 0, "Bearer ", 0, 7) ? header.substring(7).strip() : "";
+        // Digests of equal length, compared in constant time: neither the key's content nor its
+        // length shows in the timing.
+        if (!MessageDigest.isEqual(apiKeyDigest, sha256(given))) {
+            throw ApiError.unauthorized();
+        }
+    }
+
+    private void health(Context ctx) {
+        JsonObject body = new JsonObject();
+        if (!loaded.isDone()) {
+            body.addProperty("status", "loading");
+            ctx.status(503);
+        } else if (loaded.isCompletedExceptionally()) {
+            body.addProperty("status", "failed");
+            ctx.status(500);
+        } else {
+            ModelService s = loaded.join();
+            body.addProperty("status", "ok");
+            body.addProperty("model", s.id);
+            body.addProperty("active", s.batcher.activeCount());
+            body.addProperty("queued", s.batcher.queuedCount());
+        }
+        ctx.contentType("application/json").result(body.toString());
+    }
+
+    private static void error(Context ctx, ApiError e) {
+        ctx.status(e.status).contentType("application/json").result(e.body().toString());
+        if (e.status == 429) {
+            ctx.header("Retry-After", "1");
+        }
+    }
+
+    /** One line per request; the key is never logged, and bodies are not either. */
+    private void logRequest(Context ctx, Float millis) {
+        RequestStats s = ctx.attribute(RequestStats.ATTRIBUTE);
+        if (s == null) {
+            log.printf(Locale.ROOT, "woq serve: %s %s %d %.0f ms%n", ctx.method().name(), ctx.path(), ctx.statusCode(), millis);
+            return;
+        }
+        log.printf(Locale.ROOT, "woq serve: %s %s %s %d in=%d out=%d ttft=%s tok/s=%s finish=%s %.2f s%n",
+                s.id, ctx.method().name(), ctx.path(), ctx.statusCode(), s.promptTokens, s.completionTokens,
+                Double.isNaN(s.firstTokenSeconds) ? "-" : String.format(Locale.ROOT, "%.2fs", s.firstTokenSeconds),
+                Double.isNaN(s.tokensPerSecond) ? "-" : String.format(Locale.ROOT, "%.1f", s.tokensPerSecond),
+                s.finish, millis / 1000);
+    }
+
+    private static byte[] sha256(String s) {
+        try {
+            return MessageDigest.getInstance("SHA-256").digest(s.getBytes(StandardCharsets.UTF_8));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** Stops listening, cancels generations in flight and frees the model. */
+    @Override
+    public void close() {
+        app.stop();
+        if (!loaded.complete(null) && !loaded.isCompletedExceptionally()) {
+            ModelService s = loaded.join();
+            if (s != null) {
+                s.close();
+            }
+        }
+    }
+}
