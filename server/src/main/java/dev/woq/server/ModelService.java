@@ -56,7 +56,8 @@ final class ModelService implements AutoCloseable {
         String where = request.chat() ? "messages" : "prompt";
         if (promptTokens >= context) {
             throw ApiError.contextTooLong("This model's maximum context length is " + context + " tokens, but the "
-                    + where + " take " + promptTokens + " tokens (and at least one must be left for the reply).");
+                    + (request.chat() ? "messages are " : "prompt is ") + promptTokens
+                    + " tokens long (and at least one token must be left for the reply).");
         }
         int maxTokens = request.maxTokens() != null ? request.maxTokens() : context - promptTokens;
         if ((long) promptTokens + maxTokens > context) {
