@@ -1,0 +1,191 @@
+package dev.woq.cli;
+
+import dev.woq.runtime.WoqException;
+import dev.woq.runtime.engine.TorchRuntime;
+import dev.woq.runtime.model.LlamaModel;
+import dev.woq.server.ServerOptions;
+import dev.woq.server.WoqServer;
+import dev.woq.tokenizer.Llama3Tokenizer;
+import java.io.PrintStream;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code woq serve}: the OpenAI-compatible HTTP API. */
+@Command(
+        name = "serve",
+        mixinStandardHelpOptions = true,
+        description = {
+            "Serve a Llama 3 model over OpenAI's HTTP API: POST /v1/chat/completions, "
+                    + "POST /v1/completions (streamed as server-sent events with \"stream\": true), "
+                    + "GET /v1/models and GET /health.",
+            "Requests in flight are decoded together (continuous batching, up to --max-concurrent); "
+                    + "more wait in a queue of --queue, and beyond it get 429.",
+            "It listens at once and loads the model in the background: /health answers 503 until "
+                    + "the model is ready. Ctrl-C stops it."
+        },
+        sortOptions = false,
+        footerHeading = "%nExamples:%n",
+        footer = {
+            "  woq serve --model /tmp/s --dtype int4",
+            "  WOQ_API_KEY=secret woq serve --model ~/models/Meta-Llama-3-8B-Instruct \\",
+            "      --dtype int4 --host 0.0.0.0 --port 8000",
+            "  curl -s localhost:8080/v1/chat/completions -H 'Content-Type: application/json' \\",
+            "      -d '{\"model\":\"s\",\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]}'"
+        })
+final class ServeCommand implements Callable<Integer> {
+    @Mixin
+    WeightsOptions weights;
+
+    @Option(names = "--host", paramLabel = "ADDRESS", defaultValue = ServerOptions.DEFAULT_HOST,
+            description = "Address to listen on (default: ${DEFAULT-VALUE}, this machine only; 0.0.0.0 for every"
+                    + " interface).")
+    String host;
+
+    @Option(names = "--port", paramLabel = "N", defaultValue = "" + ServerOptions.DEFAULT_PORT,
+            description = "Port (default: ${DEFAULT-VALUE}; 0 picks a free one).")
+    int port;
+
+    @Option(names = "--api-key", paramLabel = "KEY", defaultValue = "${env:WOQ_API_KEY}",
+            description = "Require 'Authorization: Bearer KEY' on /v1 (default: $WOQ_API_KEY; none when unset)."
+                    + " Prefer the variable: options show in ps.")
+    String apiKey;
+
+    @Option(names = "--max-concurrent", paramLabel = "N", defaultValue = "" + ServerOptions.DEFAULT_MAX_CONCURRENT,
+            description = "Requests decoded together at most (default: ${DEFAULT-VALUE}). Each holds its own KV"
+                    + " cache: 128 KiB per token for Llama-3-8B.")
+    int maxConcurrent;
+
+    @Option(names = "--queue", paramLabel = "N", defaultValue = "" + ServerOptions.DEFAULT_QUEUE,
+            description = "Requests that may wait for a place (default: ${DEFAULT-VALUE}); more get 429.")
+    int queue;
+
+    @Option(names = "--max-body", paramLabel = "BYTES", defaultValue = "" + ServerOptions.DEFAULT_MAX_BODY,
+            description = "Largest request body (default: ${DEFAULT-VALUE}); larger ones get 413.")
+    long maxBody;
+
+    @Option(names = "--served-model-name", paramLabel = "NAME",
+            description = "The id clients send as \"model\" (default: the last part of --model).")
+    String servedName;
+
+    @Option(names = "--tokenizer", paramLabel = "FILE",
+            description = "tokenizer.json to use (default: the model directory's).")
+    Path tokenizerPath;
+
+    @Mixin
+    RuntimeOptions runtime;
+
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public Integer call() throws InterruptedException {
+        PrintWriter err = spec.commandLine().getErr();
+        ServerOptions options;
+        try {
+            options = new ServerOptions(host, port, apiKey == null || apiKey.isEmpty() ? null : apiKey,
+                    maxConcurrent, queue, maxBody);
+        } catch (IllegalArgumentException e) {
+            throw new WoqException(e.getMessage());
+        }
+        String id = servedName != null ? servedName : Path.of(weights.model).getFileName().toString();
+        PrintStream log = new PrintStream(new WriterOutputStream(err), true, StandardCharsets.UTF_8);
+        long start = System.nanoTime();
+        WoqServer server;
+        try {
+            server = WoqServer.start(options, () -> load(id, err, start), log);
+        } catch (RuntimeException e) {
+            throw new WoqException("Cannot listen on " + host + ":" + port + ": " + rootMessage(e)
+                    + " (is another server on that port? choose another with --port)");
+        }
+        err.printf(Locale.ROOT, "woq serve: listening on http://%s:%d/v1 as model \"%s\"%s; loading the model...%n",
+                host, server.port(), id, options.apiKey() != null ? " (API key required)" : "");
+        err.flush();
+        CountDownLatch stopped = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            server.close();
+            stopped.countDown();
+        }, "woq-serve-stop"));
+        try {
+            server.ready().get();
+        } catch (ExecutionException e) {
+            server.close();
+            Throwable cause = e.getCause();
+            if (cause instanceof RuntimeException r) {
+                throw r;
+            }
+            throw new WoqException("The model failed to load: " + cause, cause);
+        }
+        err.printf(Locale.ROOT, "woq serve: ready in %.1f s: up to %d requests decoded together, %d queued%n",
+                (System.nanoTime() - start) / 1e9, maxConcurrent, queue);
+        err.flush();
+        stopped.await();
+        return 0;
+    }
+
+    private WoqServer.LoadedModel load(String id, PrintWriter err, long start) {
+        Path dir = weights.resolve(err);
+        Path tokenizerFile = tokenizerPath != null ? tokenizerPath : dir.resolve("tokenizer.json");
+        if (!Files.isRegularFile(tokenizerFile)) {
+            throw new WoqException("No tokenizer at " + tokenizerFile
+                    + ": the model directory needs tokenizer.json, or pass --tokenizer FILE");
+        }
+        TorchRuntime torch = TorchRuntime.start(runtime.threads);
+        Llama3Tokenizer tokenizer = Llama3Tokenizer.load(tokenizerFile);
+        LlamaModel model;
+        try {
+            model = LlamaModel.load(torch, dir);
+        } catch (RuntimeException e) {
+            tokenizer.close();
+            throw e;
+        }
+        err.printf(Locale.ROOT, "woq serve: %s; model %s (%d layers, %s) loaded in %.1f s; context %,d tokens%n",
+                torch.describe(), dir, model.config().numLayers(), model.weightFormat(),
+                (System.nanoTime() - start) / 1e9, model.config().maxPositionEmbeddings());
+        err.flush();
+        return new WoqServer.LoadedModel(id, model, tokenizer);
+    }
+
+    private static String rootMessage(Throwable e) {
+        Throwable t = e;
+        while (t.getCause() != null) {
+            t = t.getCause();
+        }
+        return t.getMessage() == null ? t.toString() : t.getMessage();
+    }
+
+    /** Request lines go where the command's other messages go. */
+    private static final class WriterOutputStream extends java.io.OutputStream {
+        private final PrintWriter writer;
+        private final java.io.ByteArrayOutputStream line = new java.io.ByteArrayOutputStream();
+
+        WriterOutputStream(PrintWriter writer) {
+            this.writer = writer;
+        }
+
+        @Override
+        public synchronized void write(int b) {
+            line.write(b);
+            if (b == '\n') {
+                flush();
+            }
+        }
+
+        @Override
+        public synchronized void flush() {
+            writer.print(line.toString(StandardCharsets.UTF_8));
+            writer.flush();
+            line.reset();
+        }
+    }
+}
