@@ -94,6 +94,7 @@ public final class ServeLoad {
             String base = "http://127.0.0.1:" + server.port();
             stream(http, base, "Hello", 4); // warm-up: first-touch of weights and kernels
             long baseline = ProcessMemory.rssBytes();
+            long baselineAnon = ProcessMemory.anonymousRssBytes();
             ProcessMemory.resetPeak();
             JsonObject report = new JsonObject();
             report.addProperty("model", dir.toString());
@@ -101,26 +102,30 @@ public final class ServeLoad {
             report.addProperty("max_tokens", maxTokens);
             report.addProperty("requests_per_client", requests);
             report.addProperty("baseline_rss_bytes", baseline);
+            report.addProperty("baseline_anonymous_rss_bytes", baselineAnon);
             report.addProperty("baseline_heap_committed_bytes", Runtime.getRuntime().totalMemory());
             JsonArray phases = new JsonArray();
-            System.out.printf(Locale.ROOT, "model %s, loaded in %.1f s, RSS %.2f GB after warm-up (Java heap %.2f GB)%n",
-                    dir, loadSeconds, baseline / 1e9, Runtime.getRuntime().totalMemory() / 1e9);
+            System.out.printf(Locale.ROOT, "model %s, loaded in %.1f s, RSS %.2f GB after warm-up (anonymous %.2f GB,"
+                    + " Java heap %.2f GB)%n", dir, loadSeconds, baseline / 1e9, baselineAnon / 1e9,
+                    Runtime.getRuntime().totalMemory() / 1e9);
             System.out.println("clients  requests  errors  decode tok/s  end-to-end tok/s  TTFT p50 / p90 / max (s)"
-                    + "  RSS after (GB)  of which Java heap");
+                    + "  RSS after (GB)  anonymous  Java heap");
             for (int c : clients) {
                 JsonObject phase = phase(http, base, c, requests, maxTokens);
                 awaitIdle(http, base);
                 long rss = ProcessMemory.rssBytes();
                 long heap = Runtime.getRuntime().totalMemory();
+                long anon = ProcessMemory.anonymousRssBytes();
                 phase.addProperty("rss_after_bytes", rss);
+                phase.addProperty("anonymous_rss_after_bytes", anon);
                 phase.addProperty("heap_committed_after_bytes", heap);
                 phases.add(phase);
-                System.out.printf(Locale.ROOT, "%7d  %8d  %6d  %12.2f  %16.2f  %6.2f / %5.2f / %5.2f      %14.2f  %.2f%n",
+                System.out.printf(Locale.ROOT, "%7d  %8d  %6d  %12.2f  %16.2f  %6.2f / %5.2f / %5.2f      %14.2f  %9.2f  %.2f%n",
                         c, phase.get("requests").getAsInt(), phase.get("errors").getAsInt(),
                         phase.get("aggregate_decode_tokens_per_second").getAsDouble(),
                         phase.get("end_to_end_tokens_per_second").getAsDouble(),
                         phase.get("ttft_p50_seconds").getAsDouble(), phase.get("ttft_p90_seconds").getAsDouble(),
-                        phase.get("ttft_max_seconds").getAsDouble(), rss / 1e9, heap / 1e9);
+                        phase.get("ttft_max_seconds").getAsDouble(), rss / 1e9, anon / 1e9, heap / 1e9);
             }
             report.add("phases", phases);
             report.addProperty("peak_rss_bytes", ProcessMemory.peakRssBytes());

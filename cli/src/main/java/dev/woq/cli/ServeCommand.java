@@ -26,9 +26,9 @@ import picocli.CommandLine.Spec;
         name = "serve",
         mixinStandardHelpOptions = true,
         description = {
-            "Serve a Llama 3 model over OpenAI's HTTP API: POST /v1/chat/completions, "
-                    + "POST /v1/completions (streamed as server-sent events with \"stream\": true), "
-                    + "GET /v1/models and GET /health.",
+            "Serve a Llama 3 model over OpenAI's HTTP API, streamed or not.",
+            "Endpoints: POST /v1/chat/completions, POST /v1/completions (streamed as server-sent events "
+                    + "with \"stream\": true), GET /v1/models and GET /health.",
             "Requests in flight are decoded together (continuous batching, up to --max-concurrent); "
                     + "more wait in a queue of --queue, and beyond it get 429.",
             "It listens at once and loads the model in the background: /health answers 503 until "

@@ -36,14 +36,17 @@ class ChatOnATerminalTest {
         assumeTrue(Files.isExecutable(script), "util-linux script(1) gives the chat a terminal");
         Path model = Cli.synthTiny(tmp.resolve("tiny"));
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        // exec: a shell such as dash stays the terminal's foreground parent of java otherwise, so
+        // Ctrl-C kills it and script(1) reports 130 whatever the chat does.
         String command = String.join(" ", List.of(
-                quote(java), "-Xmx512m", "-Dai.djl.offline=true", "-DOPT_OUT_TRACKING=true",
+                "exec", quote(java), "-Xmx512m", "-Dai.djl.offline=true", "-DOPT_OUT_TRACKING=true",
                 "-cp", quote(System.getProperty("java.class.path")), Main.class.getName(),
                 "chat", "--model", quote(model.toString()), "--stream", "--max-new-tokens", "5000",
                 "--threads", "2", "--woq-home", quote(tmp.resolve("home").toString())));
         ProcessBuilder chat = new ProcessBuilder(script.toString(), "-qefc", command, "/dev/null")
                 .redirectErrorStream(true);
         chat.environment().put("TERM", term);
+        chat.environment().put("SHELL", "/bin/sh");
         Process p = chat.start();
         Screen screen = new Screen(p.getInputStream());
         try (OutputStream keys = p.getOutputStream()) {

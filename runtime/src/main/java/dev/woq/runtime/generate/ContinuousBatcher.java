@@ -3,6 +3,7 @@ package dev.woq.runtime.generate;
 import dev.woq.runtime.WoqException;
 import dev.woq.runtime.model.InferenceSession;
 import dev.woq.runtime.model.LlamaModel;
+import dev.woq.runtime.util.ProcessMemory;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.Iterator;
@@ -21,7 +22,8 @@ import java.util.concurrent.TimeUnit;
  *
  * <p>One thread, owned by the batcher, runs the model; {@link #submit} only queues. Listeners are
  * called on that thread, so they must hand tokens on and return at once. A finished, failed or
- * cancelled sequence's KV cache is freed before the next step.
+ * cancelled sequence's KV cache is freed before the next step, and when the last one ends the
+ * freed native memory goes back to the operating system.
  */
 public final class ContinuousBatcher implements AutoCloseable {
     /** What a request hears, on the batcher's thread. */
@@ -138,12 +140,20 @@ public final class ContinuousBatcher implements AutoCloseable {
     }
 
     private void run() {
+        boolean busy = false;
         try {
             while (!closed) {
+                if (active.isEmpty() && queue.isEmpty() && busy) {
+                    // Idle after a burst: hand the freed KV caches' pages back to the OS, so the
+                    // process returns to its baseline instead of staying at its high-water mark.
+                    ProcessMemory.trimNativeHeap();
+                    busy = false;
+                }
                 Request next = activeCount() < maxActive
                         ? (active.isEmpty() ? queue.poll(100, TimeUnit.MILLISECONDS) : queue.poll())
                         : null;
                 if (next != null) {
+                    busy = true;
                     start(next);
                 }
                 dropCancelled();

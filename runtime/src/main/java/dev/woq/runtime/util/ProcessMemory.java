@@ -31,6 +31,33 @@ public final class ProcessMemory {
         }
     }
 
+    /**
+     * Gives the native heap's free memory back to the operating system (glibc's
+     * {@code malloc_trim(0)}). libtorch allocates KV caches and activations with malloc; when a
+     * burst of sequences ends, glibc keeps their freed pages for reuse, and the process stays at
+     * its high-water mark. A server calls this when it goes idle.
+     *
+     * @return false where the C library has no {@code malloc_trim} (not glibc)
+     */
+    public static boolean trimNativeHeap() {
+        try {
+            com.sun.jna.Function trim = com.sun.jna.NativeLibrary.getInstance("c").getFunction("malloc_trim");
+            trim.invokeInt(new Object[] {0});
+            return true;
+        } catch (UnsatisfiedLinkError | RuntimeException e) {
+            return false;
+        }
+    }
+
+    /**
+     * Resident anonymous memory in bytes ({@code RssAnon}): the heap, native allocations and
+     * tensors, without the pages of mapped files (weights), which the kernel can drop and re-read.
+     * Or -1.
+     */
+    public static long anonymousRssBytes() {
+        return field("RssAnon:");
+    }
+
     /** Current resident set size in bytes ({@code VmRSS}), or -1. */
     public static long rssBytes() {
         return field("VmRSS:");
