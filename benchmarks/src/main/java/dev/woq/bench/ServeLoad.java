@@ -33,7 +33,8 @@ import java.util.concurrent.TimeUnit;
  * The serve load test: starts {@code woq serve}'s server on a loopback port in this process and
  * drives it with 1, 2, 4, 8... concurrent streaming chat clients (each sending its requests one
  * after another). Per phase: aggregate decode tokens/s (the sum of each stream's rate between its
- * first and last token, while all decode side by side), end-to-end tokens/s (completion tokens /
+ * first and last token, so it includes the pauses while newer requests' prompts are prefilled),
+ * the decode rate while all streams decode (see {@link #concurrentRate}), end-to-end tokens/s (completion tokens /
  * phase time), time to first token percentiles, errors, and RSS after the phase against the
  * baseline before any load.
  *
@@ -108,7 +109,7 @@ public final class ServeLoad {
             System.out.printf(Locale.ROOT, "model %s, loaded in %.1f s, RSS %.2f GB after warm-up (anonymous %.2f GB,"
                     + " Java heap %.2f GB)%n", dir, loadSeconds, baseline / 1e9, baselineAnon / 1e9,
                     Runtime.getRuntime().totalMemory() / 1e9);
-            System.out.println("clients  requests  errors  decode tok/s  end-to-end tok/s  TTFT p50 / p90 / max (s)"
+            System.out.println("clients  requests  errors  decode tok/s  all decoding  end-to-end tok/s  TTFT p50 / p90 / max (s)"
                     + "  RSS after (GB)  anonymous  Java heap");
             for (int c : clients) {
                 JsonObject phase = phase(http, base, c, requests, maxTokens);
@@ -120,9 +121,10 @@ public final class ServeLoad {
                 phase.addProperty("anonymous_rss_after_bytes", anon);
                 phase.addProperty("heap_committed_after_bytes", heap);
                 phases.add(phase);
-                System.out.printf(Locale.ROOT, "%7d  %8d  %6d  %12.2f  %16.2f  %6.2f / %5.2f / %5.2f      %14.2f  %9.2f  %.2f%n",
+                System.out.printf(Locale.ROOT, "%7d  %8d  %6d  %12.2f  %12.2f  %16.2f  %6.2f / %5.2f / %5.2f      %14.2f  %9.2f  %.2f%n",
                         c, phase.get("requests").getAsInt(), phase.get("errors").getAsInt(),
                         phase.get("aggregate_decode_tokens_per_second").getAsDouble(),
+                        phase.get("concurrent_decode_tokens_per_second").getAsDouble(),
                         phase.get("end_to_end_tokens_per_second").getAsDouble(),
                         phase.get("ttft_p50_seconds").getAsDouble(), phase.get("ttft_p90_seconds").getAsDouble(),
                         phase.get("ttft_max_seconds").getAsDouble(), rss / 1e9, anon / 1e9, heap / 1e9);
@@ -159,6 +161,7 @@ public final class ServeLoad {
         double decodeRate = results.stream().filter(r -> r.error == null && r.tokens > 1)
                 .mapToDouble(r -> (r.tokens - 1) / r.decodeSeconds).sum() / requests;
         long tokens = results.stream().filter(r -> r.error == null).mapToLong(r -> r.tokens).sum();
+        double concurrentRate = concurrentRate(results);
         JsonObject phase = new JsonObject();
         phase.addProperty("clients", clients);
         phase.addProperty("requests", results.size());
@@ -167,11 +170,33 @@ public final class ServeLoad {
         phase.addProperty("completion_tokens", tokens);
         phase.addProperty("seconds", seconds);
         phase.addProperty("aggregate_decode_tokens_per_second", decodeRate);
+        phase.addProperty("concurrent_decode_tokens_per_second", concurrentRate);
         phase.addProperty("end_to_end_tokens_per_second", tokens / seconds);
         phase.addProperty("ttft_p50_seconds", percentile(ttft, 0.5));
         phase.addProperty("ttft_p90_seconds", percentile(ttft, 0.9));
         phase.addProperty("ttft_max_seconds", ttft.length == 0 ? Double.NaN : ttft[ttft.length - 1]);
         return phase;
+    }
+
+    /**
+     * Text chunks per second over the phase's streams while all of them were decoding: from the
+     * latest first chunk to the earliest last one. No prompt is prefilled in that window (every
+     * request has started), so this is the batched decode rate at this many sequences; NaN when
+     * the streams never overlapped (several requests per client). A token whose bytes do not yet
+     * end a character sends no chunk, so this can only undercount.
+     */
+    static double concurrentRate(List<Result> results) {
+        List<Result> ok = results.stream().filter(r -> r.error == null && r.chunkNanos.size() > 1).toList();
+        if (ok.isEmpty()) {
+            return Double.NaN;
+        }
+        long from = ok.stream().mapToLong(r -> r.chunkNanos.get(0)).max().getAsLong();
+        long to = ok.stream().mapToLong(r -> r.chunkNanos.get(r.chunkNanos.size() - 1)).min().getAsLong();
+        if (to <= from) {
+            return Double.NaN;
+        }
+        long chunks = ok.stream().mapToLong(r -> r.chunkNanos.stream().filter(t -> t > from && t <= to).count()).sum();
+        return chunks / ((to - from) / 1e9);
     }
 
     /** One streamed chat request, timed at the client. */
@@ -208,6 +233,7 @@ public final class ServeLoad {
                     if (!choices.isEmpty() && choices.get(0).getAsJsonObject().getAsJsonObject("delta").has("content")
                             && !choices.get(0).getAsJsonObject().getAsJsonObject("delta").get("content").getAsString().isEmpty()) {
                         long now = System.nanoTime();
+                        result.chunkNanos.add(now);
                         if (first == 0) {
                             first = now;
                         }
@@ -246,10 +272,11 @@ public final class ServeLoad {
         return sorted[Math.min(sorted.length - 1, (int) Math.ceil(q * sorted.length) - 1)];
     }
 
-    private static final class Result {
+    static final class Result {
         double ttft;
         double decodeSeconds;
         int tokens;
+        final List<Long> chunkNanos = new ArrayList<>();
         String error;
     }
 }

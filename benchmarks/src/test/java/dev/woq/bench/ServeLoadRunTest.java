@@ -33,6 +33,7 @@ class ServeLoadRunTest {
             // At most max_tokens each; fewer only if a random model happens to say a stop token.
             assertTrue(tokens >= 2L * clients && tokens <= 2L * clients * 6, phase.toString());
             assertTrue(phase.get("aggregate_decode_tokens_per_second").getAsDouble() > 0, phase.toString());
+            assertTrue(phase.has("concurrent_decode_tokens_per_second"), phase.toString());
             assertTrue(phase.get("ttft_p90_seconds").getAsDouble() > 0, phase.toString());
             assertTrue(phase.get("rss_after_bytes").getAsLong() > 0, phase.toString());
         }
