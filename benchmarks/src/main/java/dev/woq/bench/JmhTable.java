@@ -76,7 +76,8 @@ public final class JmhTable {
         return switch (format) {
             case "bf16" -> out * in * 2;
             case "int8" -> out * in + out * 2;
-            case "int4" -> out * in / 2 + out * (in / 128) * 4;
+            case "int4" -> out * in / 2 + out * (in / 128) * 8; // AMX kernel: fp32 scale and offset per group
+            case "int4-libtorch" -> out * in / 2 + out * (in / 128) * 4;
             default -> throw new IllegalArgumentException("unknown format " + format);
         };
     }

@@ -9,6 +9,7 @@ import dev.woq.runtime.safetensors.SafetensorsCheckpoint;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Optional;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
@@ -37,7 +38,8 @@ public class LinearBenchmark {
     @Param({"4096x4096", "1024x4096", "14336x4096", "4096x14336", "128256x4096"})
     public String shape;
 
-    @Param({"bf16", "int8", "int4"})
+    /** int4 runs on woq's AMX kernel where the CPU has one; int4-libtorch on libtorch's fused kernel. */
+    @Param({"bf16", "int8", "int4", "int4-libtorch"})
     public String format;
 
     @Param({"1", "128"})
@@ -57,10 +59,11 @@ public class LinearBenchmark {
         TorchRuntime torch = TorchRuntime.start();
         Kernels kernels = torch.kernels();
         dir = Files.createTempDirectory("woq-jmh-linear-");
-        BenchWeights.write(dir, format, out, in);
+        BenchWeights.write(dir, format.startsWith("int4") ? "int4" : format, out, in);
         manager = (PtNDManager) torch.manager().newSubManager();
         weights = new MappedWeights(kernels, manager, SafetensorsCheckpoint.open(dir));
-        LinearLoader loader = new LinearLoader(kernels, manager, weights);
+        LinearLoader loader = new LinearLoader(kernels,
+                format.equals("int4-libtorch") ? Optional.empty() : torch.int4().kernels(), manager, weights);
         linear = loader.load("w.weight", out, in);
         x = randomBf16(kernels, manager, tokens, in, 1);
         check(kernels, loader.load("check.weight", Math.min(BenchWeights.CHECK_ROWS, out), in));

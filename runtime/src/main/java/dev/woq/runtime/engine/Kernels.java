@@ -32,9 +32,14 @@ public final class Kernels {
     }
 
     static Kernels load(PtNDManager manager) {
+        return load(manager, "LlamaOps", SOURCE);
+    }
+
+    /** Compiles the TorchScript class {@code className} of the resource {@code source}. */
+    static Kernels load(PtNDManager manager, String className, String source) {
         Path archive = TorchRuntime.tempFile("woq-kernels-", ".pt");
         try {
-            TorchScriptArchive.write(archive, "LlamaOps", TorchRuntime.resource(SOURCE));
+            TorchScriptArchive.write(archive, className, TorchRuntime.resource(source));
             PtSymbolBlock block =
                     JniUtils.loadModule(manager, archive, true, new String[0], new String[0], false);
             return new Kernels(block);

@@ -12,13 +12,15 @@ import java.util.Optional;
  * Builds each projection from what the checkpoint holds for it: {@code P.weight} (bf16, F16 or
  * F32) gives a {@link Bf16Linear}; woq's quantized layout gives {@link Int4Linear}
  * ({@code P.qweight} U8 nibbles, {@code P.scales} and {@code P.zeros} bf16, the group size implied
- * by their width) or {@link Int8Linear} ({@code P.qweight} I8, {@code P.scales} bf16). The layout
+ * by their width; {@link Int4AmxLinear} where woq's AMX kernel runs) or {@link Int8Linear} ({@code P.qweight} I8, {@code P.scales} bf16). The layout
  * describes itself, so a checkpoint needs no side file to be loaded.
  */
 final class LinearLoader {
     /** The int8 kernel's AVX-512 path reads rows with aligned loads. */
     private static final int INT8_ALIGNMENT = 64;
     private final Kernels kernels;
+    /** woq's int4 AMX kernel, when this process runs it. */
+    private final Optional<Kernels> int4Amx;
     private final PtNDManager manager;
     private final MappedWeights weights;
     /** Created at the first int4 matrix; null when libtorch's layout is not one woq knows. */
@@ -26,8 +28,9 @@ final class LinearLoader {
     private Int4PackCache int4Cache;
     private boolean int4LayoutChecked;
 
-    LinearLoader(Kernels kernels, PtNDManager manager, MappedWeights weights) {
+    LinearLoader(Kernels kernels, Optional<Kernels> int4Amx, PtNDManager manager, MappedWeights weights) {
         this.kernels = kernels;
+        this.int4Amx = int4Amx;
         this.manager = manager;
         this.weights = weights;
     }
@@ -61,6 +64,14 @@ final class LinearLoader {
                         + in + " inputs: re-run woq quantize --force");
             }
             int groups = (int) s[1];
+            int groupSize = in / groups;
+            if (int4Amx.isPresent() && Int4AmxLinear.fits(out, groupSize)) {
+                return new Int4AmxLinear(kernels, int4Amx.get(), manager,
+                        weights.checked(q, SafetensorsDtype.U8, out, in / 2),
+                        weights.checked(base + ".scales", SafetensorsDtype.BF16, out, groups),
+                        weights.checked(base + ".zeros", SafetensorsDtype.BF16, out, groups),
+                        groupSize, out, in);
+            }
             return new Int4Linear(kernels, manager,
                     int4Codes(q, weights.checked(q, SafetensorsDtype.U8, out, in / 2), out, in),
                     weights.checked(base + ".scales", SafetensorsDtype.BF16, out, groups),

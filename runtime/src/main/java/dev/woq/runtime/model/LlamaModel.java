@@ -11,6 +11,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * Llama 3 for causal LM: embedding, decoder layers, final norm, LM head, computing in bf16.
@@ -54,6 +55,11 @@ public final class LlamaModel extends KernelBlock implements AutoCloseable {
      * or one written by {@code woq quantize} (int4/int8 projections in woq's layout).
      */
     public static LlamaModel load(TorchRuntime runtime, Path dir) {
+        return load(runtime, dir, runtime.int4().kernels());
+    }
+
+    /** As {@link #load(TorchRuntime, Path)}, int4 on woq's AMX kernel if given, else on libtorch's. */
+    static LlamaModel load(TorchRuntime runtime, Path dir, Optional<Kernels> int4Amx) {
         LlamaConfig config = LlamaConfig.load(dir);
         SafetensorsCheckpoint checkpoint = SafetensorsCheckpoint.open(dir);
         Kernels k = runtime.kernels();
@@ -61,7 +67,7 @@ public final class LlamaModel extends KernelBlock implements AutoCloseable {
         try (MappedWeights weights = new MappedWeights(k, manager, checkpoint)) {
             checkpoint.requireAll(LlamaWeights.names(config).stream()
                     .map(name -> LinearLoader.storedName(weights, name)).toList());
-            LinearLoader linears = new LinearLoader(k, manager, weights);
+            LinearLoader linears = new LinearLoader(k, int4Amx, manager, weights);
             int h = config.hiddenSize();
             Embedding embedding = new Embedding(k, weights.bf16(LlamaWeights.EMBED, config.vocabSize(), h));
             RotaryEmbedding rope = new RotaryEmbedding(manager, config);

@@ -1,0 +1,21 @@
+class Int4AmxOps(Module):
+  __parameters__ = []
+  __buffers__ = []
+  training : bool
+  def forward(self: __torch__.Int4AmxOps, x: Tensor) -> Tensor:
+    return x
+  def pack(self: __torch__.Int4AmxOps, path: str, file_bytes: int, offset: int, n: int, half_k: int, scales_path: str, scales_file_elems: int, scales_at: int, zeros_path: str, zeros_file_elems: int, zeros_at: int, groups: int) -> Tensor:
+    # The checkpoint's portable nibbles ([n, K/2] uint8, low = even k) and bf16 scales and zeros
+    # ([n, K/g]) -> the AMX kernel's tiles (woq_int4_amx.cpp). The files are mapped for this call
+    # only, so the pages read here leave the process when it returns.
+    flat = torch.from_file(path, False, file_bytes, dtype=0)
+    nibbles = torch.view(torch.narrow(flat, 0, offset, n * half_k), [n, half_k])
+    scales_file = torch.from_file(scales_path, False, scales_file_elems, dtype=15)
+    zeros_file = torch.from_file(zeros_path, False, zeros_file_elems, dtype=15)
+    scales = torch.view(torch.narrow(scales_file, 0, scales_at, n * groups), [n, groups])
+    zeros = torch.view(torch.narrow(zeros_file, 0, zeros_at, n * groups), [n, groups])
+    return ops.woq.int4_amx_pack(nibbles, scales, zeros)
+  def pack_tensors(self: __torch__.Int4AmxOps, nibbles: Tensor, scales: Tensor, zeros: Tensor) -> Tensor:
+    return ops.woq.int4_amx_pack(torch.contiguous(nibbles), torch.contiguous(scales), torch.contiguous(zeros))
+  def linear(self: __torch__.Int4AmxOps, x: Tensor, packed: Tensor, out: int, group: int) -> Tensor:
+    return ops.woq.int4_amx_mm(torch.contiguous(x), packed, out, group)
