@@ -5,8 +5,8 @@
  *   y[M, N] = x[M, K] . W^T,   W[n][k] = (q[n][k] - 8) * scale[n][k / g] + zero[n][k / g]
  *
  * Why: libtorch 2.7's _weight_int4pack_mm_for_cpu turns every nibble into a float and multiplies
- * with AVX-512 FMAs, so on this 2-core CPU it is compute-bound at one token, and 4 tokens cost
- * 1.7x one, and a 128-token prompt costs 35x one. Here a nibble becomes the bf16 number 128 + q in
+ * with AVX-512 FMAs, so on this 2-core CPU it is compute-bound at one token, 4 tokens cost
+ * 1.5-1.7x one, and a 128-token prompt about 40x one. Here a nibble becomes the bf16 number 128 + q in
  * one or two bit operations (bf16 holds 128..143 exactly) and an AMX tile multiply takes 16 such
  * weight columns by 32 inputs for up to 16 activation rows at once. The unpacking of a weight tile
  * is shared by every row of x, so 4 rows cost about what one does and a prompt is cheap.

@@ -9,7 +9,7 @@ import dev.woq.runtime.safetensors.TensorInfo;
 /**
  * A weight-only int4 projection on woq's own AMX kernel ({@code engine.NativeInt4}): the same
  * recipe and numbers as {@link Int4Linear} ({@code w = (q - 8) * scale + zero} per group, bf16
- * activations, fp32 sums), about twice as fast at one token and much faster for several. The
+ * activations, fp32 sums), faster at one token and much faster for several. The
  * portable nibbles, scales and zeros are rearranged into the kernel's tiles at load, in native
  * code, from files mapped only for that call.
  */

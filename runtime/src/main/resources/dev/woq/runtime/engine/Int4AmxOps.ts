@@ -15,7 +15,5 @@ class Int4AmxOps(Module):
     scales = torch.view(torch.narrow(scales_file, 0, scales_at, n * groups), [n, groups])
     zeros = torch.view(torch.narrow(zeros_file, 0, zeros_at, n * groups), [n, groups])
     return ops.woq.int4_amx_pack(nibbles, scales, zeros)
-  def pack_tensors(self: __torch__.Int4AmxOps, nibbles: Tensor, scales: Tensor, zeros: Tensor) -> Tensor:
-    return ops.woq.int4_amx_pack(torch.contiguous(nibbles), torch.contiguous(scales), torch.contiguous(zeros))
   def linear(self: __torch__.Int4AmxOps, x: Tensor, packed: Tensor, out: int, group: int) -> Tensor:
     return ops.woq.int4_amx_mm(torch.contiguous(x), packed, out, group)
