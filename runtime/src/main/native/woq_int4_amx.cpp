@@ -296,6 +296,8 @@ AMX_TARGET void mm_part(void *arg, int part, int parts) {
             }
             for (; m0 < j->m; m0 += ROWS) {
                 const int rows = j->m - m0 < ROWS ? j->m - m0 : ROWS;
+                // Two copies that differ only in tile numbers: GCC's tile intrinsics are macros that
+                // paste the number into the instruction text, so a template parameter cannot name it.
                 if (rows == ROWS) {
                     _tile_zero(0);
                     for (int t = 0; t < steps_per_group; t++) {

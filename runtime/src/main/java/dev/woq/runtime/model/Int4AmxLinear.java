@@ -2,7 +2,6 @@ package dev.woq.runtime.model;
 
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.engine.PtNDManager;
-import dev.woq.runtime.CheckpointException;
 import dev.woq.runtime.engine.Kernels;
 import dev.woq.runtime.safetensors.TensorInfo;
 
@@ -25,10 +24,7 @@ public final class Int4AmxLinear extends Projection {
         if (!fits(out, groupSize)) {
             throw new IllegalArgumentException("int4 AMX kernel cannot take out=" + out + ", group " + groupSize);
         }
-        if (scales.fileOffset() % 2 != 0 || zeros.fileOffset() % 2 != 0) {
-            throw new CheckpointException("'" + scales.name() + "' and '" + zeros.name() + "' must start at even"
-                    + " byte offsets, as woq quantize writes them: re-run woq quantize --force");
-        }
+        Int4Linear.requireEvenOffsets(scales, zeros);
         this.amx = amx;
         this.groupSize = groupSize;
         this.packed = amx.call(manager, "pack",

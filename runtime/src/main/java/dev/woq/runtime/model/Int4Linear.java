@@ -45,15 +45,20 @@ public final class Int4Linear extends Projection {
             int groupSize, int out, int in) {
         super(kernels, out, in);
         this.packed = packed;
-        if (scales.fileOffset() % 2 != 0 || zeros.fileOffset() % 2 != 0) {
-            throw new CheckpointException("'" + scales.name() + "' and '" + zeros.name() + "' must start at even"
-                    + " byte offsets, as woq quantize writes them: re-run woq quantize --force");
-        }
+        requireEvenOffsets(scales, zeros);
         this.scalesAndZeros = kernels.call(manager, "int4_scales_zeros",
                 scales.file().toString(), scales.file().toFile().length() / 2, scales.fileOffset() / 2,
                 zeros.file().toString(), zeros.file().toFile().length() / 2, zeros.fileOffset() / 2,
                 (long) out, (long) (in / groupSize));
         this.groupSize = groupSize;
+    }
+
+    /** The kernels read bf16 scales and zeros as 2-byte elements of their mapped files. */
+    static void requireEvenOffsets(TensorInfo scales, TensorInfo zeros) {
+        if (scales.fileOffset() % 2 != 0 || zeros.fileOffset() % 2 != 0) {
+            throw new CheckpointException("'" + scales.name() + "' and '" + zeros.name() + "' must start at even"
+                    + " byte offsets, as woq quantize writes them: re-run woq quantize --force");
+        }
     }
 
     /** libtorch's own conversion (an int32 copy of the codes): for a CPU whose layout woq does not know. */

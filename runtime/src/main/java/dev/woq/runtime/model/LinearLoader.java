@@ -65,18 +65,15 @@ final class LinearLoader {
             }
             int groups = (int) s[1];
             int groupSize = in / groups;
+            TensorInfo groupScales = weights.checked(base + ".scales", SafetensorsDtype.BF16, out, groups);
+            TensorInfo groupZeros = weights.checked(base + ".zeros", SafetensorsDtype.BF16, out, groups);
             if (int4Amx.isPresent() && Int4AmxLinear.fits(out, groupSize)) {
                 return new Int4AmxLinear(kernels, int4Amx.get(), manager,
-                        weights.checked(q, SafetensorsDtype.U8, out, in / 2),
-                        weights.checked(base + ".scales", SafetensorsDtype.BF16, out, groups),
-                        weights.checked(base + ".zeros", SafetensorsDtype.BF16, out, groups),
-                        groupSize, out, in);
+                        weights.checked(q, SafetensorsDtype.U8, out, in / 2), groupScales, groupZeros, groupSize, out, in);
             }
             return new Int4Linear(kernels, manager,
                     int4Codes(q, weights.checked(q, SafetensorsDtype.U8, out, in / 2), out, in),
-                    weights.checked(base + ".scales", SafetensorsDtype.BF16, out, groups),
-                    weights.checked(base + ".zeros", SafetensorsDtype.BF16, out, groups),
-                    in / groups, out, in);
+                    groupScales, groupZeros, groupSize, out, in);
         }
         throw new CheckpointException("Tensor '" + q + "' in " + codes.file() + " is " + codes.dtype()
                 + ": woq's quantized layouts store U8 (int4) or I8 (int8) codes");
