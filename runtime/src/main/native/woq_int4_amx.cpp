@@ -26,26 +26,19 @@
  * exported since 2.7) and the OpenMP runtime libtorch uses in the running process, so it shares
  * libtorch's threads rather than competing with them on a small machine.
  */
+#include "woq_native.h"
+
 #include <immintrin.h>
 #include <cpuid.h>
-#include <dlfcn.h>
-#include <link.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include <atomic>
-#include <cstdint>
-#include <cstdlib>
-#include <cstring>
-#include <stdexcept>
-#include <string>
-#include <vector>
-
 #define AMX_TARGET __attribute__((target("amx-tile,amx-bf16,avx512f,avx512bw,avx512vl,avx512bf16")))
-#define WOQ_EXPORT __attribute__((visibility("default")))
 #define AVX512_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16")))
 
 namespace {
+
+using namespace woq;
 
 constexpr int ROWS = 16;       // output rows per block, the width of a tile's fp32 sums
 constexpr int STEP = 32;       // inputs per tile multiply
@@ -78,73 +71,7 @@ bool request_amx_permission() {
     return syscall(SYS_arch_prctl, ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA) == 0;
 }
 
-/* ---- symbols of libraries already in the process ---- */
-
-struct Search {
-    const char *part;
-    std::string path;
-};
-
-int find_loaded(struct dl_phdr_info *info, size_t, void *data) {
-    Search *s = static_cast<Search *>(data);
-    if (info->dlpi_name != nullptr && std::strstr(info->dlpi_name, s->part) != nullptr) {
-        s->path = info->dlpi_name;
-        return 1;
-    }
-    return 0;
-}
-
-/* A function of the loaded library whose file name contains `part`, or null. */
-void *loaded_symbol(const char *part, const char *name) {
-    Search s{part, ""};
-    dl_iterate_phdr(find_loaded, &s);
-    if (s.path.empty()) return nullptr;
-    void *lib = dlopen(s.path.c_str(), RTLD_NOLOAD | RTLD_LAZY);
-    if (lib == nullptr) return nullptr;
-    void *f = dlsym(lib, name);
-    dlclose(lib); // drops only the reference taken here: the library stays loaded
-    return f;
-}
-
-/* ---- threads: libtorch's OpenMP runtime ---- */
-
-using GompParallel = void (*)(void (*)(void *), void *, unsigned, unsigned);
-using OmpInt = int (*)();
-GompParallel gomp_parallel;
-OmpInt omp_thread_num, omp_num_threads;
-std::atomic<int> threads{1};
-
-struct Task {
-    void (*body)(void *, int, int);
-    void *arg;
-    int parts;
-};
-
-void run_task(void *p) {
-    Task *t = static_cast<Task *>(p);
-    t->body(t->arg, omp_thread_num(), omp_num_threads());
-}
-
-/* Runs body(arg, part, parts) on `threads` threads (the caller among them). */
-void parallel(void (*body)(void *, int, int), void *arg, int work_items) {
-    int want = threads.load();
-    if (want > work_items) want = work_items;
-    if (want <= 1 || gomp_parallel == nullptr) {
-        body(arg, 0, 1);
-        return;
-    }
-    Task t{body, arg, want};
-    gomp_parallel(run_task, &t, (unsigned)want, 0);
-}
-
 /* ---- packing ---- */
-
-inline float bf16_to_f32(uint16_t b) {
-    uint32_t u = (uint32_t)b << 16;
-    float f;
-    std::memcpy(&f, &u, 4);
-    return f;
-}
 
 struct PackJob {
     const uint8_t *nibbles;
@@ -360,18 +287,6 @@ WOQ_EXPORT int woq_amx_supported() {
     return known;
 }
 
-/* Uses libtorch's OpenMP threads (found in the process) for up to `n` parts; 0 when found. */
-WOQ_EXPORT int woq_set_threads(int n) {
-    threads.store(n < 1 ? 1 : n);
-    if (gomp_parallel == nullptr) {
-        gomp_parallel = (GompParallel)loaded_symbol("libgomp", "GOMP_parallel");
-        omp_thread_num = (OmpInt)loaded_symbol("libgomp", "omp_get_thread_num");
-        omp_num_threads = (OmpInt)loaded_symbol("libgomp", "omp_get_num_threads");
-        if (omp_thread_num == nullptr || omp_num_threads == nullptr) gomp_parallel = nullptr;
-    }
-    return gomp_parallel != nullptr ? 0 : -1;
-}
-
 /* Bytes of packed codes and floats of scales/offsets for an [n, k] matrix with group g. */
 WOQ_EXPORT long long woq_int4_amx_code_bytes(int n, int k) { return (long long)n * k / 2; }
 WOQ_EXPORT long long woq_int4_amx_sz_floats(int n, int k, int g) { return (long long)n * (k / g) * 2; }
@@ -402,79 +317,6 @@ WOQ_EXPORT int woq_int4_amx_mm(const uint16_t *x, const uint8_t *codes, const fl
 /* ---- the libtorch operators, through libtorch's stable C functions ---- */
 
 namespace {
-
-using AOTITorchError = int32_t;
-using AtenTensorHandle = void *;
-using TorchLibraryHandle = void *;
-using StableIValue = uint64_t;
-
-struct Aoti {
-    AOTITorchError (*library_init_def)(const char *, const char *, uint32_t, TorchLibraryHandle *);
-    AOTITorchError (*library_init_impl)(const char *, const char *, const char *, uint32_t, TorchLibraryHandle *);
-    AOTITorchError (*library_def)(TorchLibraryHandle, const char *);
-    AOTITorchError (*library_impl)(TorchLibraryHandle, const char *, void (*)(StableIValue *, uint64_t, uint64_t));
-    AOTITorchError (*get_data_ptr)(AtenTensorHandle, void **);
-    AOTITorchError (*get_dim)(AtenTensorHandle, int64_t *);
-    AOTITorchError (*get_sizes)(AtenTensorHandle, int64_t **);
-    AOTITorchError (*get_strides)(AtenTensorHandle, int64_t **);
-    AOTITorchError (*get_dtype)(AtenTensorHandle, int32_t *);
-    AOTITorchError (*empty_strided)(int64_t, const int64_t *, const int64_t *, int32_t, int32_t, int32_t,
-                                    AtenTensorHandle *);
-    AOTITorchError (*delete_tensor)(AtenTensorHandle);
-} aoti;
-
-constexpr int32_t DTYPE_UINT8 = 0, DTYPE_FLOAT = 6, DTYPE_BFLOAT16 = 15, DEVICE_CPU = 0;
-
-/* Input tensors arrive as new handles the operator owns: deleted on every way out. */
-struct Inputs {
-    std::vector<AtenTensorHandle> handles;
-    ~Inputs() {
-        for (AtenTensorHandle h : handles) aoti.delete_tensor(h);
-    }
-};
-
-void check(AOTITorchError e, const char *what) {
-    if (e != 0) throw std::runtime_error(std::string("woq int4 AMX kernel: libtorch call failed: ") + what);
-}
-
-/* The data of a contiguous CPU tensor of `dtype` with `dims` dimensions. */
-void *contiguous_data(AtenTensorHandle t, int32_t dtype, int64_t dims, const char *name, std::vector<int64_t> &shape) {
-    int32_t dt;
-    int64_t dim;
-    int64_t *sizes, *strides;
-    check(aoti.get_dtype(t, &dt), "dtype");
-    check(aoti.get_dim(t, &dim), "dim");
-    if (dt != dtype || dim != dims) {
-        throw std::runtime_error(std::string("woq int4 AMX kernel: ") + name + " must be a " + std::to_string(dims) +
-                                 "-d tensor of dtype " + std::to_string(dtype) + ", got " + std::to_string(dim) +
-                                 "-d of dtype " + std::to_string(dt));
-    }
-    check(aoti.get_sizes(t, &sizes), "sizes");
-    check(aoti.get_strides(t, &strides), "strides");
-    int64_t expect = 1;
-    for (int64_t i = dims - 1; i >= 0; i--) {
-        if (sizes[i] != 1 && strides[i] != expect) {
-            throw std::runtime_error(std::string("woq int4 AMX kernel: ") + name + " must be contiguous");
-        }
-        expect *= sizes[i];
-    }
-    shape.assign(sizes, sizes + dims);
-    void *p;
-    check(aoti.get_data_ptr(t, &p), "data_ptr");
-    return p;
-}
-
-AtenTensorHandle new_tensor(std::initializer_list<int64_t> shape, int32_t dtype) {
-    std::vector<int64_t> sizes(shape), strides(sizes.size());
-    int64_t s = 1;
-    for (size_t i = sizes.size(); i-- > 0;) {
-        strides[i] = s;
-        s *= sizes[i];
-    }
-    AtenTensorHandle out;
-    check(aoti.empty_strided((int64_t)sizes.size(), sizes.data(), strides.data(), dtype, DEVICE_CPU, 0, &out), "empty");
-    return out;
-}
 
 /* int4_amx_pack(Tensor nibbles, Tensor scales, Tensor zeros) -> Tensor: uint8, the codes then the fp32 scales/offsets */
 void op_pack(StableIValue *stack, uint64_t, uint64_t) {
@@ -526,44 +368,17 @@ void op_mm(StableIValue *stack, uint64_t, uint64_t) {
     stack[0] = (StableIValue)y;
 }
 
-template <typename F>
-bool bind(F &f, const char *name) {
-    f = (F)loaded_symbol("libtorch_cpu", name);
-    return f != nullptr;
-}
-
 } // namespace
 
-extern "C" {
+namespace woq {
 
-/*
- * Registers woq::int4_amx_pack and woq::int4_amx_mm with the libtorch loaded in this process.
- * 0 on success; -1 when libtorch or one of its stable C functions is not found; -2 when this CPU
- * cannot run the kernel; -3 when libtorch refused the registration. Call once, before compiling
- * TorchScript that uses the operators.
- */
-WOQ_EXPORT int woq_register_ops() {
-    static int result = 1;
-    if (result != 1) return result;
-    if (!woq_amx_supported()) return result = -2;
-    bool ok = bind(aoti.library_init_def, "aoti_torch_library_init_def") &&
-              bind(aoti.library_init_impl, "aoti_torch_library_init_impl") &&
-              bind(aoti.library_def, "aoti_torch_library_def") && bind(aoti.library_impl, "aoti_torch_library_impl") &&
-              bind(aoti.get_data_ptr, "aoti_torch_get_data_ptr") && bind(aoti.get_dim, "aoti_torch_get_dim") &&
-              bind(aoti.get_sizes, "aoti_torch_get_sizes") && bind(aoti.get_strides, "aoti_torch_get_strides") &&
-              bind(aoti.get_dtype, "aoti_torch_get_dtype") && bind(aoti.empty_strided, "aoti_torch_empty_strided") &&
-              bind(aoti.delete_tensor, "aoti_torch_delete_tensor_object");
-    if (!ok) return result = -1;
-    TorchLibraryHandle def, impl;
-    if (aoti.library_init_def("woq", __FILE__, __LINE__, &def) != 0 ||
-        aoti.library_def(def, "int4_amx_pack(Tensor nibbles, Tensor scales, Tensor zeros) -> Tensor") != 0 ||
-        aoti.library_def(def, "int4_amx_mm(Tensor x, Tensor packed, int out, int group) -> Tensor") != 0 ||
-        aoti.library_init_impl("woq", "CPU", __FILE__, __LINE__, &impl) != 0 ||
-        aoti.library_impl(impl, "int4_amx_pack", op_pack) != 0 || aoti.library_impl(impl, "int4_amx_mm", op_mm) != 0) {
-        return result = -3;
+void register_amx_ops(Registrar &r) {
+    r.schema("int4_amx_pack(Tensor nibbles, Tensor scales, Tensor zeros) -> Tensor");
+    r.schema("int4_amx_mm(Tensor x, Tensor packed, int out, int group) -> Tensor");
+    if (woq_amx_supported()) {
+        r.code("int4_amx_pack", op_pack);
+        r.code("int4_amx_mm", op_mm);
     }
-    // The library objects stay alive for the process: deleting them would unregister the operators.
-    return result = 0;
 }
 
-} // extern "C"
+} // namespace woq

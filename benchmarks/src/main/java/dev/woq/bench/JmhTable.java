@@ -68,16 +68,18 @@ public final class JmhTable {
         return sb.toString();
     }
 
-    /** Bytes of a matrix in woq's formats: bf16; int8 codes + a bf16 scale per row; int4 nibbles + bf16 scale and zero per 128. */
+    /**
+     * Bytes of a matrix as the registry stores it, whichever kernel reads it: bf16; int8 codes + a
+     * bf16 scale per row; int4 nibbles + a bf16 scale and zero per group of 128.
+     */
     static long weightBytes(String format, String shape) {
         String[] d = shape.split("x");
         long out = Long.parseLong(d[0]);
         long in = Long.parseLong(d[1]);
-        return switch (format) {
+        return switch (format.replace("-libtorch", "")) {
             case "bf16" -> out * in * 2;
             case "int8" -> out * in + out * 2;
-            case "int4" -> out * in / 2 + out * (in / 128) * 8; // AMX kernel: fp32 scale and offset per group
-            case "int4-libtorch" -> out * in / 2 + out * (in / 128) * 4;
+            case "int4" -> out * in / 2 + out * (in / 128) * 4;
             default -> throw new IllegalArgumentException("unknown format " + format);
         };
     }

@@ -4,12 +4,12 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.engine.PtNDManager;
 import dev.woq.runtime.engine.Kernels;
+import dev.woq.runtime.engine.NativeKernels;
 import dev.woq.runtime.engine.TorchRuntime;
 import dev.woq.runtime.safetensors.SafetensorsCheckpoint;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Optional;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
@@ -24,8 +24,8 @@ import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 
 /**
- * woq's linear blocks ({@link Bf16Linear}, {@link Int8Linear}, {@link Int4Linear} with groups of
- * 128) at Llama-3-8B's matrix shapes, at one token (decode: reads every weight once) and at 128
+ * woq's linear blocks ({@link Bf16Linear}, {@link Int8Linear}, int4 with groups of 128) at
+ * Llama-3-8B's matrix shapes, at one token (decode: reads every weight once) and at 128
  * tokens (a prompt). Loaded exactly as the model loads them: mapped from a safetensors file in
  * woq's layout, int4 repacked for this CPU. Before timing, the output is checked against a bf16
  * matmul on the (dequantized) weights, so a broken kernel cannot post a fast number.
@@ -38,8 +38,11 @@ public class LinearBenchmark {
     @Param({"4096x4096", "1024x4096", "14336x4096", "4096x14336", "128256x4096"})
     public String shape;
 
-    /** int4 runs on woq's AMX kernel where the CPU has one; int4-libtorch on libtorch's fused kernel. */
-    @Param({"bf16", "int8", "int4", "int4-libtorch"})
+    /**
+     * Each format on the kernel the model picks here (woq's where the CPU runs them: AVX-512 BF16,
+     * int4 on AMX tiles where it has them) and, with {@code -libtorch}, on libtorch's.
+     */
+    @Param({"bf16", "bf16-libtorch", "int8", "int8-libtorch", "int4", "int4-libtorch"})
     public String format;
 
     @Param({"1", "128"})
@@ -59,14 +62,15 @@ public class LinearBenchmark {
         TorchRuntime torch = TorchRuntime.start();
         Kernels kernels = torch.kernels();
         dir = Files.createTempDirectory("woq-jmh-linear-");
-        BenchWeights.write(dir, format.startsWith("int4") ? "int4" : format, out, in);
+        BenchWeights.write(dir, format.replace("-libtorch", ""), out, in);
         manager = (PtNDManager) torch.manager().newSubManager();
         weights = new MappedWeights(kernels, manager, SafetensorsCheckpoint.open(dir));
         LinearLoader loader = new LinearLoader(kernels,
-                format.equals("int4-libtorch") ? Optional.empty() : torch.int4().kernels(), manager, weights);
+                format.endsWith("-libtorch") ? NativeKernels.none() : torch.natives(), manager, weights);
         linear = loader.load("w.weight", out, in);
         x = randomBf16(kernels, manager, tokens, in, 1);
-        check(kernels, loader.load("check.weight", Math.min(BenchWeights.CHECK_ROWS, out), in));
+        check(kernels, new LinearLoader(kernels, NativeKernels.none(), manager, weights)
+                .load("check.weight", Math.min(BenchWeights.CHECK_ROWS, out), in));
     }
 
     /** The first output columns must match a bf16 matmul on the first rows' (dequantized) weights. */

@@ -45,10 +45,10 @@ class KernelBenchmarksRunTest {
                 .result(json.toString())
                 .build();
         Collection<RunResult> results = new Runner(options).run();
-        assertEquals(4 * 2 + 2, results.size(),
-                "four formats (int4 on woq's kernel and on libtorch's) x two token counts, and attention at two");
+        assertEquals(6 * 2 + 2, results.size(),
+                "three formats on woq's kernels and on libtorch's x two token counts, and attention at two");
         String table = JmhTable.table(Files.readString(json));
-        for (String format : List.of("bf16", "int8", "int4", "int4-libtorch")) {
+        for (String format : List.of("bf16", "bf16-libtorch", "int8", "int8-libtorch", "int4", "int4-libtorch")) {
             assertTrue(table.contains("| 64x256 | " + format + " | 1 | "), table);
             assertTrue(table.contains("| 64x256 | " + format + " | 4 | "), table);
         }

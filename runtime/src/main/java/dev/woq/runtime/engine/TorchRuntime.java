@@ -20,7 +20,7 @@ public final class TorchRuntime {
     private final Engine engine;
     private final PtNDManager manager;
     private final Kernels kernels;
-    private final NativeInt4 int4;
+    private final NativeKernels natives;
     private volatile int threads;
 
     private TorchRuntime(int threads) {
@@ -38,7 +38,7 @@ public final class TorchRuntime {
         this.threads = threads;
         this.manager = (PtNDManager) engine.newBaseManager();
         this.kernels = Kernels.load(manager);
-        this.int4 = NativeInt4.load(manager, threads);
+        this.natives = NativeKernels.load(manager, threads);
     }
 
     /**
@@ -53,7 +53,7 @@ public final class TorchRuntime {
             instance = new TorchRuntime(threads);
         } else if (instance.threads != threads) {
             JniUtils.setNumThreads(threads);
-            instance.int4.setThreads(threads);
+            instance.natives.setThreads(threads);
             instance.threads = threads;
         }
         return instance;
@@ -68,9 +68,9 @@ public final class TorchRuntime {
         return kernels;
     }
 
-    /** woq's own int4 kernel, and whether this process runs it. */
-    public NativeInt4 int4() {
-        return int4;
+    /** woq's own matmul kernels, and whether this process runs them. */
+    public NativeKernels natives() {
+        return natives;
     }
 
     /** The long-lived manager; models open sub-managers of it. */
@@ -91,12 +91,12 @@ public final class TorchRuntime {
         String isa = System.getenv("ONEDNN_MAX_CPU_ISA");
         return String.format(
                 Locale.ROOT,
-                "%s (DJL %s), CPU: %s, threads: %d, int4 kernel: %s%s",
+                "%s (DJL %s), CPU: %s, threads: %d, kernels: %s%s",
                 engineVersion(),
                 Engine.getDjlVersion(),
                 CpuInfo.describe(),
                 threads,
-                int4.status(),
+                natives.status(),
                 isa == null || isa.isBlank() ? "" : ", oneDNN ISA capped at " + isa);
     }
 

@@ -6,7 +6,7 @@ import dev.woq.runtime.engine.Kernels;
 import dev.woq.runtime.safetensors.TensorInfo;
 
 /**
- * A weight-only int4 projection on woq's own AMX kernel ({@code engine.NativeInt4}): the same
+ * A weight-only int4 projection on woq's own AMX kernel ({@code engine.NativeKernels}): the same
  * recipe and numbers as {@link Int4Linear} ({@code w = (q - 8) * scale + zero} per group, bf16
  * activations, fp32 sums), faster at one token and much faster for several. The
  * portable nibbles, scales and zeros are rearranged into the kernel's tiles at load, in native
@@ -27,7 +27,7 @@ public final class Int4AmxLinear extends Projection {
         Int4Linear.requireEvenOffsets(scales, zeros);
         this.amx = amx;
         this.groupSize = groupSize;
-        this.packed = amx.call(manager, "pack",
+        this.packed = amx.call(manager, "amx_pack",
                 nibbles.file().toString(), nibbles.file().toFile().length(), nibbles.fileOffset(), (long) out, (long) in / 2,
                 scales.file().toString(), scales.file().toFile().length() / 2, scales.fileOffset() / 2,
                 zeros.file().toString(), zeros.file().toFile().length() / 2, zeros.fileOffset() / 2,
@@ -41,7 +41,7 @@ public final class Int4AmxLinear extends Projection {
 
     @Override
     public PtNDArray apply(PtNDManager scope, PtNDArray x) {
-        return amx.call(scope, "linear", x, packed, (long) out, (long) groupSize);
+        return amx.call(scope, "amx_mm", x, packed, (long) out, (long) groupSize);
     }
 
     /** Codes plus one scale and offset per group, as the kernel reads them (fp32). */

@@ -3,25 +3,42 @@ package dev.woq.runtime.model;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.engine.PtNDManager;
 import dev.woq.runtime.engine.Kernels;
+import java.util.Optional;
 
 /**
- * A weight-only int8 projection: symmetric per output channel ({@code w = q * scale}), computed by
- * libtorch's fused {@code _weight_int8pack_mm} with bf16 activations on the int8 weights as stored
- * (plain row-major: mapped from the checkpoint, no repacking).
+ * A weight-only int8 projection: symmetric per output channel ({@code w = q * scale}), with bf16
+ * activations, on the int8 weights as stored (plain row-major: mapped from the checkpoint, no
+ * repacking). Up to {@link #NATIVE_MAX_ROWS} tokens (decode, small batches) run on woq's AVX-512
+ * kernel ({@code woq::int8_mm}) where it runs; longer prompts, and every call without it, on
+ * libtorch's fused {@code _weight_int8pack_mm}, which is as fast from 4 tokens on and faster for
+ * prompts (benchmarks/RESULTS.md).
  */
 public final class Int8Linear extends Projection {
+    /** The most tokens woq's kernel takes. */
+    static final long NATIVE_MAX_ROWS = 4;
     private final PtNDArray weight; // [out, in] int8
     private final PtNDArray scales; // [out] bf16
+    private final Kernels natives; // null: libtorch's kernel
 
-    public Int8Linear(Kernels kernels, PtNDArray weight, PtNDArray scales, int out, int in) {
+    /** @param natives woq's kernels ({@code NativeOps.ts}), or empty for libtorch's */
+    public Int8Linear(Kernels kernels, Optional<Kernels> natives, PtNDArray weight, PtNDArray scales, int out, int in) {
         super(kernels, out, in);
         this.weight = weight;
         this.scales = scales;
+        this.natives = natives.orElse(null);
     }
 
     @Override
     public PtNDArray apply(PtNDManager scope, PtNDArray x) {
+        if (natives != null && x.getShape().get(0) <= NATIVE_MAX_ROWS) {
+            return natives.call(scope, "int8_mm", x, weight, scales);
+        }
         return kernels.call(scope, "linear_int8", x, weight, scales);
+    }
+
+    /** Whether woq's kernel computes this projection's short calls. */
+    boolean isNative() {
+        return natives != null;
     }
 
     @Override

@@ -4,6 +4,7 @@ import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.engine.PtNDManager;
 import dev.woq.runtime.CheckpointException;
 import dev.woq.runtime.engine.Kernels;
+import dev.woq.runtime.engine.NativeKernels;
 import dev.woq.runtime.safetensors.SafetensorsDtype;
 import dev.woq.runtime.safetensors.TensorInfo;
 import java.util.Optional;
@@ -12,15 +13,18 @@ import java.util.Optional;
  * Builds each projection from what the checkpoint holds for it: {@code P.weight} (bf16, F16 or
  * F32) gives a {@link Bf16Linear}; woq's quantized layout gives {@link Int4Linear}
  * ({@code P.qweight} U8 nibbles, {@code P.scales} and {@code P.zeros} bf16, the group size implied
- * by their width; {@link Int4AmxLinear} where woq's AMX kernel runs) or {@link Int8Linear} ({@code P.qweight} I8, {@code P.scales} bf16). The layout
+ * by their width) or {@link Int8Linear} ({@code P.qweight} I8, {@code P.scales} bf16). The layout
  * describes itself, so a checkpoint needs no side file to be loaded.
+ *
+ * <p>Where woq's native kernels run ({@link NativeKernels}), int4 goes to {@link Int4AmxLinear} on
+ * a CPU with AMX, else to {@link Int4Avx512Linear}; int8 and bf16 use them inside their own
+ * blocks. Elsewhere every format runs on libtorch's kernels.
  */
 final class LinearLoader {
     /** The int8 kernel's AVX-512 path reads rows with aligned loads. */
     private static final int INT8_ALIGNMENT = 64;
     private final Kernels kernels;
-    /** woq's int4 AMX kernel, when this process runs it. */
-    private final Optional<Kernels> int4Amx;
+    private final NativeKernels natives;
     private final PtNDManager manager;
     private final MappedWeights weights;
     /** Created at the first int4 matrix; null when libtorch's layout is not one woq knows. */
@@ -28,9 +32,9 @@ final class LinearLoader {
     private Int4PackCache int4Cache;
     private boolean int4LayoutChecked;
 
-    LinearLoader(Kernels kernels, Optional<Kernels> int4Amx, PtNDManager manager, MappedWeights weights) {
+    LinearLoader(Kernels kernels, NativeKernels natives, PtNDManager manager, MappedWeights weights) {
         this.kernels = kernels;
-        this.int4Amx = int4Amx;
+        this.natives = natives;
         this.manager = manager;
         this.weights = weights;
     }
@@ -45,13 +49,13 @@ final class LinearLoader {
         String base = base(weightName);
         String q = base + ".qweight";
         if (!weights.contains(q)) {
-            return new Bf16Linear(kernels, weights.bf16(weightName, out, in), out, in);
+            return new Bf16Linear(kernels, natives.kernels(), weights.bf16(weightName, out, in), out, in);
         }
         TensorInfo codes = weights.checkpoint().tensor(q);
         TensorInfo scales = weights.checkpoint().tensor(base + ".scales");
         if (codes.dtype() == SafetensorsDtype.I8) {
             return new Int8Linear(
-                    kernels,
+                    kernels, natives.kernels(),
                     weights.stored(q, SafetensorsDtype.I8, INT8_ALIGNMENT, out, in),
                     weights.stored(base + ".scales", SafetensorsDtype.BF16, 2, out),
                     out, in);
@@ -67,9 +71,17 @@ final class LinearLoader {
             int groupSize = in / groups;
             TensorInfo groupScales = weights.checked(base + ".scales", SafetensorsDtype.BF16, out, groups);
             TensorInfo groupZeros = weights.checked(base + ".zeros", SafetensorsDtype.BF16, out, groups);
-            if (int4Amx.isPresent() && Int4AmxLinear.fits(out, groupSize)) {
-                return new Int4AmxLinear(kernels, int4Amx.get(), manager,
+            Optional<Kernels> own = natives.kernels();
+            if (own.isPresent() && natives.amx() && Int4AmxLinear.fits(out, groupSize)) {
+                return new Int4AmxLinear(kernels, own.get(), manager,
                         weights.checked(q, SafetensorsDtype.U8, out, in / 2), groupScales, groupZeros, groupSize, out, in);
+            }
+            if (own.isPresent() && Int4Avx512Linear.fits(in, groupSize)) {
+                return new Int4Avx512Linear(kernels, own.get(),
+                        weights.stored(q, SafetensorsDtype.U8, 1, out, in / 2),
+                        weights.stored(base + ".scales", SafetensorsDtype.BF16, 2, out, groups),
+                        weights.stored(base + ".zeros", SafetensorsDtype.BF16, 2, out, groups),
+                        groupSize, out, in);
             }
             return new Int4Linear(kernels, manager,
                     int4Codes(q, weights.checked(q, SafetensorsDtype.U8, out, in / 2), out, in),

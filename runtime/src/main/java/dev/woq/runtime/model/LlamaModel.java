@@ -5,13 +5,13 @@ import ai.djl.pytorch.engine.PtNDManager;
 import ai.djl.util.PairList;
 import dev.woq.runtime.WoqException;
 import dev.woq.runtime.engine.Kernels;
+import dev.woq.runtime.engine.NativeKernels;
 import dev.woq.runtime.engine.TorchRuntime;
 import dev.woq.runtime.safetensors.SafetensorsCheckpoint;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Optional;
 
 /**
  * Llama 3 for causal LM: embedding, decoder layers, final norm, LM head, computing in bf16.
@@ -55,11 +55,11 @@ public final class LlamaModel extends KernelBlock implements AutoCloseable {
      * or one written by {@code woq quantize} (int4/int8 projections in woq's layout).
      */
     public static LlamaModel load(TorchRuntime runtime, Path dir) {
-        return load(runtime, dir, runtime.int4().kernels());
+        return load(runtime, dir, runtime.natives());
     }
 
-    /** As {@link #load(TorchRuntime, Path)}, int4 on woq's AMX kernel if given, else on libtorch's. */
-    static LlamaModel load(TorchRuntime runtime, Path dir, Optional<Kernels> int4Amx) {
+    /** As {@link #load(TorchRuntime, Path)}, on the given kernels ({@link NativeKernels#none()}: libtorch's only). */
+    static LlamaModel load(TorchRuntime runtime, Path dir, NativeKernels natives) {
         LlamaConfig config = LlamaConfig.load(dir);
         SafetensorsCheckpoint checkpoint = SafetensorsCheckpoint.open(dir);
         Kernels k = runtime.kernels();
@@ -67,7 +67,7 @@ public final class LlamaModel extends KernelBlock implements AutoCloseable {
         try (MappedWeights weights = new MappedWeights(k, manager, checkpoint)) {
             checkpoint.requireAll(LlamaWeights.names(config).stream()
                     .map(name -> LinearLoader.storedName(weights, name)).toList());
-            LinearLoader linears = new LinearLoader(k, int4Amx, manager, weights);
+            LinearLoader linears = new LinearLoader(k, natives, manager, weights);
             int h = config.hiddenSize();
             Embedding embedding = new Embedding(k, weights.bf16(LlamaWeights.EMBED, config.vocabSize(), h));
             RotaryEmbedding rope = new RotaryEmbedding(manager, config);
@@ -95,7 +95,7 @@ public final class LlamaModel extends KernelBlock implements AutoCloseable {
             }
             RmsNorm norm = new RmsNorm(k, weights.bf16(LlamaWeights.NORM, h), config.rmsNormEps());
             Linear lmHead = config.tieWordEmbeddings()
-                    ? new Bf16Linear(k, embedding.table(), config.vocabSize(), h)
+                    ? new Bf16Linear(k, natives.kernels(), embedding.table(), config.vocabSize(), h)
                     : linears.load(LlamaWeights.LM_HEAD, config.vocabSize(), h);
             linears.finish();
             return new LlamaModel(k, config, manager, embedding, layers, norm, lmHead, rope);

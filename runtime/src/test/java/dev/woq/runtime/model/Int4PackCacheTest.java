@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.woq.runtime.engine.NativeKernels;
 import dev.woq.runtime.engine.TorchRuntime;
 import dev.woq.runtime.quant.Int4WeightOnly;
 import dev.woq.runtime.quant.Quantizer;
@@ -14,7 +15,6 @@ import java.io.RandomAccessFile;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Optional;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -54,7 +54,7 @@ class Int4PackCacheTest {
 
     private static float[] logits(TorchRuntime torch, Path dir) {
         // The cache holds libtorch's layout: woq's AMX kernel packs at load and needs none.
-        try (LlamaModel model = LlamaModel.load(torch, dir, Optional.empty()); InferenceSession s = model.newSession(PROMPT.length)) {
+        try (LlamaModel model = LlamaModel.load(torch, dir, NativeKernels.none()); InferenceSession s = model.newSession(PROMPT.length)) {
             return s.prefill(PROMPT);
         }
     }

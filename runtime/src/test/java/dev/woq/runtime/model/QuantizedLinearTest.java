@@ -12,7 +12,7 @@ import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.engine.PtNDManager;
 import dev.woq.runtime.CheckpointException;
 import dev.woq.runtime.engine.Kernels;
-import dev.woq.runtime.engine.NativeInt4;
+import dev.woq.runtime.engine.NativeKernels;
 import dev.woq.runtime.engine.TorchRuntime;
 import dev.woq.runtime.safetensors.SafetensorsCheckpoint;
 import dev.woq.runtime.safetensors.SafetensorsDtype;
@@ -23,69 +23,88 @@ import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Optional;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The fused int4 and int8 kernels, fed woq's portable layout, against a plain bf16 matmul on the
- * weights that layout dequantizes to: they compute the same product, so the outputs agree to
- * bf16 rounding of the result (relative error below 1%).
+ * Every kernel of every format (libtorch's, woq's AVX-512 and AMX ones where the CPU runs them),
+ * fed woq's portable layout, against a plain bf16 matmul on the weights that layout dequantizes
+ * to: they compute the same product, so the outputs agree to bf16 rounding of the result
+ * (relative error below 1%).
  */
 class QuantizedLinearTest {
     static final int OUT = 96;
+    /** Three of the AVX-512 kernels' 32-row blocks and a ragged tail. */
+    static final int INT8_OUT = 100;
     static final int IN = 256;
     static final int TOKENS = 3;
 
     @Test
-    void int4KernelMatchesBf16MatmulOnDequantizedWeights(@TempDir Path dir) {
+    void int4KernelsMatchBf16MatmulOnDequantizedWeights(@TempDir Path dir) {
+        NativeKernels natives = TorchRuntime.start(2).natives();
         for (int group : new int[] {32, 64, 128}) {
-            SplittableRandom r = new SplittableRandom(group);
-            int groups = IN / group;
-            byte[] nibbles = new byte[OUT * IN / 2];
-            short[] scales = new short[OUT * groups];
-            short[] zeros = new short[OUT * groups];
-            float[] dequant = new float[OUT * IN];
-            for (int n = 0; n < OUT; n++) {
-                for (int g = 0; g < groups; g++) {
-                    scales[n * groups + g] = bf16((float) (0.001 + 0.01 * r.nextDouble()));
-                    zeros[n * groups + g] = bf16((float) (0.05 * (r.nextDouble() - 0.5)));
+            // 96 rows: three of the AVX-512 kernel's 32-row blocks, six AMX tiles; 100: a ragged tail
+            for (int out : new int[] {96, 100}) {
+                Path sub = dir.resolve("g" + group + "-" + out);
+                writeInt4(sub, out, group, new SplittableRandom(group * 1000L + out));
+                if (out % 64 == 0) { // libtorch's kernel takes whole blocks of 64 rows
+                    compare(sub, out, Int4Linear.class, "int4-g" + group, NativeKernels.none(), TOKENS);
                 }
-                for (int k = 0; k < IN; k++) {
-                    int q = r.nextInt(16);
-                    nibbles[(n * IN + k) / 2] |= (byte) (k % 2 == 0 ? q : q << 4);
-                    int g = k / group;
-                    dequant[n * IN + k] = (q - 8) * f32(scales[n * groups + g]) + f32(zeros[n * groups + g]);
+                if (natives.kernels().isEmpty()) {
+                    continue;
                 }
-            }
-            Path sub = dir.resolve("g" + group);
-            write(sub, List.of(
-                    tensor("layer.qweight", SafetensorsDtype.U8, bytes(nibbles), OUT, IN / 2),
-                    tensor("layer.scales", SafetensorsDtype.BF16, bytes(scales), OUT, groups),
-                    tensor("layer.zeros", SafetensorsDtype.BF16, bytes(zeros), OUT, groups),
-                    tensor("reference.weight", SafetensorsDtype.BF16, bytes(toBf16(dequant)), OUT, IN)));
-            compare(sub, Int4Linear.class, "int4-g" + group, Optional.empty(), TOKENS);
-            Optional<Kernels> amx = TorchRuntime.start(2).int4().kernels();
-            if (amx.isPresent()) {
-                // one row, then two 16-row tile chunks and a tail of 5
-                compare(sub, Int4AmxLinear.class, "int4-g" + group, amx, 1);
-                compare(sub, Int4AmxLinear.class, "int4-g" + group, amx, 37);
+                // one token, the most that share one pass (8), and 37: blocks of 8 and a tail of 5
+                for (int tokens : new int[] {1, 8, 37}) {
+                    compare(sub, out, Int4Avx512Linear.class, "int4-g" + group, natives.withoutAmx(), tokens);
+                    if (natives.amx() && out % 16 == 0) {
+                        compare(sub, out, Int4AmxLinear.class, "int4-g" + group, natives, tokens);
+                    }
+                }
             }
         }
     }
 
-    /** Where the CPU has AMX tiles, int4 runs on woq's kernel: a build without it would be 2x slower, silently. */
+    private static void writeInt4(Path dir, int out, int group, SplittableRandom r) {
+        int groups = IN / group;
+        byte[] nibbles = new byte[out * IN / 2];
+        short[] scales = new short[out * groups];
+        short[] zeros = new short[out * groups];
+        float[] dequant = new float[out * IN];
+        for (int n = 0; n < out; n++) {
+            for (int g = 0; g < groups; g++) {
+                scales[n * groups + g] = bf16((float) (0.001 + 0.01 * r.nextDouble()));
+                zeros[n * groups + g] = bf16((float) (0.05 * (r.nextDouble() - 0.5)));
+            }
+            for (int k = 0; k < IN; k++) {
+                int q = r.nextInt(16);
+                nibbles[(n * IN + k) / 2] |= (byte) (k % 2 == 0 ? q : q << 4);
+                int g = k / group;
+                dequant[n * IN + k] = (q - 8) * f32(scales[n * groups + g]) + f32(zeros[n * groups + g]);
+            }
+        }
+        write(dir, List.of(
+                tensor("layer.qweight", SafetensorsDtype.U8, bytes(nibbles), out, IN / 2),
+                tensor("layer.scales", SafetensorsDtype.BF16, bytes(scales), out, groups),
+                tensor("layer.zeros", SafetensorsDtype.BF16, bytes(zeros), out, groups),
+                tensor("reference.weight", SafetensorsDtype.BF16, bytes(toBf16(dequant)), out, IN)));
+    }
+
+    /**
+     * Where the CPU has AVX-512 BF16, every format runs on woq's kernels (int4 on AMX where the CPU
+     * has tiles): a build without them would decode 2-3x slower, silently.
+     */
     @Test
-    void int4RunsOnTheAmxKernelWhereTheCpuHasAmx() throws java.io.IOException {
+    void everyFormatRunsOnWoqsKernelsWhereTheCpuHasAvx512Bf16() throws java.io.IOException {
         Path cpuinfo = Path.of("/proc/cpuinfo");
-        Assumptions.assumeTrue(java.nio.file.Files.isReadable(cpuinfo)
-                && java.nio.file.Files.readString(cpuinfo).contains(" amx_bf16")
-                && System.getenv(NativeInt4.SETTING) == null, "no AMX on this machine");
+        String flags = java.nio.file.Files.isReadable(cpuinfo) ? java.nio.file.Files.readString(cpuinfo) : "";
+        Assumptions.assumeTrue(flags.contains(" avx512_bf16") && System.getenv(NativeKernels.SETTING) == null,
+                "no AVX-512 BF16 on this machine");
         TorchRuntime rt = TorchRuntime.start(2);
-        assertTrue(rt.int4().kernels().isPresent(), rt.int4().status());
-        assertTrue(rt.describe().contains("int4 kernel: woq AMX"), rt.describe());
+        assertTrue(rt.natives().kernels().isPresent(), rt.natives().status());
+        assertEquals(flags.contains(" amx_bf16"), rt.natives().amx(), rt.natives().status());
+        assertTrue(rt.describe().contains("kernels: woq AVX-512 BF16"), rt.describe());
     }
 
     @Test
@@ -128,10 +147,10 @@ class QuantizedLinearTest {
     @Test
     void int8KernelMatchesBf16MatmulOnDequantizedWeights(@TempDir Path dir) {
         SplittableRandom r = new SplittableRandom(8);
-        byte[] codes = new byte[OUT * IN];
-        short[] scales = new short[OUT];
-        float[] dequant = new float[OUT * IN];
-        for (int n = 0; n < OUT; n++) {
+        byte[] codes = new byte[INT8_OUT * IN];
+        short[] scales = new short[INT8_OUT];
+        float[] dequant = new float[INT8_OUT * IN];
+        for (int n = 0; n < INT8_OUT; n++) {
             scales[n] = bf16((float) (0.0001 + 0.001 * r.nextDouble()));
             for (int k = 0; k < IN; k++) {
                 codes[n * IN + k] = (byte) (r.nextInt(256) - 128);
@@ -139,10 +158,44 @@ class QuantizedLinearTest {
             }
         }
         write(dir, List.of(
-                tensor("layer.qweight", SafetensorsDtype.I8, bytes(codes), OUT, IN),
-                tensor("layer.scales", SafetensorsDtype.BF16, bytes(scales), OUT),
-                tensor("reference.weight", SafetensorsDtype.BF16, bytes(toBf16(dequant)), OUT, IN)));
-        compare(dir, Int8Linear.class, "int8", Optional.empty(), TOKENS);
+                tensor("layer.qweight", SafetensorsDtype.I8, bytes(codes), INT8_OUT, IN),
+                tensor("layer.scales", SafetensorsDtype.BF16, bytes(scales), INT8_OUT),
+                tensor("reference.weight", SafetensorsDtype.BF16, bytes(toBf16(dequant)), INT8_OUT, IN)));
+        compare(dir, INT8_OUT, Int8Linear.class, "int8", NativeKernels.none(), TOKENS);
+        NativeKernels natives = TorchRuntime.start(2).natives();
+        if (natives.kernels().isPresent()) {
+            for (int tokens = 1; tokens <= Int8Linear.NATIVE_MAX_ROWS; tokens++) {
+                compare(dir, INT8_OUT, Int8Linear.class, "int8", natives, tokens);
+            }
+        }
+    }
+
+    /** woq's bf16 kernel (decode) against oneDNN's GEMM on the same mapped weight. */
+    @Test
+    void bf16KernelMatchesOneDnn(@TempDir Path dir) {
+        NativeKernels natives = TorchRuntime.start(2).natives();
+        Assumptions.assumeTrue(natives.kernels().isPresent(), natives.status());
+        int out = 100; // three 32-row blocks and a tail of 4
+        SplittableRandom r = new SplittableRandom(16);
+        float[] w = new float[out * IN];
+        for (int i = 0; i < w.length; i++) {
+            w[i] = (float) (0.05 * r.nextGaussian());
+        }
+        write(dir, List.of(tensor("layer.weight", SafetensorsDtype.BF16, bytes(toBf16(w)), out, IN)));
+        TorchRuntime rt = TorchRuntime.start(2);
+        Kernels k = rt.kernels();
+        try (PtNDManager m = (PtNDManager) rt.manager().newSubManager();
+                MappedWeights weights = new MappedWeights(k, m, SafetensorsCheckpoint.open(dir))) {
+            Linear own = new LinearLoader(k, natives, m, weights).load("layer.weight", out, IN);
+            Linear oneDnn = new LinearLoader(k, NativeKernels.none(), m, weights).load("layer.weight", out, IN);
+            for (int tokens = 1; tokens <= Bf16Linear.NATIVE_MAX_ROWS; tokens++) {
+                PtNDArray x = randomX(k, m, tokens, tokens);
+                double relative = relativeError(
+                        k.call(m, "to_float", own.apply(m, x)).toFloatArray(),
+                        k.call(m, "to_float", oneDnn.apply(m, x)).toFloatArray());
+                assertTrue(relative < 0.01, "bf16, " + tokens + " tokens: relative error " + relative);
+            }
+        }
     }
 
     @Test
@@ -153,41 +206,55 @@ class QuantizedLinearTest {
         TorchRuntime rt = TorchRuntime.start(2);
         try (PtNDManager m = (PtNDManager) rt.manager().newSubManager();
                 MappedWeights w = new MappedWeights(rt.kernels(), m, SafetensorsCheckpoint.open(dir))) {
-            LinearLoader loader = new LinearLoader(rt.kernels(), rt.int4().kernels(), m, w);
+            LinearLoader loader = new LinearLoader(rt.kernels(), rt.natives(), m, w);
             CheckpointException e = assertThrows(CheckpointException.class, () -> loader.load("layer.weight", OUT, IN));
             assertTrue(e.getMessage().contains("layer.qweight") && e.getMessage().contains("I32"), e.getMessage());
         }
     }
 
-    private static void compare(Path dir, Class<?> expectedType, String format, Optional<Kernels> int4Amx, int tokens) {
+    private static void compare(Path dir, int out, Class<?> expectedType, String format, NativeKernels natives, int tokens) {
         TorchRuntime rt = TorchRuntime.start(2);
         Kernels k = rt.kernels();
         try (PtNDManager m = (PtNDManager) rt.manager().newSubManager();
                 MappedWeights w = new MappedWeights(k, m, SafetensorsCheckpoint.open(dir))) {
-            LinearLoader loader = new LinearLoader(k, int4Amx, m, w);
-            Linear quantized = loader.load("layer.weight", OUT, IN);
-            Linear reference = loader.load("reference.weight", OUT, IN);
+            LinearLoader loader = new LinearLoader(k, natives, m, w);
+            Linear quantized = loader.load("layer.weight", out, IN);
+            Linear reference = new LinearLoader(k, NativeKernels.none(), m, w).load("reference.weight", out, IN);
             assertInstanceOf(expectedType, quantized);
             assertEquals(format, quantized.format());
-            SplittableRandom r = new SplittableRandom(1);
-            FloatBuffer xs = FloatBuffer.allocate(tokens * IN);
-            for (int i = 0; i < tokens * IN; i++) {
-                xs.put((float) r.nextGaussian());
+            if (quantized instanceof Int8Linear) {
+                assertEquals(natives.kernels().isPresent(), ((Int8Linear) quantized).isNative());
             }
-            xs.flip();
-            PtNDArray x = k.call(m, "to_dtype", m.create(xs, new Shape(tokens, IN), DataType.FLOAT32), 15L);
-            float[] got = k.call(m, "to_float", quantized.apply(m, x)).toFloatArray();
-            float[] want = k.call(m, "to_float", reference.apply(m, x)).toFloatArray();
-            double err = 0;
-            double norm = 0;
-            for (int i = 0; i < got.length; i++) {
-                err += (got[i] - want[i]) * (double) (got[i] - want[i]);
-                norm += want[i] * (double) want[i];
-            }
-            double relative = Math.sqrt(err / norm);
-            assertTrue(relative < 0.01, format + " on " + expectedType.getSimpleName() + ", " + tokens
-                    + " tokens: relative error " + relative);
+            PtNDArray x = randomX(k, m, tokens, 1);
+            double relative = relativeError(
+                    k.call(m, "to_float", quantized.apply(m, x)).toFloatArray(),
+                    k.call(m, "to_float", reference.apply(m, x)).toFloatArray());
+            assertTrue(relative < 0.01, format + " on " + expectedType.getSimpleName() + " (" + natives.status() + "), "
+                    + tokens + " tokens, " + out + " outputs: relative error " + relative);
         }
+    }
+
+    /** [tokens, IN] bf16, standard normal. */
+    private static PtNDArray randomX(Kernels k, PtNDManager m, int tokens, long seed) {
+        SplittableRandom r = new SplittableRandom(seed);
+        FloatBuffer xs = FloatBuffer.allocate(tokens * IN);
+        for (int i = 0; i < tokens * IN; i++) {
+            xs.put((float) r.nextGaussian());
+        }
+        xs.flip();
+        return k.call(m, "to_dtype", m.create(xs, new Shape(tokens, IN), DataType.FLOAT32), 15L);
+    }
+
+    /** ||got - want|| / ||want||. */
+    private static double relativeError(float[] got, float[] want) {
+        assertEquals(want.length, got.length);
+        double err = 0;
+        double norm = 0;
+        for (int i = 0; i < got.length; i++) {
+            err += (got[i] - want[i]) * (double) (got[i] - want[i]);
+            norm += want[i] * (double) want[i];
+        }
+        return Math.sqrt(err / norm);
     }
 
     private static TensorSpec tensor(String name, SafetensorsDtype dtype, ByteBuffer data, long... shape) {

@@ -1,0 +1,491 @@
+/*
+ * woq's matmuls on AVX-512 BF16, for every weight format, on the weights exactly as the registry
+ * (int4, int8) or the checkpoint (bf16) stores them: nothing is repacked, so the files are mapped
+ * and used in place. Registered with libtorch as woq::int4_mm, woq::int8_mm and woq::bf16_mm.
+ *
+ *   y[M, N] = x[M, K] . W^T,  x and y bf16, sums in fp32, with W[n][k] =
+ *     int4: (q - 8) * scale[n][k / g] + zero[n][k / g]   (q: nibble k % 2 of byte [n][k / 2], low first)
+ *     int8: q[n][k] * scale[n]
+ *     bf16: w[n][k]
+ *
+ * Why: decoding reads every weight once per token, so a token takes at least the weights' bytes
+ * over the memory bandwidth. libtorch 2.7 falls short of that on two cores: its int4 kernel turns
+ * each nibble into a float and multiplies in fp32 (bound by arithmetic), its int8 kernel and
+ * oneDNN's one-row bf16 GEMM read at half the bandwidth. Here the arithmetic per weight is a few
+ * bit operations and a share of one VDPBF16PS (32 multiply-adds), so the loops stream the weights
+ * at the memory's speed, and rows of x share each unpacked weight vector (batched decode, prompts).
+ *
+ * int4 exactly as bf16 would compute it on the dequantized weights: a nibble q becomes the bf16
+ * number 128 + q by OR-ing it into 0x4300 (bf16 holds 128..143 exactly), and per group
+ *   sum_k W x = scale * sum_k (128 + q) x + (zero - 136 * scale) * sum_k x,
+ * the second term from the group sums of x, computed once per call. One 64-byte load holds 128
+ * codes: read as 16 dwords, dword d has the codes of k = 8d .. 8d + 7 in its nibbles 0..7, so
+ * (dword >> 4j) & 0x000F000F puts the pair (8d + j, 8d + j + 4) into lane d, one VDPBF16PS pair.
+ * x is reordered once per call to match (xr below), so the weights need no shuffle at all.
+ */
+#include "woq_native.h"
+
+#include <immintrin.h>
+
+#include <atomic>
+
+// GCC 12's AVX-512 intrinsics start from a deliberately undefined vector (_mm512_undefined_*),
+// which its flow analysis reports as "may be used uninitialized" once inlined into templates.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+
+#define AVX512_BF16 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512bf16")))
+
+namespace {
+
+using namespace woq;
+
+constexpr int MAX_ROWS = 8;   // rows of x that share one pass over the weights
+constexpr int ROW_BLOCK = 32; // weight rows per unit of work, kept in cache while the rows of x pass
+constexpr int CHUNK = 128;    // int4: inputs per 64-byte load of codes
+// How far ahead of its weight stream a thread asks for lines: the hardware prefetchers alone left
+// the int4 loop waiting on its loads (perf: a third of its samples on the load of the codes).
+constexpr int PREFETCH_BYTES = 2048;
+
+/* ---- int4 ---- */
+
+struct Int4Job {
+    const uint16_t *xr;  // [m, k] bf16, each chunk of 128 reordered (see reorder_for_int4)
+    const float *xsum;   // [m, groups]: the sum of x over each group
+    const uint8_t *nibbles;
+    const uint16_t *scales, *zeros; // [n, groups] bf16
+    uint16_t *y;
+    int m, n, k, g;
+};
+
+/* Chunk c of xr holds 4 vectors of 16 bf16 pairs; vector j, lane d: (x[128c + 8d + j], x[128c + 8d + j + 4]). */
+void reorder_for_int4(const uint16_t *x, int m, int k, uint16_t *xr) {
+    for (int r = 0; r < m; r++) {
+        const uint16_t *src = x + (size_t)r * k;
+        uint16_t *dst = xr + (size_t)r * k;
+        for (int c = 0; c < k / CHUNK; c++) {
+            for (int j = 0; j < 4; j++) {
+                for (int d = 0; d < 16; d++) {
+                    dst[c * CHUNK + j * 32 + 2 * d] = src[c * CHUNK + 8 * d + j];
+                    dst[c * CHUNK + j * 32 + 2 * d + 1] = src[c * CHUNK + 8 * d + j + 4];
+                }
+            }
+        }
+    }
+}
+
+void group_sums(const uint16_t *x, int m, int k, int g, float *out) {
+    const int groups = k / g;
+    for (int r = 0; r < m; r++) {
+        for (int gi = 0; gi < groups; gi++) {
+            float s = 0.0f;
+            const uint16_t *p = x + (size_t)r * k + (size_t)gi * g;
+            for (int i = 0; i < g; i++) s += bf16_to_f32(p[i]);
+            out[(size_t)r * groups + gi] = s;
+        }
+    }
+}
+
+/* 16 bf16 at p (masked: `count` of them) as fp32. */
+AVX512_BF16 inline __m512 load_bf16(const uint16_t *p, __mmask16 mask) {
+    const __m256i raw = _mm256_maskz_loadu_epi16(mask, p);
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(raw), 16));
+}
+
+/* The fp32 scale of each lane's group in chunk c (lane d covers inputs 128c + 8d .. + 7). */
+template <int G>
+AVX512_BF16 inline __m512 lane_scales(const uint16_t *row_scales, int c) {
+    if (G == 128) {
+        return _mm512_castsi512_ps(_mm512_set1_epi32((int)((uint32_t)row_scales[c] << 16)));
+    }
+    constexpr int per_chunk = CHUNK / G;
+    const __m512 s = load_bf16(row_scales + c * per_chunk, (__mmask16)((1u << per_chunk) - 1));
+    const __m512i lane_group = G == 64 ? _mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0)
+                                       : _mm512_set_epi32(3, 3, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0);
+    return _mm512_permutexvar_ps(lane_group, s);
+}
+
+/* sum over groups of (zero - 136 * scale) * xsum, for one weight row and one row of x */
+AVX512_BF16 inline float int4_offsets(const uint16_t *s, const uint16_t *z, const float *xsum, int groups) {
+    __m512 acc = _mm512_setzero_ps();
+    const __m512 c136 = _mm512_set1_ps(-136.0f);
+    for (int gi = 0; gi < groups; gi += 16) {
+        const int left = groups - gi;
+        const __mmask16 mask = left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1);
+        const __m512 sc = load_bf16(s + gi, mask), ze = load_bf16(z + gi, mask);
+        const __m512 xs = _mm512_maskz_loadu_ps(mask, xsum + gi);
+        acc = _mm512_fmadd_ps(_mm512_fmadd_ps(c136, sc, ze), xs, acc);
+    }
+    return _mm512_reduce_add_ps(acc);
+}
+
+template <int G, int R>
+AVX512_BF16 void int4_rows(const Int4Job *j, int n0, int n1, int m0) {
+    const int chunks = j->k / CHUNK, groups = j->k / G;
+    const __m512i nibble = _mm512_set1_epi32(0x000F000F);
+    const __m512i bias = _mm512_set1_epi32(0x43004300); // bf16 128.0 in both halves: OR-ing q gives 128 + q
+    const uint16_t *xr = j->xr + (size_t)m0 * j->k;
+    for (int n = n0; n < n1; n++) {
+        const uint8_t *w = j->nibbles + (size_t)n * (j->k / 2);
+        const uint16_t *s = j->scales + (size_t)n * groups;
+        __m512 acc[R];
+        for (int i = 0; i < R; i++) acc[i] = _mm512_setzero_ps();
+        for (int c = 0; c < chunks; c++) {
+            _mm_prefetch((const char *)(w + 64 * c) + PREFETCH_BYTES, _MM_HINT_T0);
+            const __m512i raw = _mm512_loadu_si512(w + 64 * c);
+            const __m512bh q0 = (__m512bh)_mm512_ternarylogic_epi32(raw, nibble, bias, 0xEA);
+            const __m512bh q1 = (__m512bh)_mm512_ternarylogic_epi32(_mm512_srli_epi32(raw, 4), nibble, bias, 0xEA);
+            const __m512bh q2 = (__m512bh)_mm512_ternarylogic_epi32(_mm512_srli_epi32(raw, 8), nibble, bias, 0xEA);
+            const __m512bh q3 = (__m512bh)_mm512_ternarylogic_epi32(_mm512_srli_epi32(raw, 12), nibble, bias, 0xEA);
+            const __m512 scale = lane_scales<G>(s, c);
+            for (int i = 0; i < R; i++) {
+                const uint16_t *xc = xr + (size_t)i * j->k + (size_t)c * CHUNK;
+                __m512 t = _mm512_dpbf16_ps(_mm512_setzero_ps(), q0, (__m512bh)_mm512_loadu_si512(xc));
+                t = _mm512_dpbf16_ps(t, q1, (__m512bh)_mm512_loadu_si512(xc + 32));
+                t = _mm512_dpbf16_ps(t, q2, (__m512bh)_mm512_loadu_si512(xc + 64));
+                t = _mm512_dpbf16_ps(t, q3, (__m512bh)_mm512_loadu_si512(xc + 96));
+                acc[i] = _mm512_fmadd_ps(t, scale, acc[i]);
+            }
+        }
+        const uint16_t *z = j->zeros + (size_t)n * groups;
+        for (int i = 0; i < R; i++) {
+            const float off = int4_offsets(s, z, j->xsum + (size_t)(m0 + i) * groups, groups);
+            j->y[(size_t)(m0 + i) * j->n + n] = f32_to_bf16(_mm512_reduce_add_ps(acc[i]) + off);
+        }
+    }
+}
+
+template <int G>
+void int4_block(const Int4Job *j, int n0, int n1, int m0, int rows) {
+    switch (rows) {
+        case 1: int4_rows<G, 1>(j, n0, n1, m0); break;
+        case 2: int4_rows<G, 2>(j, n0, n1, m0); break;
+        case 3: int4_rows<G, 3>(j, n0, n1, m0); break;
+        case 4: int4_rows<G, 4>(j, n0, n1, m0); break;
+        case 5: int4_rows<G, 5>(j, n0, n1, m0); break;
+        case 6: int4_rows<G, 6>(j, n0, n1, m0); break;
+        case 7: int4_rows<G, 7>(j, n0, n1, m0); break;
+        default: int4_rows<G, 8>(j, n0, n1, m0); break;
+    }
+}
+
+/* ---- int8 ---- */
+
+struct Int8Job {
+    const uint16_t *x;      // [m, k] bf16
+    const int8_t *q;        // [n, k]
+    const uint16_t *scales; // [n] bf16
+    uint16_t *y;
+    int m, n, k;
+};
+
+/* With few rows of x, several accumulators per row hide the latency of VDPBF16PS. */
+template <int R>
+constexpr int int8_accumulators() { return R == 1 ? 4 : R == 2 ? 2 : 1; }
+
+/* 32 int8 codes as 32 bf16 numbers, in order (exact: bf16 holds every integer up to 256). */
+AVX512_BF16 inline __m512bh int8_to_bf16(__m128i lo, __m128i hi) {
+    return _mm512_cvtne2ps_pbh(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(hi)), _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(lo)));
+}
+
+/*
+ * x stays bf16, the codes become bf16 and VDPBF16PS does 32 multiply-adds: against widening x to
+ * fp32 this halves what each weight row reads of x, which for the MLP's down projection (14336
+ * inputs: 56 KB as fp32) no longer fits the L1 cache.
+ */
+template <int R>
+AVX512_BF16 void int8_rows(const Int8Job *j, int n0, int n1, int m0) {
+    constexpr int A = int8_accumulators<R>();
+    const int k = j->k;
+    const uint16_t *x = j->x + (size_t)m0 * k;
+    for (int n = n0; n < n1; n++) {
+        const int8_t *w = j->q + (size_t)n * k;
+        __m512 acc[R][A];
+        for (int i = 0; i < R; i++)
+            for (int a = 0; a < A; a++) acc[i][a] = _mm512_setzero_ps();
+        int kk = 0;
+        for (; kk + 32 * A <= k; kk += 32 * A) {
+            for (int a = 0; a < A; a++) {
+                const int8_t *wa = w + kk + 32 * a;
+                _mm_prefetch((const char *)wa + PREFETCH_BYTES, _MM_HINT_T0);
+                const __m512bh wv = int8_to_bf16(_mm_loadu_si128((const __m128i *)wa), _mm_loadu_si128((const __m128i *)(wa + 16)));
+                for (int i = 0; i < R; i++) {
+                    acc[i][a] = _mm512_dpbf16_ps(acc[i][a], wv, (__m512bh)_mm512_loadu_si512(x + (size_t)i * k + kk + 32 * a));
+                }
+            }
+        }
+        for (; kk < k; kk += 32) {
+            const int left = k - kk;
+            const __mmask16 lo = left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1);
+            const __mmask16 hi = left >= 32 ? (__mmask16)0xFFFF : left > 16 ? (__mmask16)((1u << (left - 16)) - 1) : 0;
+            const __mmask32 xm = left >= 32 ? (__mmask32)0xFFFFFFFFu : (__mmask32)((1u << left) - 1);
+            const __m512bh wv = int8_to_bf16(_mm_maskz_loadu_epi8(lo, w + kk), _mm_maskz_loadu_epi8(hi, w + kk + 16));
+            for (int i = 0; i < R; i++) {
+                acc[i][0] = _mm512_dpbf16_ps(acc[i][0], wv, (__m512bh)_mm512_maskz_loadu_epi16(xm, x + (size_t)i * k + kk));
+            }
+        }
+        const float scale = bf16_to_f32(j->scales[n]);
+        for (int i = 0; i < R; i++) {
+            __m512 sum = acc[i][0];
+            for (int a = 1; a < A; a++) sum = _mm512_add_ps(sum, acc[i][a]);
+            j->y[(size_t)(m0 + i) * j->n + n] = f32_to_bf16(_mm512_reduce_add_ps(sum) * scale);
+        }
+    }
+}
+
+void int8_block(const Int8Job *j, int n0, int n1, int m0, int rows) {
+    switch (rows) {
+        case 1: int8_rows<1>(j, n0, n1, m0); break;
+        case 2: int8_rows<2>(j, n0, n1, m0); break;
+        case 3: int8_rows<3>(j, n0, n1, m0); break;
+        case 4: int8_rows<4>(j, n0, n1, m0); break;
+        case 5: int8_rows<5>(j, n0, n1, m0); break;
+        case 6: int8_rows<6>(j, n0, n1, m0); break;
+        case 7: int8_rows<7>(j, n0, n1, m0); break;
+        default: int8_rows<8>(j, n0, n1, m0); break;
+    }
+}
+
+/* ---- bf16 ---- */
+
+struct Bf16Job {
+    const uint16_t *x;  // [m, k]
+    const uint16_t *w;  // [n, k]
+    uint16_t *y;
+    int m, n, k;
+};
+
+template <int R>
+AVX512_BF16 void bf16_rows(const Bf16Job *j, int n0, int n1, int m0) {
+    constexpr int A = int8_accumulators<R>();
+    const int k = j->k, full = k / 32 * 32;
+    const uint16_t *x = j->x + (size_t)m0 * k;
+    for (int n = n0; n < n1; n++) {
+        const uint16_t *w = j->w + (size_t)n * k;
+        __m512 acc[R][A];
+        for (int i = 0; i < R; i++)
+            for (int a = 0; a < A; a++) acc[i][a] = _mm512_setzero_ps();
+        int kk = 0;
+        for (; kk + 32 * A <= full; kk += 32 * A) {
+            for (int a = 0; a < A; a++) {
+                _mm_prefetch((const char *)(w + kk + 32 * a) + PREFETCH_BYTES, _MM_HINT_T0);
+                const __m512bh wv = (__m512bh)_mm512_loadu_si512(w + kk + 32 * a);
+                for (int i = 0; i < R; i++) {
+                    acc[i][a] = _mm512_dpbf16_ps(acc[i][a], wv, (__m512bh)_mm512_loadu_si512(x + (size_t)i * k + kk + 32 * a));
+                }
+            }
+        }
+        for (; kk < k; kk += 32) {
+            const int left = k - kk;
+            const __mmask32 mask = left >= 32 ? (__mmask32)0xFFFFFFFFu : (__mmask32)((1u << left) - 1);
+            const __m512bh wv = (__m512bh)_mm512_maskz_loadu_epi16(mask, w + kk);
+            for (int i = 0; i < R; i++) {
+                acc[i][0] = _mm512_dpbf16_ps(acc[i][0], wv, (__m512bh)_mm512_maskz_loadu_epi16(mask, x + (size_t)i * k + kk));
+            }
+        }
+        for (int i = 0; i < R; i++) {
+            __m512 sum = acc[i][0];
+            for (int a = 1; a < A; a++) sum = _mm512_add_ps(sum, acc[i][a]);
+            j->y[(size_t)(m0 + i) * j->n + n] = f32_to_bf16(_mm512_reduce_add_ps(sum));
+        }
+    }
+}
+
+void bf16_block(const Bf16Job *j, int n0, int n1, int m0, int rows) {
+    switch (rows) {
+        case 1: bf16_rows<1>(j, n0, n1, m0); break;
+        case 2: bf16_rows<2>(j, n0, n1, m0); break;
+        case 3: bf16_rows<3>(j, n0, n1, m0); break;
+        case 4: bf16_rows<4>(j, n0, n1, m0); break;
+        case 5: bf16_rows<5>(j, n0, n1, m0); break;
+        case 6: bf16_rows<6>(j, n0, n1, m0); break;
+        case 7: bf16_rows<7>(j, n0, n1, m0); break;
+        default: bf16_rows<8>(j, n0, n1, m0); break;
+    }
+}
+
+/* ---- the loop every format shares ---- */
+
+/*
+ * Each thread owns a contiguous range of weight rows and takes its blocks in order, so it streams
+ * one run of memory that the hardware prefetchers follow; a thread done with its own range takes
+ * blocks from the others' (a thread slowed by its neighbours, a JIT thread or another process on a
+ * shared host, does not keep the rest waiting at the end of the call). Measured on the 8B shape:
+ * handing out blocks round-robin decoded int4 about a quarter slower, a static split left a
+ * fifth of the time waiting. With up to MAX_ROWS rows of x the weights pass once; with more,
+ * each block stays in cache while the rows of x pass over it, eight at a time.
+ */
+struct alignas(64) Range {
+    std::atomic<int> next; // the next block to take
+    int end;
+};
+
+template <typename Job>
+struct Work {
+    const Job *job;
+    int rows; // weight rows per block
+    std::vector<Range> ranges;
+};
+
+template <typename Job, void (*Block)(const Job *, int, int, int, int)>
+void rows_part(void *arg, int part, int) {
+    Work<Job> *w = static_cast<Work<Job> *>(arg);
+    const Job *j = w->job;
+    const int count = (int)w->ranges.size();
+    for (int i = 0; i < count; i++) {
+        Range &r = w->ranges[(part + i) % count];
+        for (int b = r.next.fetch_add(1, std::memory_order_relaxed); b < r.end;
+             b = r.next.fetch_add(1, std::memory_order_relaxed)) {
+            const int n0 = b * w->rows, n1 = n0 + w->rows < j->n ? n0 + w->rows : j->n;
+            for (int m0 = 0; m0 < j->m; m0 += MAX_ROWS) {
+                Block(j, n0, n1, m0, j->m - m0 < MAX_ROWS ? j->m - m0 : MAX_ROWS);
+            }
+        }
+    }
+}
+
+template <typename Job, void (*Block)(const Job *, int, int, int, int)>
+void run(Job &job) {
+    Work<Job> w;
+    w.job = &job;
+    w.rows = ROW_BLOCK;
+    const int blocks = (job.n + w.rows - 1) / w.rows, parts = parallel_parts(blocks);
+    w.ranges = std::vector<Range>(parts);
+    for (int p = 0; p < parts; p++) {
+        w.ranges[p].next.store((int)((long long)blocks * p / parts), std::memory_order_relaxed);
+        w.ranges[p].end = (int)((long long)blocks * (p + 1) / parts);
+    }
+    parallel(rows_part<Job, Block>, &w, parts);
+}
+
+bool int4_shape_ok(int n, int k, int g) {
+    return n > 0 && k > 0 && k % CHUNK == 0 && (g == 32 || g == 64 || g == 128);
+}
+
+} // namespace
+
+/* ---- the C API ---- */
+
+extern "C" {
+
+/* int4: nibbles [n, k/2] (low nibble = even k), scales and zeros [n, k/g] bf16. k a multiple of 128; g 32, 64 or 128. */
+WOQ_EXPORT int woq_int4_mm(const uint16_t *x, const uint8_t *nibbles, const uint16_t *scales, const uint16_t *zeros,
+                           uint16_t *y, int m, int n, int k, int g) {
+    if (!int4_shape_ok(n, k, g) || m < 1) return -1;
+    if (!woq_avx512_supported()) return -2;
+    std::vector<uint16_t> xr((size_t)m * k);
+    std::vector<float> xsum((size_t)m * (k / g));
+    reorder_for_int4(x, m, k, xr.data());
+    group_sums(x, m, k, g, xsum.data());
+    Int4Job job{xr.data(), xsum.data(), nibbles, scales, zeros, y, m, n, k, g};
+    if (g == 128) run<Int4Job, int4_block<128>>(job);
+    else if (g == 64) run<Int4Job, int4_block<64>>(job);
+    else run<Int4Job, int4_block<32>>(job);
+    return 0;
+}
+
+/* int8: q [n, k], scales [n] bf16. */
+WOQ_EXPORT int woq_int8_mm(const uint16_t *x, const int8_t *q, const uint16_t *scales, uint16_t *y, int m, int n, int k) {
+    if (n < 1 || k < 1 || m < 1) return -1;
+    if (!woq_avx512_supported()) return -2;
+    Int8Job job{x, q, scales, y, m, n, k};
+    run<Int8Job, int8_block>(job);
+    return 0;
+}
+
+/* bf16: w [n, k]. */
+WOQ_EXPORT int woq_bf16_mm(const uint16_t *x, const uint16_t *w, uint16_t *y, int m, int n, int k) {
+    if (n < 1 || k < 1 || m < 1) return -1;
+    if (!woq_avx512_supported()) return -2;
+    Bf16Job job{x, w, y, m, n, k};
+    run<Bf16Job, bf16_block>(job);
+    return 0;
+}
+
+} // extern "C"
+
+/* ---- the libtorch operators ---- */
+
+namespace {
+
+std::string shape_text(const std::vector<int64_t> &s) {
+    std::string t = "[";
+    for (size_t i = 0; i < s.size(); i++) t += (i ? ", " : "") + std::to_string(s[i]);
+    return t + "]";
+}
+
+AtenTensorHandle output(int64_t m, int64_t n, uint16_t **data) {
+    AtenTensorHandle y = new_tensor({m, n}, DTYPE_BFLOAT16);
+    void *p;
+    check(aoti.get_data_ptr(y, &p), "data_ptr");
+    *data = (uint16_t *)p;
+    return y;
+}
+
+/* int4_mm(Tensor x, Tensor nibbles, Tensor scales, Tensor zeros) -> Tensor */
+void op_int4(StableIValue *stack, uint64_t, uint64_t) {
+    Inputs in{{(AtenTensorHandle)stack[0], (AtenTensorHandle)stack[1], (AtenTensorHandle)stack[2],
+               (AtenTensorHandle)stack[3]}};
+    std::vector<int64_t> xs, ns, ss, zs;
+    const uint16_t *x = (const uint16_t *)contiguous_data(in.handles[0], DTYPE_BFLOAT16, 2, "x", xs);
+    const uint8_t *nib = (const uint8_t *)contiguous_data(in.handles[1], DTYPE_UINT8, 2, "nibbles", ns);
+    const uint16_t *s = (const uint16_t *)contiguous_data(in.handles[2], DTYPE_BFLOAT16, 2, "scales", ss);
+    const uint16_t *z = (const uint16_t *)contiguous_data(in.handles[3], DTYPE_BFLOAT16, 2, "zeros", zs);
+    const int64_t m = xs[0], k = xs[1], n = ns[0];
+    if (ns[1] * 2 != k || ss[0] != n || zs != ss || ss[1] < 1 || k % ss[1] != 0 || !int4_shape_ok((int)n, (int)k, (int)(k / ss[1]))) {
+        throw std::runtime_error("woq int4 kernel: x " + shape_text(xs) + ", nibbles " + shape_text(ns) + ", scales " +
+                                 shape_text(ss) + ", zeros " + shape_text(zs) +
+                                 ": needs nibbles [n, in / 2], scales and zeros [n, in / group], in a multiple of 128, "
+                                 "group 32, 64 or 128");
+    }
+    uint16_t *y;
+    AtenTensorHandle out = output(m, n, &y);
+    if (m > 0) woq_int4_mm(x, nib, s, z, y, (int)m, (int)n, (int)k, (int)(k / ss[1]));
+    stack[0] = (StableIValue)out;
+}
+
+/* int8_mm(Tensor x, Tensor q, Tensor scales) -> Tensor */
+void op_int8(StableIValue *stack, uint64_t, uint64_t) {
+    Inputs in{{(AtenTensorHandle)stack[0], (AtenTensorHandle)stack[1], (AtenTensorHandle)stack[2]}};
+    std::vector<int64_t> xs, qs, ss;
+    const uint16_t *x = (const uint16_t *)contiguous_data(in.handles[0], DTYPE_BFLOAT16, 2, "x", xs);
+    const int8_t *q = (const int8_t *)contiguous_data(in.handles[1], DTYPE_INT8, 2, "q", qs);
+    const uint16_t *s = (const uint16_t *)contiguous_data(in.handles[2], DTYPE_BFLOAT16, 1, "scales", ss);
+    if (qs[1] != xs[1] || ss[0] != qs[0]) {
+        throw std::runtime_error("woq int8 kernel: x " + shape_text(xs) + ", q " + shape_text(qs) + ", scales " +
+                                 shape_text(ss) + ": needs q [n, in] and scales [n]");
+    }
+    uint16_t *y;
+    AtenTensorHandle out = output(xs[0], qs[0], &y);
+    if (xs[0] > 0) woq_int8_mm(x, q, s, y, (int)xs[0], (int)qs[0], (int)xs[1]);
+    stack[0] = (StableIValue)out;
+}
+
+/* bf16_mm(Tensor x, Tensor w) -> Tensor */
+void op_bf16(StableIValue *stack, uint64_t, uint64_t) {
+    Inputs in{{(AtenTensorHandle)stack[0], (AtenTensorHandle)stack[1]}};
+    std::vector<int64_t> xs, ws;
+    const uint16_t *x = (const uint16_t *)contiguous_data(in.handles[0], DTYPE_BFLOAT16, 2, "x", xs);
+    const uint16_t *w = (const uint16_t *)contiguous_data(in.handles[1], DTYPE_BFLOAT16, 2, "w", ws);
+    if (ws[1] != xs[1]) {
+        throw std::runtime_error("woq bf16 kernel: x " + shape_text(xs) + ", w " + shape_text(ws) + ": needs w [n, in]");
+    }
+    uint16_t *y;
+    AtenTensorHandle out = output(xs[0], ws[0], &y);
+    if (xs[0] > 0) woq_bf16_mm(x, w, y, (int)xs[0], (int)ws[0], (int)xs[1]);
+    stack[0] = (StableIValue)out;
+}
+
+} // namespace
+
+namespace woq {
+
+void register_avx512_ops(Registrar &r) {
+    r.schema("int4_mm(Tensor x, Tensor nibbles, Tensor scales, Tensor zeros) -> Tensor");
+    r.schema("int8_mm(Tensor x, Tensor q, Tensor scales) -> Tensor");
+    r.schema("bf16_mm(Tensor x, Tensor w) -> Tensor");
+    r.code("int4_mm", op_int4);
+    r.code("int8_mm", op_int8);
+    r.code("bf16_mm", op_bf16);
+}
+
+} // namespace woq

@@ -1,0 +1,112 @@
+/*
+ * What woq's native kernels share (woq_native.cpp): libtorch's OpenMP threads, libtorch's stable C
+ * functions for tensors and operator registration, and bf16 conversions. The kernels themselves are
+ * in woq_avx512.cpp (AVX-512 BF16: every format, decode first) and woq_int4_amx.cpp (AMX: int4).
+ */
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+#include <initializer_list>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#define WOQ_EXPORT __attribute__((visibility("default")))
+
+namespace woq {
+
+/* ---- CPU support ---- */
+
+/* AVX-512 F/BW/VL/DQ and AVX512-BF16, with the OS saving the ZMM and opmask state. */
+bool cpu_has_avx512_bf16();
+
+/* ---- threads: libtorch's OpenMP runtime ---- */
+
+/* Runs body(arg, part, parts) on up to `work_items` of woq's threads (the caller among them). */
+void parallel(void (*body)(void *, int, int), void *arg, int work_items);
+
+/* How many threads parallel() runs for `work_items`. */
+int parallel_parts(int work_items);
+
+/* A function of the loaded library whose file name contains `part`, or null. */
+void *loaded_symbol(const char *part, const char *name);
+
+/* ---- bf16 ---- */
+
+inline float bf16_to_f32(uint16_t b) {
+    uint32_t u = (uint32_t)b << 16;
+    float f;
+    std::memcpy(&f, &u, 4);
+    return f;
+}
+
+/* Round to nearest even, as libtorch converts (NaN stays NaN). */
+inline uint16_t f32_to_bf16(float f) {
+    uint32_t u;
+    std::memcpy(&u, &f, 4);
+    if ((u & 0x7FFFFFFFu) > 0x7F800000u) return (uint16_t)((u >> 16) | 0x40);
+    u += 0x7FFFu + ((u >> 16) & 1u);
+    return (uint16_t)(u >> 16);
+}
+
+/* ---- libtorch's stable C functions ---- */
+
+using AOTITorchError = int32_t;
+using AtenTensorHandle = void *;
+using TorchLibraryHandle = void *;
+using StableIValue = uint64_t;
+using OpFunction = void (*)(StableIValue *, uint64_t, uint64_t);
+
+struct Aoti {
+    AOTITorchError (*library_init_def)(const char *, const char *, uint32_t, TorchLibraryHandle *);
+    AOTITorchError (*library_init_impl)(const char *, const char *, const char *, uint32_t, TorchLibraryHandle *);
+    AOTITorchError (*library_def)(TorchLibraryHandle, const char *);
+    AOTITorchError (*library_impl)(TorchLibraryHandle, const char *, OpFunction);
+    AOTITorchError (*get_data_ptr)(AtenTensorHandle, void **);
+    AOTITorchError (*get_dim)(AtenTensorHandle, int64_t *);
+    AOTITorchError (*get_sizes)(AtenTensorHandle, int64_t **);
+    AOTITorchError (*get_strides)(AtenTensorHandle, int64_t **);
+    AOTITorchError (*get_dtype)(AtenTensorHandle, int32_t *);
+    AOTITorchError (*empty_strided)(int64_t, const int64_t *, const int64_t *, int32_t, int32_t, int32_t,
+                                    AtenTensorHandle *);
+    AOTITorchError (*delete_tensor)(AtenTensorHandle);
+};
+extern Aoti aoti;
+
+constexpr int32_t DTYPE_UINT8 = 0, DTYPE_INT8 = 1, DTYPE_FLOAT = 6, DTYPE_BFLOAT16 = 15, DEVICE_CPU = 0;
+
+/* Input tensors arrive as new handles the operator owns: deleted on every way out. */
+struct Inputs {
+    std::vector<AtenTensorHandle> handles;
+    ~Inputs() {
+        for (AtenTensorHandle h : handles) aoti.delete_tensor(h);
+    }
+};
+
+void check(AOTITorchError e, const char *what);
+
+/* The data of a contiguous CPU tensor of `dtype` with `dims` dimensions; its sizes into `shape`. */
+void *contiguous_data(AtenTensorHandle t, int32_t dtype, int64_t dims, const char *name, std::vector<int64_t> &shape);
+
+/* A new contiguous CPU tensor. */
+AtenTensorHandle new_tensor(std::initializer_list<int64_t> shape, int32_t dtype);
+
+/* Each kernel file declares its operators' schemas and, where this CPU runs them, their code. */
+struct Registrar {
+    TorchLibraryHandle def, impl;
+    bool ok = true;
+    void schema(const char *text);
+    void code(const char *name, OpFunction f);
+};
+void register_avx512_ops(Registrar &r); // woq_avx512.cpp
+void register_amx_ops(Registrar &r);    // woq_int4_amx.cpp
+
+} // namespace woq
+
+extern "C" {
+/* 1 when this CPU and OS run the AVX-512 BF16 kernels (woq_native.cpp). */
+int woq_avx512_supported();
+/* 1 when this CPU and OS run the AMX kernel (woq_int4_amx.cpp). */
+int woq_amx_supported();
+}

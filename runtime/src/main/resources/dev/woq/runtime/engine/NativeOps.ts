@@ -1,0 +1,27 @@
+class NativeOps(Module):
+  __parameters__ = []
+  __buffers__ = []
+  training : bool
+  def forward(self: __torch__.NativeOps, x: Tensor) -> Tensor:
+    return x
+  def int4_mm(self: __torch__.NativeOps, x: Tensor, nibbles: Tensor, scales: Tensor, zeros: Tensor) -> Tensor:
+    # The registry's portable layout as mapped: nibbles [n, K/2] uint8 (low = even k), scales and
+    # zeros [n, K/g] bf16 (woq_avx512.cpp).
+    return ops.woq.int4_mm(torch.contiguous(x), nibbles, scales, zeros)
+  def int8_mm(self: __torch__.NativeOps, x: Tensor, q: Tensor, scales: Tensor) -> Tensor:
+    return ops.woq.int8_mm(torch.contiguous(x), q, scales)
+  def bf16_mm(self: __torch__.NativeOps, x: Tensor, w: Tensor) -> Tensor:
+    return ops.woq.bf16_mm(torch.contiguous(x), w)
+  def amx_pack(self: __torch__.NativeOps, path: str, file_bytes: int, offset: int, n: int, half_k: int, scales_path: str, scales_file_elems: int, scales_at: int, zeros_path: str, zeros_file_elems: int, zeros_at: int, groups: int) -> Tensor:
+    # The checkpoint's portable nibbles ([n, K/2] uint8, low = even k) and bf16 scales and zeros
+    # ([n, K/g]) -> the AMX kernel's tiles (woq_int4_amx.cpp). The files are mapped for this call
+    # only, so the pages read here leave the process when it returns.
+    flat = torch.from_file(path, False, file_bytes, dtype=0)
+    nibbles = torch.view(torch.narrow(flat, 0, offset, n * half_k), [n, half_k])
+    scales_file = torch.from_file(scales_path, False, scales_file_elems, dtype=15)
+    zeros_file = torch.from_file(zeros_path, False, zeros_file_elems, dtype=15)
+    scales = torch.view(torch.narrow(scales_file, 0, scales_at, n * groups), [n, groups])
+    zeros = torch.view(torch.narrow(zeros_file, 0, zeros_at, n * groups), [n, groups])
+    return ops.woq.int4_amx_pack(nibbles, scales, zeros)
+  def amx_mm(self: __torch__.NativeOps, x: Tensor, packed: Tensor, out: int, group: int) -> Tensor:
+    return ops.woq.int4_amx_mm(torch.contiguous(x), packed, out, group)
