@@ -55,8 +55,9 @@ class QuantizedLinearTest {
                 if (natives.kernels().isEmpty()) {
                     continue;
                 }
-                // one token, the most that share one pass (8), and 37: blocks of 8 and a tail of 5
-                for (int tokens : new int[] {1, 8, 37}) {
+                // one token (four rows at once), the most that share one pass (8), 9 (a block of 8,
+                // then one row at an offset) and 37 (blocks of 8 and a tail of 5)
+                for (int tokens : new int[] {1, 8, 9, 37}) {
                     compare(sub, out, Int4Avx512Linear.class, "int4-g" + group, natives.withoutAmx(), tokens);
                     if (natives.amx() && out % 16 == 0) {
                         compare(sub, out, Int4AmxLinear.class, "int4-g" + group, natives, tokens);
