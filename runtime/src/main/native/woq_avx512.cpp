@@ -11,9 +11,10 @@
  * Why: decoding reads every weight once per token, so a token takes at least the weights' bytes
  * over the memory bandwidth. libtorch 2.7 falls short of that on two cores: its int4 kernel turns
  * each nibble into a float and multiplies in fp32 (bound by arithmetic), its int8 kernel and
- * oneDNN's one-row bf16 GEMM read at half the bandwidth. Here the arithmetic per weight is a few
- * bit operations and a share of one VDPBF16PS (32 multiply-adds), so the loops stream the weights
- * at the memory's speed, and rows of x share each unpacked weight vector (batched decode, prompts).
+ * oneDNN's one-row bf16 GEMM read at a third to half the bandwidth. Here the arithmetic per
+ * weight is a few bit operations and a share of one VDPBF16PS (32 multiply-adds), so bf16 and int8
+ * stream the weights at about the memory's speed and int4 at about two thirds of it on two cores
+ * (benchmarks/RESULTS.md), and rows of x share each unpacked weight vector (batched decode, prompts).
  *
  * int4 exactly as bf16 would compute it on the dequantized weights: a nibble q becomes the bf16
  * number 128 + q by OR-ing it into 0x4300 (bf16 holds 128..143 exactly), and per group
