@@ -29,6 +29,7 @@
 #include <immintrin.h>
 
 #include <atomic>
+#include <type_traits>
 
 // GCC 12's AVX-512 intrinsics start from a deliberately undefined vector (_mm512_undefined_*),
 // which its flow analysis reports as "may be used uninitialized" once inlined into templates.
@@ -55,6 +56,20 @@ constexpr int CHUNK = 128;    // int4: inputs per 64-byte load of codes
 // How far ahead of its weight stream a thread asks for lines: the hardware prefetchers alone left
 // the int4 loop waiting on its loads (perf: a third of its samples on the load of the codes).
 constexpr int PREFETCH_BYTES = 2048;
+
+/* Calls f with the compile-time row count 2..8 for `rows` (more than 8 counts as 8). */
+template <typename F>
+void with_rows(int rows, F f) {
+    switch (rows) {
+        case 2: f(std::integral_constant<int, 2>()); break;
+        case 3: f(std::integral_constant<int, 3>()); break;
+        case 4: f(std::integral_constant<int, 4>()); break;
+        case 5: f(std::integral_constant<int, 5>()); break;
+        case 6: f(std::integral_constant<int, 6>()); break;
+        case 7: f(std::integral_constant<int, 7>()); break;
+        default: f(std::integral_constant<int, 8>()); break;
+    }
+}
 
 /* ---- int4 ---- */
 
@@ -164,6 +179,23 @@ AVX512_BF16 void int4_rows(const Int4Job *j, int n0, int n1, int m0) {
     }
 }
 
+/*
+ * The weight rows step r of a W-stream loop reads: row r of each of the W parts of [n0, n1). A
+ * part that ends before n1 repeats row n0 + r (computed, not stored), so the loop needs no branch.
+ */
+template <int W>
+struct StreamRows {
+    int n[W];
+    bool real[W];
+    StreamRows(int n0, int n1, int part, int r) {
+        for (int i = 0; i < W; i++) {
+            n[i] = n0 + i * part + r;
+            real[i] = n[i] < n1;
+            if (!real[i]) n[i] = n0 + r;
+        }
+    }
+};
+
 /* One row of x, W weight rows at once (from the W parts of the block): W streams, and two
    independent dependency chains per row and chunk instead of one chain of four VDPBF16PS. */
 template <int G, int W>
@@ -175,16 +207,12 @@ AVX512_BF16 void int4_streams(const Int4Job *j, int n0, int n1, int m0) {
     const float *xsum = j->xsum + (size_t)m0 * groups;
     uint16_t *y = j->y + (size_t)m0 * j->n;
     for (int r = 0; r < part; r++) {
-        int n[W];
-        bool real[W];
+        const StreamRows<W> rows(n0, n1, part, r);
         const uint8_t *w[W];
         const uint16_t *s[W];
         for (int i = 0; i < W; i++) {
-            n[i] = n0 + i * part + r;
-            real[i] = n[i] < n1;
-            if (!real[i]) n[i] = n0 + r; // recompute a real row rather than branch in the loop
-            w[i] = j->nibbles + (size_t)n[i] * (j->k / 2);
-            s[i] = j->scales + (size_t)n[i] * groups;
+            w[i] = j->nibbles + (size_t)rows.n[i] * (j->k / 2);
+            s[i] = j->scales + (size_t)rows.n[i] * groups;
         }
         __m512 acc[W];
         for (int i = 0; i < W; i++) acc[i] = _mm512_setzero_ps();
@@ -203,25 +231,20 @@ AVX512_BF16 void int4_streams(const Int4Job *j, int n0, int n1, int m0) {
             }
         }
         for (int i = 0; i < W; i++) {
-            if (!real[i]) continue;
-            const float off = int4_offsets(s[i], j->zeros + (size_t)n[i] * groups, xsum, groups);
-            y[n[i]] = f32_to_bf16(_mm512_reduce_add_ps(acc[i]) + off);
+            if (!rows.real[i]) continue;
+            const float off = int4_offsets(s[i], j->zeros + (size_t)rows.n[i] * groups, xsum, groups);
+            y[rows.n[i]] = f32_to_bf16(_mm512_reduce_add_ps(acc[i]) + off);
         }
     }
 }
 
 template <int G>
 void int4_block(const Int4Job *j, int n0, int n1, int m0, int rows) {
-    switch (rows) {
-        case 1: int4_streams<G, STREAMS>(j, n0, n1, m0); break;
-        case 2: int4_rows<G, 2>(j, n0, n1, m0); break;
-        case 3: int4_rows<G, 3>(j, n0, n1, m0); break;
-        case 4: int4_rows<G, 4>(j, n0, n1, m0); break;
-        case 5: int4_rows<G, 5>(j, n0, n1, m0); break;
-        case 6: int4_rows<G, 6>(j, n0, n1, m0); break;
-        case 7: int4_rows<G, 7>(j, n0, n1, m0); break;
-        default: int4_rows<G, 8>(j, n0, n1, m0); break;
+    if (rows == 1) {
+        int4_streams<G, STREAMS>(j, n0, n1, m0);
+        return;
     }
+    with_rows(rows, [&](auto r) { int4_rows<G, decltype(r)::value>(j, n0, n1, m0); });
 }
 
 /* ---- int8 ---- */
@@ -295,15 +318,9 @@ AVX512_BF16 void int8_streams(const Int8Job *j, int n0, int n1, int m0) {
     const uint16_t *x = j->x + (size_t)m0 * k;
     uint16_t *y = j->y + (size_t)m0 * j->n;
     for (int r = 0; r < part; r++) {
-        int n[W];
-        bool real[W];
+        const StreamRows<W> rows(n0, n1, part, r);
         const int8_t *w[W];
-        for (int i = 0; i < W; i++) {
-            n[i] = n0 + i * part + r;
-            real[i] = n[i] < n1;
-            if (!real[i]) n[i] = n0 + r;
-            w[i] = j->q + (size_t)n[i] * k;
-        }
+        for (int i = 0; i < W; i++) w[i] = j->q + (size_t)rows.n[i] * k;
         __m512 acc[W];
         for (int i = 0; i < W; i++) acc[i] = _mm512_setzero_ps();
         int kk = 0;
@@ -327,22 +344,17 @@ AVX512_BF16 void int8_streams(const Int8Job *j, int n0, int n1, int m0) {
             }
         }
         for (int i = 0; i < W; i++) {
-            if (real[i]) y[n[i]] = f32_to_bf16(_mm512_reduce_add_ps(acc[i]) * bf16_to_f32(j->scales[n[i]]));
+            if (rows.real[i]) y[rows.n[i]] = f32_to_bf16(_mm512_reduce_add_ps(acc[i]) * bf16_to_f32(j->scales[rows.n[i]]));
         }
     }
 }
 
 void int8_block(const Int8Job *j, int n0, int n1, int m0, int rows) {
-    switch (rows) {
-        case 1: int8_streams<STREAMS>(j, n0, n1, m0); break;
-        case 2: int8_rows<2>(j, n0, n1, m0); break;
-        case 3: int8_rows<3>(j, n0, n1, m0); break;
-        case 4: int8_rows<4>(j, n0, n1, m0); break;
-        case 5: int8_rows<5>(j, n0, n1, m0); break;
-        case 6: int8_rows<6>(j, n0, n1, m0); break;
-        case 7: int8_rows<7>(j, n0, n1, m0); break;
-        default: int8_rows<8>(j, n0, n1, m0); break;
+    if (rows == 1) {
+        int8_streams<STREAMS>(j, n0, n1, m0);
+        return;
     }
+    with_rows(rows, [&](auto r) { int8_rows<decltype(r)::value>(j, n0, n1, m0); });
 }
 
 /* ---- bf16 ---- */
@@ -397,15 +409,9 @@ AVX512_BF16 void bf16_streams(const Bf16Job *j, int n0, int n1, int m0) {
     const uint16_t *x = j->x + (size_t)m0 * k;
     uint16_t *y = j->y + (size_t)m0 * j->n;
     for (int r = 0; r < part; r++) {
-        int n[W];
-        bool real[W];
+        const StreamRows<W> rows(n0, n1, part, r);
         const uint16_t *w[W];
-        for (int i = 0; i < W; i++) {
-            n[i] = n0 + i * part + r;
-            real[i] = n[i] < n1;
-            if (!real[i]) n[i] = n0 + r;
-            w[i] = j->w + (size_t)n[i] * k;
-        }
+        for (int i = 0; i < W; i++) w[i] = j->w + (size_t)rows.n[i] * k;
         __m512 acc[W];
         for (int i = 0; i < W; i++) acc[i] = _mm512_setzero_ps();
         int kk = 0;
@@ -424,22 +430,17 @@ AVX512_BF16 void bf16_streams(const Bf16Job *j, int n0, int n1, int m0) {
             }
         }
         for (int i = 0; i < W; i++) {
-            if (real[i]) y[n[i]] = f32_to_bf16(_mm512_reduce_add_ps(acc[i]));
+            if (rows.real[i]) y[rows.n[i]] = f32_to_bf16(_mm512_reduce_add_ps(acc[i]));
         }
     }
 }
 
 void bf16_block(const Bf16Job *j, int n0, int n1, int m0, int rows) {
-    switch (rows) {
-        case 1: bf16_streams<STREAMS>(j, n0, n1, m0); break;
-        case 2: bf16_rows<2>(j, n0, n1, m0); break;
-        case 3: bf16_rows<3>(j, n0, n1, m0); break;
-        case 4: bf16_rows<4>(j, n0, n1, m0); break;
-        case 5: bf16_rows<5>(j, n0, n1, m0); break;
-        case 6: bf16_rows<6>(j, n0, n1, m0); break;
-        case 7: bf16_rows<7>(j, n0, n1, m0); break;
-        default: bf16_rows<8>(j, n0, n1, m0); break;
+    if (rows == 1) {
+        bf16_streams<STREAMS>(j, n0, n1, m0);
+        return;
     }
+    with_rows(rows, [&](auto r) { bf16_rows<decltype(r)::value>(j, n0, n1, m0); });
 }
 
 /* ---- the loop every format shares ---- */
@@ -552,12 +553,9 @@ std::string shape_text(const std::vector<int64_t> &s) {
     return t + "]";
 }
 
+/* A new [m, n] bf16 tensor for a kernel's result. */
 AtenTensorHandle output(int64_t m, int64_t n, uint16_t **data) {
-    AtenTensorHandle y = new_tensor({m, n}, DTYPE_BFLOAT16);
-    void *p;
-    check(aoti.get_data_ptr(y, &p), "data_ptr");
-    *data = (uint16_t *)p;
-    return y;
+    return new_tensor({m, n}, DTYPE_BFLOAT16, (void **)data);
 }
 
 /* int4_mm(Tensor x, Tensor nibbles, Tensor scales, Tensor zeros) -> Tensor */

@@ -46,22 +46,14 @@ constexpr int STEP_BYTES = 256; // packed codes of 16 rows x 32 inputs
 
 /* ---- CPU and OS support ---- */
 
+/* AVX-512 BF16 (the staging code; see woq_native.cpp) and AMX-BF16 tiles. The tile state is granted
+   by the OS per process (request_amx_permission). */
 bool cpu_has_amx_bf16() {
+    if (!cpu_has_avx512_bf16()) return false;
     unsigned a, b, c, d;
-    if (__get_cpuid_max(0, nullptr) < 7) return false;
     __cpuid_count(7, 0, a, b, c, d);
-    const bool avx512f = b & (1u << 16), avx512bw = b & (1u << 30), avx512vl = b & (1u << 31);
     const bool amx_bf16 = d & (1u << 22), amx_tile = d & (1u << 24);
-    __cpuid_count(7, 1, a, b, c, d);
-    const bool avx512bf16 = a & (1u << 5);
-    // The OS must save the AVX-512 and tile state: XCR0 bits 5-7 (opmask, ZMM) and 17-18 (tiles).
-    __cpuid(1, a, b, c, d);
-    if (!(c & (1u << 27))) return false; // OSXSAVE
-    unsigned lo, hi;
-    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
-    const uint64_t xcr0 = ((uint64_t)hi << 32) | lo;
-    const bool os_avx512 = (xcr0 & 0xE6) == 0xE6;
-    return avx512f && avx512bw && avx512vl && avx512bf16 && amx_bf16 && amx_tile && os_avx512;
+    return amx_bf16 && amx_tile;
 }
 
 /* Linux gives a process the AMX tile state only when it asks (arch_prctl, since 5.16). */
@@ -333,10 +325,9 @@ void op_pack(StableIValue *stack, uint64_t, uint64_t) {
     const int g = (int)(k / groups);
     if (!shape_ok((int)n, (int)k, g)) throw std::runtime_error(shape_error((int)n, (int)k, g));
     const int64_t code_bytes = woq_int4_amx_code_bytes((int)n, (int)k);
-    AtenTensorHandle packed = new_tensor({code_bytes + 4 * woq_int4_amx_sz_floats((int)n, (int)k, g)}, DTYPE_UINT8);
-    void *p;
-    check(aoti.get_data_ptr(packed, &p), "data_ptr");
-    uint8_t *codes = (uint8_t *)p;
+    uint8_t *codes;
+    AtenTensorHandle packed =
+        new_tensor({code_bytes + 4 * woq_int4_amx_sz_floats((int)n, (int)k, g)}, DTYPE_UINT8, (void **)&codes);
     if (woq_int4_amx_pack(nibbles, scales, zeros, (int)n, (int)k, g, codes, (float *)(codes + code_bytes)) != 0) {
         throw std::runtime_error(shape_error((int)n, (int)k, g));
     }
@@ -358,9 +349,8 @@ void op_mm(StableIValue *stack, uint64_t, uint64_t) {
                                  " bytes do not match out " + std::to_string(n) + ", in " + std::to_string(k) +
                                  ", group " + std::to_string(g));
     }
-    AtenTensorHandle y = new_tensor({m, n}, DTYPE_BFLOAT16);
     void *yp;
-    check(aoti.get_data_ptr(y, &yp), "data_ptr");
+    AtenTensorHandle y = new_tensor({m, n}, DTYPE_BFLOAT16, &yp);
     if (m > 0 && woq_int4_amx_mm(x, packed, (const float *)(packed + code_bytes), (uint16_t *)yp, (int)m, (int)n,
                                  (int)k, (int)g) != 0) {
         throw std::runtime_error("woq int4 AMX kernel: this CPU or OS does not run AMX tiles");

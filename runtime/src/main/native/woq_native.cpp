@@ -134,7 +134,7 @@ void *contiguous_data(AtenTensorHandle t, int32_t dtype, int64_t dims, const cha
     return p;
 }
 
-AtenTensorHandle new_tensor(std::initializer_list<int64_t> shape, int32_t dtype) {
+AtenTensorHandle new_tensor(std::initializer_list<int64_t> shape, int32_t dtype, void **data) {
     std::vector<int64_t> sizes(shape), strides(sizes.size());
     int64_t s = 1;
     for (size_t i = sizes.size(); i-- > 0;) {
@@ -143,6 +143,7 @@ AtenTensorHandle new_tensor(std::initializer_list<int64_t> shape, int32_t dtype)
     }
     AtenTensorHandle out;
     check(aoti.empty_strided((int64_t)sizes.size(), sizes.data(), strides.data(), dtype, DEVICE_CPU, 0, &out), "empty");
+    check(aoti.get_data_ptr(out, data), "data_ptr");
     return out;
 }
 

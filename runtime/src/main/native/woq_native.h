@@ -89,8 +89,8 @@ void check(AOTITorchError e, const char *what);
 /* The data of a contiguous CPU tensor of `dtype` with `dims` dimensions; its sizes into `shape`. */
 void *contiguous_data(AtenTensorHandle t, int32_t dtype, int64_t dims, const char *name, std::vector<int64_t> &shape);
 
-/* A new contiguous CPU tensor. */
-AtenTensorHandle new_tensor(std::initializer_list<int64_t> shape, int32_t dtype);
+/* A new contiguous CPU tensor; its data into `data`. */
+AtenTensorHandle new_tensor(std::initializer_list<int64_t> shape, int32_t dtype, void **data);
 
 /* Each kernel file declares its operators' schemas and, where this CPU runs them, their code. */
 struct Registrar {

@@ -52,6 +52,6 @@ public final class Int4AmxLinear extends Projection {
 
     @Override
     public String format() {
-        return "int4-g" + groupSize;
+        return Int4Linear.format(groupSize);
     }
 }

@@ -42,14 +42,14 @@ public final class Int4Avx512Linear extends Projection {
         return natives.call(scope, "int4_mm", x, nibbles, scales, zeros);
     }
 
-    /** Codes plus one bf16 scale and zero per group. */
+    /** The codes, scales and zeros as mapped. */
     @Override
     public long weightBytes() {
-        return (long) out * in / 2 + 2L * 2 * out * (in / groupSize);
+        return Int4Linear.storedBytes(out, in, groupSize);
     }
 
     @Override
     public String format() {
-        return "int4-g" + groupSize;
+        return Int4Linear.format(groupSize);
     }
 }

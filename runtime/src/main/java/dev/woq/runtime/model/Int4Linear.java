@@ -72,14 +72,23 @@ public final class Int4Linear extends Projection {
         return kernels.call(scope, "linear_int4", x, packed, (long) groupSize, scalesAndZeros);
     }
 
-    /** Codes plus one bf16 scale and zero per group. */
     @Override
     public long weightBytes() {
+        return storedBytes(out, in, groupSize);
+    }
+
+    /** Codes plus one bf16 scale and zero per group: the registry's int4 layout. */
+    static long storedBytes(int out, int in, int groupSize) {
         return (long) out * in / 2 + 2L * 2 * out * (in / groupSize);
     }
 
     @Override
     public String format() {
+        return format(groupSize);
+    }
+
+    /** The name of the int4 format with groups of {@code groupSize}, whichever kernel runs it. */
+    static String format(int groupSize) {
         return "int4-g" + groupSize;
     }
 }
