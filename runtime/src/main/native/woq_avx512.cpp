@@ -47,9 +47,9 @@ constexpr int STREAM_BLOCK = 128; // weight rows per unit of work when the weigh
 /*
  * With one row of x (decode), each thread reads STREAMS weight rows at once, from the STREAMS
  * parts of its block: more loads in flight than one stream gets from the prefetchers, and more
- * independent work per loop. Measured on 16-32 matrices of the 8B shapes (2 threads, weights in
- * anonymous 2 MB pages): int4 31 -> 60 GB/s and 25 -> 55 GB/s (14336x4096, 4096x14336), int8 56
- * -> 62-83, bf16 51-59 -> 80-83; 2 and 8 streams did worse than 4.
+ * independent work per loop. On the synthetic 8B it took decode from 7.9 to 9.6-9.8 tok/s (int4),
+ * 5.3-5.5 to 7.8-8.0 (int8) and 3.2-3.3 to 3.7-4.0 (bf16); see benchmarks/RESULTS.md. Two and
+ * eight streams did worse than four in a streaming test.
  */
 constexpr int STREAMS = 4;
 constexpr int CHUNK = 128;    // int4: inputs per 64-byte load of codes
