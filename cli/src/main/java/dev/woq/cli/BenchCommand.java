@@ -5,9 +5,9 @@ import dev.woq.runtime.WoqException;
 import dev.woq.runtime.bench.ModelBenchmark;
 import dev.woq.runtime.engine.MemoryBandwidth;
 import dev.woq.runtime.engine.TorchRuntime;
+import dev.woq.runtime.format.WeightFormat;
 import dev.woq.runtime.model.LlamaConfig;
 import dev.woq.runtime.model.LlamaModel;
-import dev.woq.runtime.quant.QuantRecipe;
 import dev.woq.runtime.registry.ModelRegistry;
 import dev.woq.runtime.util.ProcessMemory;
 import java.awt.image.BufferedImage;
@@ -97,13 +97,13 @@ final class BenchCommand implements Callable<Integer> {
     public Integer call() throws IOException {
         PrintWriter stdout = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
-        List<String> formats = checkOptions();
+        List<WeightFormat> formats = checkOptions();
         ModelRegistry registry = home.registry();
 
         // Quantize what is missing first, so quantizing is neither timed nor in a format's peak memory.
         Map<String, Path> dirs = new LinkedHashMap<>();
-        for (String dtype : formats) {
-            dirs.put(dtype, WeightsOptions.resolve(model, dtype, dtype.equals("int4") ? groupSize : null, registry, err));
+        for (WeightFormat format : formats) {
+            dirs.put(format.dtype(), WeightsOptions.resolve(model, format, registry, err));
         }
         checkContext(dirs.values().iterator().next());
 
@@ -138,8 +138,8 @@ final class BenchCommand implements Callable<Integer> {
         return 0;
     }
 
-    /** Checks every option before anything is loaded; returns the formats, lower case. */
-    private List<String> checkOptions() {
+    /** Checks every option before anything is loaded; returns the formats in the order given. */
+    private List<WeightFormat> checkOptions() {
         if (runs < 1) {
             throw new ConfigException("--runs must be at least 1, got " + runs);
         }
@@ -149,18 +149,16 @@ final class BenchCommand implements Callable<Integer> {
         if (newTokens < 2) {
             throw new ConfigException("--new-tokens must be at least 2 (decode is timed after the first), got " + newTokens);
         }
-        List<String> formats = new ArrayList<>();
+        List<WeightFormat> formats = new ArrayList<>();
         for (String d : dtypes) {
             String dtype = d.trim().toLowerCase(Locale.ROOT);
-            if (!dtype.equals("bf16")) {
-                QuantRecipe.parse(dtype, dtype.equals("int4") ? groupSize : null, false); // names the bad value
-            }
-            if (formats.contains(dtype)) {
+            WeightFormat format = WeightFormat.parse(dtype, dtype.equals("int4") ? groupSize : null); // names the bad value
+            if (formats.stream().anyMatch(f -> f.dtype().equals(format.dtype()))) {
                 throw new ConfigException("--dtypes lists " + dtype + " twice");
             }
-            formats.add(dtype);
+            formats.add(format);
         }
-        if (groupSize != null && !formats.contains("int4")) {
+        if (groupSize != null && formats.stream().noneMatch(f -> f instanceof WeightFormat.Int4)) {
             throw new ConfigException("--group-size applies to int4, which --dtypes does not list");
         }
         return formats;

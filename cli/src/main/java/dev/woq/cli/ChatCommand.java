@@ -2,10 +2,9 @@ package dev.woq.cli;
 
 import dev.woq.runtime.WoqException;
 import dev.woq.runtime.chat.Conversation;
-import dev.woq.runtime.engine.TorchRuntime;
+import dev.woq.runtime.LocalModel;
 import dev.woq.runtime.generate.GenerationConfig;
 import dev.woq.runtime.model.LlamaModel;
-import dev.woq.tokenizer.Llama3Tokenizer;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -60,9 +59,8 @@ final class ChatCommand implements Callable<Integer> {
     @Mixin
     SamplingOptions sampling;
 
-    @Option(names = "--tokenizer", paramLabel = "FILE",
-            description = "tokenizer.json to use (default: the model directory's).")
-    Path tokenizerPath;
+    @Mixin
+    TokenizerOption tokenizerOption;
 
     @Mixin
     RuntimeOptions runtime;
@@ -78,25 +76,17 @@ final class ChatCommand implements Callable<Integer> {
             throw new WoqException("--context must be at least 16 tokens, got " + context);
         }
         Path dir = weights.resolve(err);
-        Path tokenizerFile = tokenizerPath != null ? tokenizerPath : dir.resolve("tokenizer.json");
-        if (!Files.isRegularFile(tokenizerFile)) {
-            throw new WoqException("No tokenizer at " + tokenizerFile
-                    + ": the model directory needs tokenizer.json, or pass --tokenizer FILE");
-        }
-        long loadStart = System.nanoTime();
-        TorchRuntime torch = TorchRuntime.start(runtime.threads);
-        try (Llama3Tokenizer tokenizer = Llama3Tokenizer.load(tokenizerFile);
-                LlamaModel model = LlamaModel.load(torch, dir)) {
+        Path tokenizerFile = LocalModel.tokenizerFile(dir, tokenizerOption.file);
+        try (LocalModel local = LocalModel.load(dir, tokenizerFile, runtime.threads)) {
+            LlamaModel model = local.model();
             int max = model.config().maxPositionEmbeddings();
             int size = context != null ? context : Math.min(max, DEFAULT_CONTEXT);
             if (size > max) {
                 throw new WoqException("--context " + size + " is more than the model's context of " + max + " tokens");
             }
-            err.printf(Locale.ROOT, "woq: %s; model %s (%d layers, %s), loaded in %.1f s; context %,d tokens; seed %d%n",
-                    torch.describe(), dir, model.config().numLayers(), model.weightFormat(),
-                    (System.nanoTime() - loadStart) / 1e9, size, sampling.seed());
+            err.printf(Locale.ROOT, "woq: %s; context %,d tokens; seed %d%n", local.describe(), size, sampling.seed());
             err.flush();
-            try (Conversation conversation = new Conversation(model, tokenizer, size);
+            try (Conversation conversation = new Conversation(model, local.tokenizer(), size);
                     ChatConsole console = openConsole()) {
                 conversation.setSystemPrompt(system);
                 if (console.interactive()) {

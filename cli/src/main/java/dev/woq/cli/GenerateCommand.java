@@ -89,9 +89,8 @@ final class GenerateCommand implements Callable<Integer> {
             description = "Write the logits at the last prompt position as little-endian float32.")
     Path logitsOut;
 
-    @Option(names = "--tokenizer", paramLabel = "FILE",
-            description = "tokenizer.json to use (default: the model directory's).")
-    Path tokenizerPath;
+    @Mixin
+    TokenizerOption tokenizerOption;
 
     @Mixin
     RuntimeOptions runtime;
@@ -205,9 +204,9 @@ final class GenerateCommand implements Callable<Integer> {
     }
 
     private Llama3Tokenizer loadTokenizer(Path dir) {
-        Path file = tokenizerPath != null ? tokenizerPath : dir.resolve("tokenizer.json");
+        Path file = tokenizerOption.file != null ? tokenizerOption.file : dir.resolve("tokenizer.json");
         if (!Files.isRegularFile(file)) {
-            if (prompt.ids != null && tokenizerPath == null) {
+            if (prompt.ids != null && tokenizerOption.file == null) {
                 return null; // ids in, ids out: the text is optional
             }
             throw new WoqException("No tokenizer at " + file + ": the model directory needs tokenizer.json, or pass --tokenizer FILE");

@@ -3,6 +3,7 @@ package dev.woq.cli;
 import dev.woq.runtime.quant.QuantRecipe;
 import dev.woq.runtime.quant.Quantizer;
 import dev.woq.runtime.registry.Entry;
+import dev.woq.runtime.registry.ModelLocator;
 import dev.woq.runtime.registry.ModelRegistry;
 import dev.woq.runtime.util.ProcessMemory;
 import java.io.PrintWriter;

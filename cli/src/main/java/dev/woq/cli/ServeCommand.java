@@ -1,11 +1,10 @@
 package dev.woq.cli;
 
 import dev.woq.runtime.WoqException;
-import dev.woq.runtime.engine.TorchRuntime;
+import dev.woq.runtime.LocalModel;
 import dev.woq.runtime.model.LlamaModel;
 import dev.woq.server.ServerOptions;
 import dev.woq.server.WoqServer;
-import dev.woq.tokenizer.Llama3Tokenizer;
 import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
@@ -78,9 +77,8 @@ final class ServeCommand implements Callable<Integer> {
             description = "The id clients send as \"model\" (default: the last part of --model).")
     String servedName;
 
-    @Option(names = "--tokenizer", paramLabel = "FILE",
-            description = "tokenizer.json to use (default: the model directory's).")
-    Path tokenizerPath;
+    @Mixin
+    TokenizerOption tokenizerOption;
 
     @Mixin
     RuntimeOptions runtime;
@@ -135,25 +133,11 @@ final class ServeCommand implements Callable<Integer> {
 
     private WoqServer.LoadedModel load(String id, PrintWriter err, long start) {
         Path dir = weights.resolve(err);
-        Path tokenizerFile = tokenizerPath != null ? tokenizerPath : dir.resolve("tokenizer.json");
-        if (!Files.isRegularFile(tokenizerFile)) {
-            throw new WoqException("No tokenizer at " + tokenizerFile
-                    + ": the model directory needs tokenizer.json, or pass --tokenizer FILE");
-        }
-        TorchRuntime torch = TorchRuntime.start(runtime.threads);
-        Llama3Tokenizer tokenizer = Llama3Tokenizer.load(tokenizerFile);
-        LlamaModel model;
-        try {
-            model = LlamaModel.load(torch, dir);
-        } catch (RuntimeException e) {
-            tokenizer.close();
-            throw e;
-        }
-        err.printf(Locale.ROOT, "woq serve: %s; model %s (%d layers, %s) loaded in %.1f s; context %,d tokens%n",
-                torch.describe(), dir, model.config().numLayers(), model.weightFormat(),
-                (System.nanoTime() - start) / 1e9, model.config().maxPositionEmbeddings());
+        LocalModel local = LocalModel.load(dir, LocalModel.tokenizerFile(dir, tokenizerOption.file), runtime.threads);
+        LlamaModel model = local.model();
+        err.printf(Locale.ROOT, "woq serve: %s; context %,d tokens%n", local.describe(), model.config().maxPositionEmbeddings());
         err.flush();
-        return new WoqServer.LoadedModel(id, model, tokenizer);
+        return new WoqServer.LoadedModel(id, model, local.tokenizer());
     }
 
     private static String rootMessage(Throwable e) {

@@ -1,14 +1,10 @@
 package dev.woq.cli;
 
-import dev.woq.runtime.CheckpointException;
-import dev.woq.runtime.quant.QuantRecipe;
-import dev.woq.runtime.registry.Entry;
-import dev.woq.runtime.registry.Manifest;
+import dev.woq.runtime.format.WeightFormat;
 import dev.woq.runtime.registry.ModelRegistry;
+import dev.woq.runtime.registry.ModelResolver;
 import java.io.PrintWriter;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Optional;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
@@ -35,39 +31,28 @@ final class WeightsOptions {
     @Mixin
     WoqHome home;
 
+    /** The weight format asked for; checks the dtype and group size before anything is loaded. */
+    WeightFormat format() {
+        return WeightFormat.parse(dtype, groupSize);
+    }
+
     /** The directory to load, after quantizing if needed; progress and notices go to {@code err}. */
     Path resolve(PrintWriter err) {
-        return resolve(model, dtype, groupSize, home.registry(), err);
+        return resolve(model, format(), home.registry(), err);
     }
 
     /**
-     * The directory holding {@code model}'s weights in {@code dtype}: the model directory for bf16,
+     * The directory holding {@code model}'s weights in {@code format}: the model directory for bf16,
      * else its registry entry, quantized first (once, saying so) when the registry lacks it.
      */
-    static Path resolve(String model, String dtype, Integer groupSize, ModelRegistry registry, PrintWriter err) {
-        if (dtype.equalsIgnoreCase("bf16")) {
-            if (groupSize != null) {
-                throw new CheckpointException("--group-size applies to --dtype int4, not bf16");
-            }
-            return ModelLocator.locate(model);
-        }
-        QuantRecipe recipe = QuantRecipe.parse(dtype, groupSize, false);
-        Path source;
-        try {
-            source = ModelLocator.locate(model);
-        } catch (CheckpointException notADirectory) {
-            // Only the quantized copy may be left: a registry model name is enough.
-            Optional<Entry> entry = registry.find(model, ModelRegistry.entryName(recipe));
-            if (entry.isPresent()) {
-                return registry.open(entry.get().dir()).dir();
-            }
-            throw notADirectory;
-        }
-        if (!Files.isRegularFile(registry.entryDir(source, recipe).resolve(Manifest.FILE_NAME))) {
-            err.println("woq: no " + ModelRegistry.entryName(recipe) + " entry for " + source
-                    + " in the registry yet: quantizing it first (once)");
+    static Path resolve(String model, WeightFormat format, ModelRegistry registry, PrintWriter err) {
+        QuantizeCommand.TensorProgress progress = QuantizeCommand.TensorProgress.onTerminal("quantizing " + format.id(), err);
+        Path dir = new ModelResolver(registry, progress, message -> {
+            progress.interrupt();
+            err.println("woq: " + message);
             err.flush();
-        }
-        return QuantizeCommand.getOrCreate(registry, source, recipe, false, err).dir();
+        }).resolve(model, format);
+        progress.finish();
+        return dir;
     }
 }

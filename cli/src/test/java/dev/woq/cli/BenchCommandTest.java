@@ -107,7 +107,7 @@ class BenchCommandTest {
         Path nothing = tmp.resolve("never");
         record Case(List<String> args, String message) {}
         for (Case c : List.of(
-                new Case(List.of("--dtypes", "bf16,int3"), "Unknown quantization dtype 'int3'"),
+                new Case(List.of("--dtypes", "bf16,int3"), "Unknown dtype 'int3'"),
                 new Case(List.of("--runs", "0"), "--runs must be at least 1, got 0"),
                 new Case(List.of("--new-tokens", "1"), "--new-tokens must be at least 2"),
                 new Case(List.of("--dtypes", "int8,int8"), "--dtypes lists int8 twice"),

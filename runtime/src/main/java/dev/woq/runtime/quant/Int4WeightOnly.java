@@ -2,6 +2,7 @@ package dev.woq.runtime.quant;
 
 import com.google.gson.JsonObject;
 import dev.woq.runtime.ConfigException;
+import dev.woq.runtime.format.WeightFormat;
 import dev.woq.runtime.model.LlamaWeights;
 
 /**
@@ -14,7 +15,7 @@ import dev.woq.runtime.model.LlamaWeights;
  * @param quantizeLmHead whether {@code lm_head.weight} is quantized too
  */
 public record Int4WeightOnly(int groupSize, boolean quantizeLmHead) implements QuantRecipe {
-    static final String GROUP_SIZES_TEXT = "32, 64 or 128";
+    static final String GROUP_SIZES_TEXT = WeightFormat.Int4.GROUP_SIZES_TEXT;
 
     /**
      * libtorch's int4 pack ({@code _convert_weight_to_int4pack_for_cpu}) takes output rows in blocks
@@ -23,10 +24,12 @@ public record Int4WeightOnly(int groupSize, boolean quantizeLmHead) implements Q
     public static final int OUT_MULTIPLE = 16;
 
     public Int4WeightOnly {
-        if (groupSize != 32 && groupSize != 64 && groupSize != 128) {
-            throw new ConfigException("Unsupported int4 group size " + groupSize + ": choose " + GROUP_SIZES_TEXT
-                    + " (smaller groups are more accurate and a little larger on disk).");
-        }
+        new WeightFormat.Int4(groupSize); // refuses a group size the kernels do not run
+    }
+
+    @Override
+    public WeightFormat format() {
+        return new WeightFormat.Int4(groupSize);
     }
 
     /** Group size {@code groupSize}, LM head quantized. */

@@ -2,6 +2,7 @@ package dev.woq.runtime.quant;
 
 import com.google.gson.JsonObject;
 import dev.woq.runtime.ConfigException;
+import dev.woq.runtime.format.WeightFormat;
 
 /**
  * Symmetric int8 with one bf16 scale per output channel. See {@link WeightCodec#quantizeInt8Row}
@@ -16,6 +17,11 @@ public record Int8WeightOnly(boolean quantizeLmHead) implements QuantRecipe {
     /** LM head quantized. */
     public Int8WeightOnly() {
         this(true);
+    }
+
+    @Override
+    public WeightFormat format() {
+        return WeightFormat.INT8;
     }
 
     @Override

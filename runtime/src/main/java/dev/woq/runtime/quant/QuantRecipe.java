@@ -3,6 +3,7 @@ package dev.woq.runtime.quant;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import dev.woq.runtime.ConfigException;
+import dev.woq.runtime.format.WeightFormat;
 import java.util.Locale;
 
 /**
@@ -34,6 +35,24 @@ public sealed interface QuantRecipe permits Int4WeightOnly, Int8WeightOnly {
 
     /** {@code {"dtype":"int4","group_size":128,"quantize_lm_head":true}}, or for int8 without group_size. */
     JsonObject toJson();
+
+    /**
+     * The recipe that stores projections in {@code format}.
+     *
+     * @throws ConfigException for bf16, which is not quantized
+     */
+    static QuantRecipe of(WeightFormat format, boolean quantizeLmHead) {
+        if (format instanceof WeightFormat.Int4 int4) {
+            return new Int4WeightOnly(int4.groupSize(), quantizeLmHead);
+        }
+        if (format instanceof WeightFormat.Int8) {
+            return new Int8WeightOnly(quantizeLmHead);
+        }
+        throw new ConfigException(format.id() + " weights are not quantized: choose int8 or int4 to quantize");
+    }
+
+    /** The weight format the projections are stored in. */
+    WeightFormat format();
 
     /**
      * The recipe a command line asks for.

@@ -1,4 +1,4 @@
-package dev.woq.cli;
+package dev.woq.runtime.registry;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;

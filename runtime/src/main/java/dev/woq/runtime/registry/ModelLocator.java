@@ -1,4 +1,4 @@
-package dev.woq.cli;
+package dev.woq.runtime.registry;
 
 import dev.woq.runtime.CheckpointException;
 import java.io.IOException;
@@ -15,15 +15,15 @@ import java.util.stream.Stream;
  * Hugging Face cache ({@code $HF_HUB_CACHE}, {@code $HF_HOME/hub} or
  * {@code ~/.cache/huggingface/hub}). Nothing is downloaded.
  */
-final class ModelLocator {
+public final class ModelLocator {
     private ModelLocator() {}
 
-    static Path locate(String model) {
+    public static Path locate(String model) {
         return locate(model, hubCache());
     }
 
     /** As {@link #locate(String)}, looking up hub names in {@code hubCache}. */
-    static Path locate(String model, Path hubCache) {
+    public static Path locate(String model, Path hubCache) {
         Path direct = Path.of(model.startsWith("~/") ? System.getProperty("user.home") + model.substring(1) : model);
         if (Files.isDirectory(direct)) {
             if (!Files.isRegularFile(direct.resolve("config.json"))) {
