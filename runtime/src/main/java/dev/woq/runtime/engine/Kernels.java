@@ -14,8 +14,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
- * woq's TorchScript kernel library: the methods of {@code LlamaOps.ts}, compiled by libtorch at
- * load. Each call costs a few microseconds of JNI overhead, so callers use one call per layer
+ * A compiled TorchScript kernel library ({@code LlamaOps.ts}, {@code NativeOps.ts}), called by
+ * method name. Only {@link TorchOps} and {@link NativeOps} call it, each method once, so the rest
+ * of woq sees typed operations. Each call costs a few microseconds of JNI overhead, so callers use one call per layer
  * step (a projection, an attention), never per element.
  *
  * <p>Arguments may be {@link NDArray} (PyTorch), {@link Long}/{@link Integer}, {@link Double},
@@ -23,7 +24,7 @@ import java.nio.file.Path;
  * {@code PtNDArray[]} (a {@code Tensor[]} list).
  * Results are attached to the manager the caller passes and are freed when it closes.
  */
-public final class Kernels {
+final class Kernels {
     static final String SOURCE = "LlamaOps.ts";
     private final PtSymbolBlock module;
 
@@ -55,7 +56,7 @@ public final class Kernels {
     }
 
     /** Calls {@code method} and returns its tensor result, attached to {@code out}. */
-    public PtNDArray call(PtNDManager out, String method, Object... args) {
+    PtNDArray call(PtNDManager out, String method, Object... args) {
         IValue[] inputs = new IValue[args.length];
         try {
             for (int i = 0; i < args.length; i++) {

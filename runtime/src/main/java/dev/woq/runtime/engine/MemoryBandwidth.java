@@ -22,7 +22,7 @@ public final class MemoryBandwidth {
             for (int i = 0; i < passes; i++) {
                 try (PtNDManager step = (PtNDManager) m.newSubManager()) {
                     long t0 = System.nanoTime();
-                    runtime.kernels().call(step, "sum_f32", x);
+                    runtime.ops().sumFloat(step, x);
                     rates[i] = bytes / ((System.nanoTime() - t0) / 1e9);
                 }
             }

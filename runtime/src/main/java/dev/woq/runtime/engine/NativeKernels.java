@@ -48,13 +48,13 @@ public final class NativeKernels {
 
     private static final NativeKernels NONE = new NativeKernels(null, null, false, "libtorch");
 
-    private final Kernels kernels; // null when not available
+    private final NativeOps ops; // null when not available
     private final Lib lib;
     private final boolean amx;
     private final String status;
 
-    private NativeKernels(Kernels kernels, Lib lib, boolean amx, String status) {
-        this.kernels = kernels;
+    private NativeKernels(NativeOps ops, Lib lib, boolean amx, String status) {
+        this.ops = ops;
         this.lib = lib;
         this.amx = amx;
         this.status = status;
@@ -104,7 +104,7 @@ public final class NativeKernels {
         }
         lib.woq_set_threads(threads);
         boolean amx = lib.woq_amx_supported() == 1;
-        return new NativeKernels(Kernels.load(manager, "NativeOps", SOURCE), lib, amx,
+        return new NativeKernels(new NativeOps(Kernels.load(manager, "NativeOps", SOURCE)), lib, amx,
                 amx ? "woq AVX-512 BF16, int4 on AMX" : "woq AVX-512 BF16");
     }
 
@@ -120,9 +120,9 @@ public final class NativeKernels {
         return value == null || value.isBlank() ? "auto" : value.trim().toLowerCase(Locale.ROOT);
     }
 
-    /** The TorchScript methods of {@code NativeOps.ts}, if this process runs woq's kernels. */
-    public Optional<Kernels> kernels() {
-        return Optional.ofNullable(kernels);
+    /** woq's kernels, if this process runs them. */
+    public Optional<NativeOps> ops() {
+        return Optional.ofNullable(ops);
     }
 
     /** Whether int4 runs on the AMX kernel (this CPU has AMX tiles and the kernels are loaded). */
@@ -132,7 +132,7 @@ public final class NativeKernels {
 
     /** The same kernels with int4 on the AVX-512 kernel even where AMX runs (to compare the two). */
     public NativeKernels withoutAmx() {
-        return amx ? new NativeKernels(kernels, lib, false, "woq AVX-512 BF16") : this;
+        return amx ? new NativeKernels(ops, lib, false, "woq AVX-512 BF16") : this;
     }
 
     /** Which kernels run, and if libtorch's, why. */

@@ -19,7 +19,7 @@ public final class TorchRuntime {
 
     private final Engine engine;
     private final PtNDManager manager;
-    private final Kernels kernels;
+    private final TorchOps ops;
     private final NativeKernels natives;
     private volatile int threads;
 
@@ -37,7 +37,7 @@ public final class TorchRuntime {
         JniUtils.setNumThreads(threads);
         this.threads = threads;
         this.manager = (PtNDManager) engine.newBaseManager();
-        this.kernels = Kernels.load(manager);
+        this.ops = new TorchOps(Kernels.load(manager));
         this.natives = NativeKernels.load(manager, threads);
     }
 
@@ -64,8 +64,9 @@ public final class TorchRuntime {
         return start(CpuInfo.physicalCores());
     }
 
-    public Kernels kernels() {
-        return kernels;
+    /** libtorch's operations, typed: what the model blocks call. */
+    public TorchOps ops() {
+        return ops;
     }
 
     /** woq's own matmul kernels, and whether this process runs them. */

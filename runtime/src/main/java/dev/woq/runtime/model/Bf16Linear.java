@@ -2,7 +2,8 @@ package dev.woq.runtime.model;
 
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.engine.PtNDManager;
-import dev.woq.runtime.engine.Kernels;
+import dev.woq.runtime.engine.NativeOps;
+import dev.woq.runtime.engine.TorchOps;
 import java.util.Optional;
 
 /**
@@ -16,11 +17,11 @@ public final class Bf16Linear extends Projection {
     /** The most tokens woq's kernel takes; above, oneDNN is as fast or faster (benchmarks/RESULTS.md). */
     static final long NATIVE_MAX_ROWS = 8;
     private final PtNDArray weight; // [out, in] bf16
-    private final Kernels natives; // null: oneDNN only
+    private final NativeOps natives; // null: oneDNN only
 
-    /** @param natives woq's kernels ({@code NativeOps.ts}), or empty for oneDNN only */
-    public Bf16Linear(Kernels kernels, Optional<Kernels> natives, PtNDArray weight, int out, int in) {
-        super(kernels, out, in);
+    /** @param natives woq's kernels ({@link NativeOps}), or empty for oneDNN only */
+    public Bf16Linear(TorchOps ops, Optional<NativeOps> natives, PtNDArray weight, int out, int in) {
+        super(ops, out, in);
         this.weight = weight;
         this.natives = natives.orElse(null);
     }
@@ -28,9 +29,9 @@ public final class Bf16Linear extends Projection {
     @Override
     public PtNDArray apply(PtNDManager scope, PtNDArray x) {
         if (natives != null && x.getShape().get(0) <= NATIVE_MAX_ROWS) {
-            return natives.call(scope, "bf16_mm", x, weight);
+            return natives.bf16(scope, x, weight);
         }
-        return kernels.call(scope, "linear_bf16", x, weight);
+        return ops.linearBf16(scope, x, weight);
     }
 
     @Override

@@ -2,7 +2,8 @@ package dev.woq.runtime.model;
 
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.engine.PtNDManager;
-import dev.woq.runtime.engine.Kernels;
+import dev.woq.runtime.engine.NativeOps;
+import dev.woq.runtime.engine.TorchOps;
 import dev.woq.runtime.safetensors.TensorInfo;
 
 /**
@@ -13,25 +14,21 @@ import dev.woq.runtime.safetensors.TensorInfo;
  * code, from files mapped only for that call.
  */
 public final class Int4AmxLinear extends Projection {
-    private final Kernels amx;
+    private final NativeOps amx;
     private final PtNDArray packed; // codes, then fp32 scales and offsets (woq_int4_amx.cpp)
     private final int groupSize;
 
     public Int4AmxLinear(
-            Kernels kernels, Kernels amx, PtNDManager manager, TensorInfo nibbles, TensorInfo scales, TensorInfo zeros,
+            TorchOps ops, NativeOps amx, PtNDManager manager, TensorInfo nibbles, TensorInfo scales, TensorInfo zeros,
             int groupSize, int out, int in) {
-        super(kernels, out, in);
+        super(ops, out, in);
         if (!fits(out, groupSize)) {
             throw new IllegalArgumentException("int4 AMX kernel cannot take out=" + out + ", group " + groupSize);
         }
         Int4Linear.requireEvenOffsets(scales, zeros);
         this.amx = amx;
         this.groupSize = groupSize;
-        this.packed = amx.call(manager, "amx_pack",
-                nibbles.file().toString(), nibbles.file().toFile().length(), nibbles.fileOffset(), (long) out, (long) in / 2,
-                scales.file().toString(), scales.file().toFile().length() / 2, scales.fileOffset() / 2,
-                zeros.file().toString(), zeros.file().toFile().length() / 2, zeros.fileOffset() / 2,
-                (long) (in / groupSize));
+        this.packed = amx.amxPack(manager, nibbles, scales, zeros, out, in, groupSize);
     }
 
     /** Whether the kernel takes a matrix of {@code out} rows in groups of {@code groupSize} (the input width is a multiple of the group). */
@@ -41,7 +38,7 @@ public final class Int4AmxLinear extends Projection {
 
     @Override
     public PtNDArray apply(PtNDManager scope, PtNDArray x) {
-        return amx.call(scope, "amx_mm", x, packed, (long) out, (long) groupSize);
+        return amx.amx(scope, x, packed, out, groupSize);
     }
 
     /** Codes plus one scale and offset per group, as the kernel reads them (fp32). */

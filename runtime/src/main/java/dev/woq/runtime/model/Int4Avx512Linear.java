@@ -2,7 +2,8 @@ package dev.woq.runtime.model;
 
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.engine.PtNDManager;
-import dev.woq.runtime.engine.Kernels;
+import dev.woq.runtime.engine.NativeOps;
+import dev.woq.runtime.engine.TorchOps;
 
 /**
  * A weight-only int4 projection on woq's AVX-512 BF16 kernel ({@code woq_avx512.cpp}): the same
@@ -12,16 +13,16 @@ import dev.woq.runtime.engine.Kernels;
  * memory, and the pages are the OS cache's own.
  */
 public final class Int4Avx512Linear extends Projection {
-    private final Kernels natives;
+    private final NativeOps natives;
     private final PtNDArray nibbles; // [out, in/2] uint8, low nibble = even input
     private final PtNDArray scales; // [out, in/groupSize] bf16
     private final PtNDArray zeros; // same shape
     private final int groupSize;
 
     public Int4Avx512Linear(
-            Kernels kernels, Kernels natives, PtNDArray nibbles, PtNDArray scales, PtNDArray zeros,
+            TorchOps ops, NativeOps natives, PtNDArray nibbles, PtNDArray scales, PtNDArray zeros,
             int groupSize, int out, int in) {
-        super(kernels, out, in);
+        super(ops, out, in);
         if (!fits(in, groupSize)) {
             throw new IllegalArgumentException("int4 AVX-512 kernel cannot take in=" + in + ", group " + groupSize);
         }
@@ -39,7 +40,7 @@ public final class Int4Avx512Linear extends Projection {
 
     @Override
     public PtNDArray apply(PtNDManager scope, PtNDArray x) {
-        return natives.call(scope, "int4_mm", x, nibbles, scales, zeros);
+        return natives.int4(scope, x, nibbles, scales, zeros);
     }
 
     /** The codes, scales and zeros as mapped. */

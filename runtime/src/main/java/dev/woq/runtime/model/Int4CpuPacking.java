@@ -5,7 +5,7 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.engine.PtNDManager;
 import dev.woq.runtime.CheckpointException;
-import dev.woq.runtime.engine.Kernels;
+import dev.woq.runtime.engine.TorchOps;
 import dev.woq.runtime.safetensors.TensorInfo;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -47,13 +47,13 @@ final class Int4CpuPacking {
     private Int4CpuPacking() {}
 
     /** The layout this process's libtorch packs int4 weights in, or empty if none of the known ones. */
-    static Optional<Layout> detect(Kernels kernels, PtNDManager manager) {
+    static Optional<Layout> detect(TorchOps ops, PtNDManager manager) {
         Optional<Layout> d = detected;
         if (d == null) {
             synchronized (Int4CpuPacking.class) {
                 d = detected;
                 if (d == null) {
-                    d = probe(kernels, manager);
+                    d = probe(ops, manager);
                     detected = d;
                 }
             }
@@ -61,7 +61,7 @@ final class Int4CpuPacking {
         return d;
     }
 
-    private static Optional<Layout> probe(Kernels kernels, PtNDManager manager) {
+    private static Optional<Layout> probe(TorchOps ops, PtNDManager manager) {
         int[] codes = new int[PROBE_N * PROBE_K];
         SplittableRandom r = new SplittableRandom(4);
         for (int i = 0; i < codes.length; i++) {
@@ -74,7 +74,7 @@ final class Int4CpuPacking {
         byte[] expected;
         try (PtNDManager scope = (PtNDManager) manager.newSubManager()) {
             PtNDArray ints = (PtNDArray) scope.create(codes, new Shape(PROBE_N, PROBE_K));
-            PtNDArray packed = kernels.call(scope, "int4_pack_reference", ints);
+            PtNDArray packed = ops.int4PackReference(scope, ints);
             expected = packed.toByteArray();
         }
         for (Layout layout : CANDIDATES) {
@@ -155,7 +155,7 @@ final class Int4CpuPacking {
          * Reads the portable nibbles of an [out, in] matrix from its file and returns them in the
          * kernel's layout as a uint8 tensor [out, in/2] of {@code manager}, owned by libtorch.
          */
-        PtNDArray pack(Kernels kernels, PtNDManager manager, TensorInfo nibbles, int out, int in) {
+        PtNDArray pack(TorchOps ops, PtNDManager manager, TensorInfo nibbles, int out, int in) {
             int half = in / 2;
             long total = (long) out * half;
             if (total > Integer.MAX_VALUE - 16) {
@@ -191,7 +191,7 @@ final class Int4CpuPacking {
             // can take the next matrix.
             try (PtNDManager scope = (PtNDManager) manager.newSubManager()) {
                 PtNDArray view = (PtNDArray) scope.create(packed, new Shape(out, half), DataType.UINT8);
-                return kernels.call(manager, "clone", view);
+                return ops.copy(manager, view);
             }
         }
     }

@@ -3,7 +3,7 @@ package dev.woq.runtime.model;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.engine.PtNDManager;
 import dev.woq.runtime.CheckpointException;
-import dev.woq.runtime.engine.Kernels;
+import dev.woq.runtime.engine.TorchOps;
 import dev.woq.runtime.safetensors.TensorInfo;
 
 /**
@@ -18,7 +18,7 @@ public final class Int4Linear extends Projection {
      * independently), large enough to keep the loop's per-step overhead small, small enough that
      * the int32 temporary stays at 16 MB for K = 4096.
      */
-    static final long REPACK_ROWS = 1024;
+    static final int REPACK_ROWS = 1024;
     private final PtNDArray packed; // CPU-specific layout
     private final PtNDArray scalesAndZeros; // [K/g, N, 2] bf16
     private final int groupSize;
@@ -30,9 +30,9 @@ public final class Int4Linear extends Projection {
      * @param zeros where it stores the zeros, same shape
      */
     public Int4Linear(
-            Kernels kernels, PtNDManager manager, TensorInfo nibbles, TensorInfo scales, TensorInfo zeros,
+            TorchOps ops, PtNDManager manager, TensorInfo nibbles, TensorInfo scales, TensorInfo zeros,
             int groupSize, int out, int in) {
-        this(kernels, manager, repackWithLibtorch(kernels, manager, nibbles, out, in), scales, zeros, groupSize, out, in);
+        this(ops, manager, repackWithLibtorch(ops, manager, nibbles, out, in), scales, zeros, groupSize, out, in);
     }
 
     /**
@@ -41,15 +41,15 @@ public final class Int4Linear extends Projection {
      *     {@link #repackWithLibtorch}
      */
     Int4Linear(
-            Kernels kernels, PtNDManager manager, PtNDArray packed, TensorInfo scales, TensorInfo zeros,
+            TorchOps ops, PtNDManager manager, PtNDArray packed, TensorInfo scales, TensorInfo zeros,
             int groupSize, int out, int in) {
-        super(kernels, out, in);
+        super(ops, out, in);
         this.packed = packed;
         requireEvenOffsets(scales, zeros);
-        this.scalesAndZeros = kernels.call(manager, "int4_scales_zeros",
-                scales.file().toString(), scales.file().toFile().length() / 2, scales.fileOffset() / 2,
-                zeros.file().toString(), zeros.file().toFile().length() / 2, zeros.fileOffset() / 2,
-                (long) out, (long) (in / groupSize));
+        this.scalesAndZeros = ops.int4ScalesAndZerosFromFiles(manager,
+                scales.file(), scales.file().toFile().length() / 2, scales.fileOffset() / 2,
+                zeros.file(), zeros.file().toFile().length() / 2, zeros.fileOffset() / 2,
+                out, in / groupSize);
         this.groupSize = groupSize;
     }
 
@@ -62,14 +62,14 @@ public final class Int4Linear extends Projection {
     }
 
     /** libtorch's own conversion (an int32 copy of the codes): for a CPU whose layout woq does not know. */
-    static PtNDArray repackWithLibtorch(Kernels kernels, PtNDManager manager, TensorInfo nibbles, int out, int in) {
-        return kernels.call(manager, "int4_repack", nibbles.file().toString(), nibbles.file().toFile().length(),
-                nibbles.fileOffset(), (long) out, (long) in / 2, REPACK_ROWS);
+    static PtNDArray repackWithLibtorch(TorchOps ops, PtNDManager manager, TensorInfo nibbles, int out, int in) {
+        return ops.int4RepackFromFile(manager, nibbles.file(), nibbles.file().toFile().length(),
+                nibbles.fileOffset(), out, in / 2, REPACK_ROWS);
     }
 
     @Override
     public PtNDArray apply(PtNDManager scope, PtNDArray x) {
-        return kernels.call(scope, "linear_int4", x, packed, (long) groupSize, scalesAndZeros);
+        return ops.linearInt4(scope, x, packed, groupSize, scalesAndZeros);
     }
 
     @Override

@@ -4,7 +4,7 @@ import ai.djl.engine.Engine;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.engine.PtNDManager;
 import dev.woq.runtime.WoqException;
-import dev.woq.runtime.engine.Kernels;
+import dev.woq.runtime.engine.TorchOps;
 import dev.woq.runtime.safetensors.SafetensorsCheckpoint;
 import dev.woq.runtime.safetensors.SafetensorsDtype;
 import dev.woq.runtime.safetensors.SafetensorsWriter;
@@ -45,7 +45,7 @@ final class Int4PackCache implements AutoCloseable {
     }
 
     /** The cache of {@code modelDir} for {@code layout}, or empty if the directory is not a registry entry. */
-    static Optional<Int4PackCache> open(Kernels kernels, PtNDManager manager, Path modelDir, Int4CpuPacking.Layout layout) {
+    static Optional<Int4PackCache> open(TorchOps ops, PtNDManager manager, Path modelDir, Int4CpuPacking.Layout layout) {
         Path manifest = modelDir.resolve("manifest.json");
         if (!Files.isRegularFile(manifest)) {
             return Optional.empty();
@@ -60,7 +60,7 @@ final class Int4PackCache implements AutoCloseable {
         MappedWeights mapped = null;
         if (Files.isRegularFile(file)) {
             try {
-                mapped = new MappedWeights(kernels, manager, SafetensorsCheckpoint.open(dir));
+                mapped = new MappedWeights(ops, manager, SafetensorsCheckpoint.open(dir));
             } catch (WoqException unreadable) {
                 mapped = null; // truncated or damaged: rebuilt at the end of this load
             }

@@ -2,7 +2,8 @@ package dev.woq.runtime.model;
 
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.engine.PtNDManager;
-import dev.woq.runtime.engine.Kernels;
+import dev.woq.runtime.engine.NativeOps;
+import dev.woq.runtime.engine.TorchOps;
 import java.util.Optional;
 
 /**
@@ -18,11 +19,11 @@ public final class Int8Linear extends Projection {
     static final long NATIVE_MAX_ROWS = 4;
     private final PtNDArray weight; // [out, in] int8
     private final PtNDArray scales; // [out] bf16
-    private final Kernels natives; // null: libtorch's kernel
+    private final NativeOps natives; // null: libtorch's kernel
 
-    /** @param natives woq's kernels ({@code NativeOps.ts}), or empty for libtorch's */
-    public Int8Linear(Kernels kernels, Optional<Kernels> natives, PtNDArray weight, PtNDArray scales, int out, int in) {
-        super(kernels, out, in);
+    /** @param natives woq's kernels ({@link NativeOps}), or empty for libtorch's */
+    public Int8Linear(TorchOps ops, Optional<NativeOps> natives, PtNDArray weight, PtNDArray scales, int out, int in) {
+        super(ops, out, in);
         this.weight = weight;
         this.scales = scales;
         this.natives = natives.orElse(null);
@@ -31,9 +32,9 @@ public final class Int8Linear extends Projection {
     @Override
     public PtNDArray apply(PtNDManager scope, PtNDArray x) {
         if (natives != null && x.getShape().get(0) <= NATIVE_MAX_ROWS) {
-            return natives.call(scope, "int8_mm", x, weight, scales);
+            return natives.int8(scope, x, weight, scales);
         }
-        return kernels.call(scope, "linear_int8", x, weight, scales);
+        return ops.linearInt8(scope, x, weight, scales);
     }
 
     /** Whether woq's kernel computes this projection's short calls. */

@@ -2,7 +2,8 @@ package dev.woq.runtime.model;
 
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.engine.PtNDManager;
-import dev.woq.runtime.engine.Kernels;
+import dev.woq.runtime.engine.TorchDtype;
+import dev.woq.runtime.engine.TorchOps;
 
 /**
  * Keys and values of every layer for one sequence: per layer two bf16 tensors
@@ -15,15 +16,16 @@ public final class KvCache implements AutoCloseable {
     private final PtNDArray[] values;
     private final int capacity;
 
-    KvCache(Kernels kernels, PtNDManager parent, LlamaConfig config, int capacity) {
+    /** Caches of {@code capacity} positions for every layer of {@code config}, owned by a sub-manager of {@code parent}. */
+    public KvCache(TorchOps ops, PtNDManager parent, LlamaConfig config, int capacity) {
         this.manager = (PtNDManager) parent.newSubManager();
         this.capacity = capacity;
         this.keys = new PtNDArray[config.numLayers()];
         this.values = new PtNDArray[config.numLayers()];
         long[] shape = {config.numKvHeads(), capacity, config.headDim()};
         for (int i = 0; i < config.numLayers(); i++) {
-            keys[i] = kernels.call(manager, "empty", shape, 15L);
-            values[i] = kernels.call(manager, "empty", shape, 15L);
+            keys[i] = ops.empty(manager, shape, TorchDtype.BFLOAT16);
+            values[i] = ops.empty(manager, shape, TorchDtype.BFLOAT16);
         }
     }
 
@@ -32,11 +34,13 @@ public final class KvCache implements AutoCloseable {
         return capacity;
     }
 
-    PtNDArray keys(int layer) {
+    /** Layer {@code layer}'s keys, [kvHeads, capacity, headDim] bf16. */
+    public PtNDArray keys(int layer) {
         return keys[layer];
     }
 
-    PtNDArray values(int layer) {
+    /** Layer {@code layer}'s values, same shape. */
+    public PtNDArray values(int layer) {
         return values[layer];
     }
 

@@ -3,7 +3,8 @@ package dev.woq.runtime.model;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.engine.PtNDManager;
 import dev.woq.runtime.CheckpointException;
-import dev.woq.runtime.engine.Kernels;
+import dev.woq.runtime.engine.NativeOps;
+import dev.woq.runtime.engine.TorchOps;
 import dev.woq.runtime.engine.NativeKernels;
 import dev.woq.runtime.safetensors.SafetensorsDtype;
 import dev.woq.runtime.safetensors.TensorInfo;
@@ -20,10 +21,10 @@ import java.util.Optional;
  * a CPU with AMX, else to {@link Int4Avx512Linear}; int8 and bf16 use them inside their own
  * blocks. Elsewhere every format runs on libtorch's kernels.
  */
-final class LinearLoader {
+public final class LinearLoader {
     /** The int8 kernel's AVX-512 path reads rows with aligned loads. */
     private static final int INT8_ALIGNMENT = 64;
-    private final Kernels kernels;
+    private final TorchOps ops;
     private final NativeKernels natives;
     private final PtNDManager manager;
     private final MappedWeights weights;
@@ -32,8 +33,9 @@ final class LinearLoader {
     private Int4PackCache int4Cache;
     private boolean int4LayoutChecked;
 
-    LinearLoader(Kernels kernels, NativeKernels natives, PtNDManager manager, MappedWeights weights) {
-        this.kernels = kernels;
+    /** Loads projections of {@code weights} onto {@code natives}' kernels (or libtorch's: {@link NativeKernels#none()}). */
+    public LinearLoader(TorchOps ops, NativeKernels natives, PtNDManager manager, MappedWeights weights) {
+        this.ops = ops;
         this.natives = natives;
         this.manager = manager;
         this.weights = weights;
@@ -45,17 +47,18 @@ final class LinearLoader {
         return weights.contains(q) ? q : weightName;
     }
 
-    Linear load(String weightName, int out, int in) {
+    /** The projection stored for {@code weightName} ([out, in]) in whatever format the checkpoint holds it. */
+    public Linear load(String weightName, int out, int in) {
         String base = base(weightName);
         String q = base + ".qweight";
         if (!weights.contains(q)) {
-            return new Bf16Linear(kernels, natives.kernels(), weights.bf16(weightName, out, in), out, in);
+            return new Bf16Linear(ops, natives.ops(), weights.bf16(weightName, out, in), out, in);
         }
         TensorInfo codes = weights.checkpoint().tensor(q);
         TensorInfo scales = weights.checkpoint().tensor(base + ".scales");
         if (codes.dtype() == SafetensorsDtype.I8) {
             return new Int8Linear(
-                    kernels, natives.kernels(),
+                    ops, natives.ops(),
                     weights.stored(q, SafetensorsDtype.I8, INT8_ALIGNMENT, out, in),
                     weights.stored(base + ".scales", SafetensorsDtype.BF16, 2, out),
                     out, in);
@@ -71,19 +74,19 @@ final class LinearLoader {
             int groupSize = in / groups;
             TensorInfo groupScales = weights.checked(base + ".scales", SafetensorsDtype.BF16, out, groups);
             TensorInfo groupZeros = weights.checked(base + ".zeros", SafetensorsDtype.BF16, out, groups);
-            Optional<Kernels> own = natives.kernels();
+            Optional<NativeOps> own = natives.ops();
             if (own.isPresent() && natives.amx() && Int4AmxLinear.fits(out, groupSize)) {
-                return new Int4AmxLinear(kernels, own.get(), manager,
+                return new Int4AmxLinear(ops, own.get(), manager,
                         weights.checked(q, SafetensorsDtype.U8, out, in / 2), groupScales, groupZeros, groupSize, out, in);
             }
             if (own.isPresent() && Int4Avx512Linear.fits(in, groupSize)) {
-                return new Int4Avx512Linear(kernels, own.get(),
+                return new Int4Avx512Linear(ops, own.get(),
                         weights.stored(q, SafetensorsDtype.U8, 1, out, in / 2),
                         weights.stored(base + ".scales", SafetensorsDtype.BF16, 2, out, groups),
                         weights.stored(base + ".zeros", SafetensorsDtype.BF16, 2, out, groups),
                         groupSize, out, in);
             }
-            return new Int4Linear(kernels, manager,
+            return new Int4Linear(ops, manager,
                     int4Codes(q, weights.checked(q, SafetensorsDtype.U8, out, in / 2), out, in),
                     groupScales, groupZeros, groupSize, out, in);
         }
@@ -95,16 +98,16 @@ final class LinearLoader {
     private PtNDArray int4Codes(String name, TensorInfo nibbles, int out, int in) {
         if (!int4LayoutChecked) {
             int4LayoutChecked = true;
-            Optional<Int4CpuPacking.Layout> layout = Int4CpuPacking.detect(kernels, manager);
+            Optional<Int4CpuPacking.Layout> layout = Int4CpuPacking.detect(ops, manager);
             int4Packer = layout.map(Int4CpuPacking.Packer::new).orElse(null);
-            int4Cache = layout.flatMap(l -> Int4PackCache.open(kernels, manager, weights.checkpoint().directory(), l))
+            int4Cache = layout.flatMap(l -> Int4PackCache.open(ops, manager, weights.checkpoint().directory(), l))
                     .orElse(null);
         }
         if (int4Packer == null) {
-            return Int4Linear.repackWithLibtorch(kernels, manager, nibbles, out, in);
+            return Int4Linear.repackWithLibtorch(ops, manager, nibbles, out, in);
         }
         Optional<PtNDArray> cached = int4Cache != null ? int4Cache.find(name, out, in) : Optional.empty();
-        PtNDArray codes = cached.orElseGet(() -> int4Packer.pack(kernels, manager, nibbles, out, in));
+        PtNDArray codes = cached.orElseGet(() -> int4Packer.pack(ops, manager, nibbles, out, in));
         if (int4Cache != null) {
             int4Cache.remember(name, codes, cached.isEmpty());
         }
@@ -112,7 +115,7 @@ final class LinearLoader {
     }
 
     /** After the last matrix: saves the int4 layout for the next load if this one had to build it. */
-    void finish() {
+    public void finish() {
         if (int4Cache != null) {
             int4Cache.writeIfBuilt();
             int4Cache.close();

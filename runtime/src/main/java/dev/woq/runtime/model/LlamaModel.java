@@ -2,9 +2,8 @@ package dev.woq.runtime.model;
 
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.engine.PtNDManager;
-import ai.djl.util.PairList;
 import dev.woq.runtime.WoqException;
-import dev.woq.runtime.engine.Kernels;
+import dev.woq.runtime.engine.TorchOps;
 import dev.woq.runtime.engine.NativeKernels;
 import dev.woq.runtime.engine.TorchRuntime;
 import dev.woq.runtime.safetensors.SafetensorsCheckpoint;
@@ -14,34 +13,35 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * Llama 3 for causal LM: embedding, decoder layers, final norm, LM head, computing in bf16.
- * Weights are mapped from the checkpoint; {@link #newSession} gives a sequence with its own KV
- * cache.
+ * Llama for causal LM, computing in bf16 on weights mapped from the checkpoint:
+ * <pre>
+ *   x = embed(ids)                       [T, hidden]
+ *   for each layer: x = layer(x, cache)  (DecoderLayer: attention, then SwiGLU MLP)
+ *   logits = lm_head(rms_norm(x[last]))  [1, vocab]
+ * </pre>
+ * {@link #newSession} gives a sequence with its own KV cache; {@link #decode(List, int[])} steps
+ * several sequences at once (continuous batching).
  */
-public final class LlamaModel extends KernelBlock implements AutoCloseable {
+public final class LlamaModel implements AutoCloseable {
+    private final TorchOps ops;
     private final LlamaConfig config;
     private final PtNDManager manager;
-    private final Embedding embedding;
+    private final PtNDArray embedding; // [vocab, hidden] bf16
     private final List<DecoderLayer> layers;
-    private final RmsNorm norm;
+    private final PtNDArray norm; // [hidden] bf16
     private final Linear lmHead;
     private final RotaryEmbedding rope;
     private final long weightBytesPerToken;
 
-    private LlamaModel(
-            Kernels kernels, LlamaConfig config, PtNDManager manager, Embedding embedding,
-            List<DecoderLayer> layers, RmsNorm norm, Linear lmHead, RotaryEmbedding rope) {
-        super(kernels);
+    private LlamaModel(TorchOps ops, LlamaConfig config, PtNDManager manager, PtNDArray embedding,
+            List<DecoderLayer> layers, PtNDArray norm, Linear lmHead, RotaryEmbedding rope) {
+        this.ops = ops;
         this.config = config;
         this.manager = manager;
-        this.embedding = addChildBlock("embed_tokens", embedding);
-        this.layers = layers;
-        for (int i = 0; i < layers.size(); i++) {
-            addChildBlock("layers." + i, layers.get(i));
-        }
-        this.norm = addChildBlock("norm", norm);
+        this.embedding = embedding;
+        this.layers = List.copyOf(layers);
+        this.norm = norm;
         this.lmHead = lmHead;
-        addChildBlock("lm_head", (KernelBlock) lmHead);
         this.rope = rope;
         long bytes = lmHead.weightBytes();
         for (DecoderLayer layer : layers) {
@@ -59,46 +59,39 @@ public final class LlamaModel extends KernelBlock implements AutoCloseable {
     }
 
     /** As {@link #load(TorchRuntime, Path)}, on the given kernels ({@link NativeKernels#none()}: libtorch's only). */
-    static LlamaModel load(TorchRuntime runtime, Path dir, NativeKernels natives) {
+    public static LlamaModel load(TorchRuntime runtime, Path dir, NativeKernels natives) {
         LlamaConfig config = LlamaConfig.load(dir);
         SafetensorsCheckpoint checkpoint = SafetensorsCheckpoint.open(dir);
-        Kernels k = runtime.kernels();
+        TorchOps ops = runtime.ops();
         PtNDManager manager = (PtNDManager) runtime.manager().newSubManager();
-        try (MappedWeights weights = new MappedWeights(k, manager, checkpoint)) {
+        try (MappedWeights weights = new MappedWeights(ops, manager, checkpoint)) {
             checkpoint.requireAll(LlamaWeights.names(config).stream()
                     .map(name -> LinearLoader.storedName(weights, name)).toList());
-            LinearLoader linears = new LinearLoader(k, natives, manager, weights);
+            LinearLoader linears = new LinearLoader(ops, natives, manager, weights);
             int h = config.hiddenSize();
-            Embedding embedding = new Embedding(k, weights.bf16(LlamaWeights.EMBED, config.vocabSize(), h));
+            PtNDArray embedding = weights.bf16(LlamaWeights.EMBED, config.vocabSize(), h);
             RotaryEmbedding rope = new RotaryEmbedding(manager, config);
             List<DecoderLayer> layers = new ArrayList<>();
             for (int i = 0; i < config.numLayers(); i++) {
                 LlamaWeights.Layer n = LlamaWeights.layer(i);
-                Attention attention = new Attention(
-                        k, config, i,
+                DecoderLayer.Weights w = new DecoderLayer.Weights(
+                        weights.bf16(n.inputNorm(), h),
                         linears.load(n.q(), config.queryWidth(), h),
                         linears.load(n.k(), config.kvWidth(), h),
                         linears.load(n.v(), config.kvWidth(), h),
                         linears.load(n.o(), h, config.queryWidth()),
-                        rope);
-                Mlp mlp = new Mlp(
-                        k,
+                        weights.bf16(n.postAttentionNorm(), h),
                         linears.load(n.gate(), config.intermediateSize(), h),
                         linears.load(n.up(), config.intermediateSize(), h),
                         linears.load(n.down(), h, config.intermediateSize()));
-                layers.add(new DecoderLayer(
-                        k,
-                        new RmsNorm(k, weights.bf16(n.inputNorm(), h), config.rmsNormEps()),
-                        attention,
-                        new RmsNorm(k, weights.bf16(n.postAttentionNorm(), h), config.rmsNormEps()),
-                        mlp));
+                layers.add(new DecoderLayer(ops, config, i, w, rope));
             }
-            RmsNorm norm = new RmsNorm(k, weights.bf16(LlamaWeights.NORM, h), config.rmsNormEps());
+            PtNDArray norm = weights.bf16(LlamaWeights.NORM, h);
             Linear lmHead = config.tieWordEmbeddings()
-                    ? new Bf16Linear(k, natives.kernels(), embedding.table(), config.vocabSize(), h)
+                    ? new Bf16Linear(ops, natives.ops(), embedding, config.vocabSize(), h)
                     : linears.load(LlamaWeights.LM_HEAD, config.vocabSize(), h);
             linears.finish();
-            return new LlamaModel(k, config, manager, embedding, layers, norm, lmHead, rope);
+            return new LlamaModel(ops, config, manager, embedding, layers, norm, lmHead, rope);
         } catch (RuntimeException e) {
             manager.close();
             throw e;
@@ -130,7 +123,7 @@ public final class LlamaModel extends KernelBlock implements AutoCloseable {
             throw new WoqException(
                     "A session needs 1.." + config.maxPositionEmbeddings() + " positions (the context length), got " + capacity);
         }
-        return new InferenceSession(this, new KvCache(kernels, manager, config, capacity));
+        return new InferenceSession(this, new KvCache(ops, manager, config, capacity));
     }
 
     /**
@@ -143,14 +136,14 @@ public final class LlamaModel extends KernelBlock implements AutoCloseable {
             for (int i = 0; i < ids.length; i++) {
                 longIds[i] = ids[i];
             }
-            PtNDArray x = embedding.apply(scope, (PtNDArray) scope.create(longIds)); // [T, hidden]
+            PtNDArray x = ops.embedding(scope, embedding, (PtNDArray) scope.create(longIds)); // [T, hidden]
             for (DecoderLayer layer : layers) {
-                layer.apply(scope, x, cache, position);
+                layer.forward(scope, x, cache, position);
             }
             // Only the last position's logits are needed: [1, hidden] → [1, vocab].
-            PtNDArray last = kernels.call(scope, "last_row_logits", x);
-            PtNDArray logits = lmHead.apply(scope, norm.apply(scope, last));
-            return kernels.call(scope, "to_float", logits).toFloatArray();
+            PtNDArray last = ops.lastRow(scope, x);
+            PtNDArray logits = lmHead.apply(scope, ops.rmsNorm(scope, last, norm, config.rmsNormEps()));
+            return ops.toFloat(scope, logits).toFloatArray();
         }
     }
 
@@ -181,12 +174,12 @@ public final class LlamaModel extends KernelBlock implements AutoCloseable {
         int vocab = config.vocabSize();
         float[] flat;
         try (PtNDManager scope = (PtNDManager) manager.newSubManager()) {
-            PtNDArray x = embedding.apply(scope, (PtNDArray) scope.create(longIds)); // [B, hidden]
+            PtNDArray x = ops.embedding(scope, embedding, (PtNDArray) scope.create(longIds)); // [B, hidden]
             for (DecoderLayer layer : layers) {
-                layer.applyBatch(scope, x, caches, positions);
+                layer.forwardBatch(scope, x, caches, positions);
             }
-            PtNDArray logits = lmHead.apply(scope, norm.apply(scope, x)); // [B, vocab]
-            flat = kernels.call(scope, "to_float", logits).toFloatArray();
+            PtNDArray logits = lmHead.apply(scope, ops.rmsNorm(scope, x, norm, config.rmsNormEps())); // [B, vocab]
+            flat = ops.toFloat(scope, logits).toFloatArray();
         }
         float[][] out = new float[batch][];
         for (int b = 0; b < batch; b++) {
@@ -194,11 +187,6 @@ public final class LlamaModel extends KernelBlock implements AutoCloseable {
             sessions.get(b).advance();
         }
         return out;
-    }
-
-    @Override
-    protected PtNDArray forward(PtNDManager scope, PtNDArray x, PairList<String, Object> params) {
-        throw new UnsupportedOperationException("use newSession(capacity).prefill(ids) and decode(id)");
     }
 
     @Override

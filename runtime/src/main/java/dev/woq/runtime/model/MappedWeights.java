@@ -5,7 +5,8 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.engine.PtNDManager;
 import dev.woq.runtime.CheckpointException;
-import dev.woq.runtime.engine.Kernels;
+import dev.woq.runtime.engine.TorchDtype;
+import dev.woq.runtime.engine.TorchOps;
 import dev.woq.runtime.safetensors.SafetensorsCheckpoint;
 import dev.woq.runtime.safetensors.SafetensorsDtype;
 import dev.woq.runtime.safetensors.TensorInfo;
@@ -26,7 +27,7 @@ import java.util.Map;
  * F16 and F32 tensors are converted to bf16 (a native copy).
  */
 public final class MappedWeights implements AutoCloseable {
-    private final Kernels kernels;
+    private final TorchOps ops;
     private final PtNDManager manager;
     private final SafetensorsCheckpoint checkpoint;
     private final Map<String, PtNDArray> mappings = new HashMap<>();
@@ -34,8 +35,8 @@ public final class MappedWeights implements AutoCloseable {
     /**
      * @param manager owns the tensors handed out; they live as long as it does
      */
-    public MappedWeights(Kernels kernels, PtNDManager manager, SafetensorsCheckpoint checkpoint) {
-        this.kernels = kernels;
+    public MappedWeights(TorchOps ops, PtNDManager manager, SafetensorsCheckpoint checkpoint) {
+        this.ops = ops;
         this.manager = manager;
         this.checkpoint = checkpoint;
     }
@@ -58,13 +59,13 @@ public final class MappedWeights implements AutoCloseable {
         PtNDArray tensor;
         switch (dtype) {
             case BF16:
-                tensor = view(info, 15);
+                tensor = view(info, TorchDtype.BFLOAT16);
                 break;
             case F16:
-                tensor = kernels.call(manager, "to_dtype", view(info, 5), 15L);
+                tensor = ops.to(manager, view(info, TorchDtype.FLOAT16), TorchDtype.BFLOAT16);
                 break;
             case F32:
-                tensor = kernels.call(manager, "to_dtype", view(info, 6), 15L);
+                tensor = ops.to(manager, view(info, TorchDtype.FLOAT32), TorchDtype.BFLOAT16);
                 break;
             default:
                 throw new CheckpointException(
@@ -89,7 +90,7 @@ public final class MappedWeights implements AutoCloseable {
         TensorInfo info = checked(name, dtype, shape);
         PtNDArray view = view(info, torchCode(dtype));
         if (info.fileOffset() % alignment != 0) {
-            return kernels.call(manager, "clone", view);
+            return ops.copy(manager, view);
         }
         return view;
     }
@@ -111,20 +112,20 @@ public final class MappedWeights implements AutoCloseable {
         return info;
     }
 
-    private static int torchCode(SafetensorsDtype dtype) {
+    private static TorchDtype torchCode(SafetensorsDtype dtype) {
         switch (dtype) {
             case U8:
-                return 0;
+                return TorchDtype.UINT8;
             case I8:
-                return 1;
+                return TorchDtype.INT8;
             case I32:
-                return 3;
+                return TorchDtype.INT32;
             case F16:
-                return 5;
+                return TorchDtype.FLOAT16;
             case F32:
-                return 6;
+                return TorchDtype.FLOAT32;
             case BF16:
-                return 15;
+                return TorchDtype.BFLOAT16;
             default:
                 throw new CheckpointException("woq does not load " + dtype + " tensors");
         }
@@ -134,28 +135,28 @@ public final class MappedWeights implements AutoCloseable {
      * A view of the tensor's bytes with torch dtype code {@code torchDtype}. When the data is not
      * aligned to its element size (possible in hand-written files), it is copied instead.
      */
-    private PtNDArray view(TensorInfo info, int torchDtype) {
+    private PtNDArray view(TensorInfo info, TorchDtype torchDtype) {
         int elem = info.dtype().byteSize();
         long[] shape = info.shapeArray();
         if (info.fileOffset() % elem != 0) {
             return copied(info, torchDtype);
         }
         PtNDArray flat = mapping(info.file(), elem, torchDtype);
-        return kernels.call(manager, "tensor_at", flat, info.fileOffset() / elem, info.numel(), shape);
+        return ops.view(manager, flat, info.fileOffset() / elem, info.numel(), shape);
     }
 
-    private PtNDArray mapping(Path file, int elem, int torchDtype) {
+    private PtNDArray mapping(Path file, int elem, TorchDtype torchDtype) {
         String key = file.toAbsolutePath() + "#" + torchDtype;
         PtNDArray flat = mappings.get(key);
         if (flat == null) {
             long size = file.toFile().length();
-            flat = kernels.call(manager, "map_file", file.toAbsolutePath().toString(), size / elem, (long) torchDtype);
+            flat = ops.mapFile(manager, file, size / elem, torchDtype);
             mappings.put(key, flat);
         }
         return flat;
     }
 
-    private PtNDArray copied(TensorInfo info, int torchDtype) {
+    private PtNDArray copied(TensorInfo info, TorchDtype torchDtype) {
         ByteBuffer bytes = ByteBuffer.allocateDirect(Math.toIntExact(info.byteLength())).order(ByteOrder.LITTLE_ENDIAN);
         try (FileChannel ch = FileChannel.open(info.file(), StandardOpenOption.READ)) {
             long pos = info.fileOffset();
@@ -171,7 +172,7 @@ public final class MappedWeights implements AutoCloseable {
         }
         bytes.flip();
         Shape shape = new Shape(info.shape());
-        if (torchDtype == 15) {
+        if (torchDtype == TorchDtype.BFLOAT16) {
             // DJL cannot create bf16 arrays: widen to fp32 (exact) and let libtorch narrow it back.
             ByteBuffer f32 = ByteBuffer.allocateDirect(bytes.capacity() * 2).order(ByteOrder.LITTLE_ENDIAN);
             while (bytes.hasRemaining()) {
@@ -179,12 +180,16 @@ public final class MappedWeights implements AutoCloseable {
             }
             f32.flip();
             PtNDArray wide = (PtNDArray) manager.create(f32, shape, DataType.FLOAT32);
-            return kernels.call(manager, "to_dtype", wide, 15L);
+            return ops.to(manager, wide, TorchDtype.BFLOAT16);
         }
-        DataType type = torchDtype == 0 ? DataType.UINT8
-                : torchDtype == 1 ? DataType.INT8
-                : torchDtype == 3 ? DataType.INT32
-                : torchDtype == 5 ? DataType.FLOAT16 : DataType.FLOAT32;
+        DataType type = switch (torchDtype) {
+            case UINT8 -> DataType.UINT8;
+            case INT8 -> DataType.INT8;
+            case INT32 -> DataType.INT32;
+            case FLOAT16 -> DataType.FLOAT16;
+            case FLOAT32 -> DataType.FLOAT32;
+            case BFLOAT16 -> throw new IllegalStateException("bf16 is widened above");
+        };
         return (PtNDArray) manager.create(bytes, shape, type);
     }
 

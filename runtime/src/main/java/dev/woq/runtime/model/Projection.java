@@ -1,31 +1,17 @@
 package dev.woq.runtime.model;
 
-import ai.djl.ndarray.types.Shape;
-import ai.djl.pytorch.engine.PtNDArray;
-import ai.djl.pytorch.engine.PtNDManager;
-import ai.djl.util.PairList;
-import dev.woq.runtime.engine.Kernels;
+import dev.woq.runtime.engine.TorchOps;
 
-/** What every {@link Linear} block shares: its shape and the DJL entry point. */
-abstract class Projection extends KernelBlock implements Linear {
+/** What every {@link Linear} shares: libtorch's operations and its shape. */
+abstract class Projection implements Linear {
+    protected final TorchOps ops;
     protected final int in;
     protected final int out;
 
-    Projection(Kernels kernels, int out, int in) {
-        super(kernels);
+    Projection(TorchOps ops, int out, int in) {
+        this.ops = ops;
         this.in = in;
         this.out = out;
-    }
-
-    @Override
-    protected PtNDArray forward(PtNDManager scope, PtNDArray x, PairList<String, Object> params) {
-        return apply(scope, x);
-    }
-
-    /** [tokens, in] → [tokens, out]. */
-    @Override
-    public Shape[] getOutputShapes(Shape[] inputShapes) {
-        return new Shape[] {new Shape(inputShapes[0].get(0), out)};
     }
 
     @Override

@@ -63,11 +63,13 @@ public final class RotaryEmbedding implements AutoCloseable {
         return inv;
     }
 
-    PtNDArray cos() {
+    /** [maxPositions, headDim] fp32. */
+    public PtNDArray cos() {
         return cos;
     }
 
-    PtNDArray sin() {
+    /** [maxPositions, headDim] fp32. */
+    public PtNDArray sin() {
         return sin;
     }
 

@@ -23,11 +23,6 @@ class LlamaOps(Module):
     return torch.add_(x, y)
   def linear_bf16(self: __torch__.LlamaOps, x: Tensor, w: Tensor) -> Tensor:
     return torch.linear(x, w)
-  def prepack_bf16(self: __torch__.LlamaOps, w: Tensor) -> Tensor:
-    return ops.mkldnn._reorder_linear_weight(w, 1)
-  def linear_bf16_prepacked(self: __torch__.LlamaOps, x: Tensor, w: Tensor) -> Tensor:
-    sc = annotate(List[Optional[number]], [])
-    return ops.mkldnn._linear_pointwise(x, w, None, "none", sc, "")
   def silu_mul(self: __torch__.LlamaOps, gate: Tensor, up: Tensor) -> Tensor:
     return torch.mul(torch.silu(gate), up)
   def rope(self: __torch__.LlamaOps, x: Tensor, cos: Tensor, sin: Tensor) -> Tensor:

@@ -6,7 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.engine.PtNDManager;
-import dev.woq.runtime.engine.Kernels;
+import dev.woq.runtime.engine.TorchDtype;
+import dev.woq.runtime.engine.TorchOps;
 import dev.woq.runtime.engine.TorchRuntime;
 import java.util.Optional;
 import java.util.SplittableRandom;
@@ -17,7 +18,7 @@ class Int4CpuPackingTest {
     @Test
     void thisLibtorchsLayoutIsOneWoqKnows() {
         TorchRuntime torch = TorchRuntime.start(2);
-        Optional<Int4CpuPacking.Layout> layout = Int4CpuPacking.detect(torch.kernels(), torch.manager());
+        Optional<Int4CpuPacking.Layout> layout = Int4CpuPacking.detect(torch.ops(), torch.manager());
         assertTrue(layout.isPresent(), "libtorch's int4 packing matches none of woq's layouts: loading falls back"
                 + " to libtorch's slow conversion");
     }
@@ -25,8 +26,8 @@ class Int4CpuPackingTest {
     @Test
     void javaPackingEqualsLibtorchsForFullAndPartialBlocksAndManyChunks() {
         TorchRuntime torch = TorchRuntime.start(2);
-        Kernels kernels = torch.kernels();
-        Int4CpuPacking.Layout layout = Int4CpuPacking.detect(kernels, torch.manager()).orElseThrow();
+        TorchOps ops = torch.ops();
+        Int4CpuPacking.Layout layout = Int4CpuPacking.detect(ops, torch.manager()).orElseThrow();
         // 64 * 5 + 32 rows: full blocks, then a partial one; K = 384 columns.
         int n = 352;
         int k = 384;
@@ -41,7 +42,7 @@ class Int4CpuPackingTest {
         }
         byte[] expected;
         try (PtNDManager m = (PtNDManager) torch.manager().newSubManager()) {
-            PtNDArray packed = kernels.call(m, "int4_pack_reference", (PtNDArray) m.create(codes, new Shape(n, k)));
+            PtNDArray packed = ops.int4PackReference(m, (PtNDArray) m.create(codes, new Shape(n, k)));
             expected = packed.toByteArray();
         }
         byte[] whole = new byte[nibbles.length];

@@ -11,7 +11,8 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.engine.PtNDManager;
 import dev.woq.runtime.CheckpointException;
-import dev.woq.runtime.engine.Kernels;
+import dev.woq.runtime.engine.TorchDtype;
+import dev.woq.runtime.engine.TorchOps;
 import dev.woq.runtime.engine.NativeKernels;
 import dev.woq.runtime.engine.TorchRuntime;
 import dev.woq.runtime.safetensors.SafetensorsCheckpoint;
@@ -52,7 +53,7 @@ class QuantizedLinearTest {
                 if (out % 64 == 0) { // libtorch's kernel takes whole blocks of 64 rows
                     compare(sub, out, Int4Linear.class, "int4-g" + group, NativeKernels.none(), TOKENS);
                 }
-                if (natives.kernels().isEmpty()) {
+                if (natives.ops().isEmpty()) {
                     continue;
                 }
                 // one token (four rows at once), the most that share one pass (8), 9 (a block of 8,
@@ -103,7 +104,7 @@ class QuantizedLinearTest {
         Assumptions.assumeTrue(flags.contains(" avx512_bf16") && System.getenv(NativeKernels.SETTING) == null,
                 "no AVX-512 BF16 on this machine");
         TorchRuntime rt = TorchRuntime.start(2);
-        assertTrue(rt.natives().kernels().isPresent(), rt.natives().status());
+        assertTrue(rt.natives().ops().isPresent(), rt.natives().status());
         assertEquals(flags.contains(" amx_bf16"), rt.natives().amx(), rt.natives().status());
         assertTrue(rt.describe().contains("kernels: woq AVX-512 BF16"), rt.describe());
     }
@@ -125,7 +126,7 @@ class QuantizedLinearTest {
                 tensor("layer.scales", SafetensorsDtype.BF16, bytes(scales), out, IN / 64),
                 tensor("layer.zeros", SafetensorsDtype.BF16, bytes(zeros), out, IN / 64)));
         TorchRuntime rt = TorchRuntime.start(2);
-        Kernels k = rt.kernels();
+        TorchOps k = rt.ops();
         try (PtNDManager m = (PtNDManager) rt.manager().newSubManager();
                 MappedWeights w = new MappedWeights(k, m, SafetensorsCheckpoint.open(dir))) {
             var codes = w.checked("layer.qweight", SafetensorsDtype.U8, out, IN / 2);
@@ -139,9 +140,9 @@ class QuantizedLinearTest {
                 xs.put((float) r.nextGaussian());
             }
             xs.flip();
-            PtNDArray x = k.call(m, "to_dtype", m.create(xs, new Shape(TOKENS, IN), DataType.FLOAT32), 15L);
-            assertArrayEquals(k.call(m, "to_float", libtorch.apply(m, x)).toFloatArray(),
-                    k.call(m, "to_float", java.apply(m, x)).toFloatArray());
+            PtNDArray x = k.to(m, (PtNDArray) m.create(xs, new Shape(TOKENS, IN), DataType.FLOAT32), TorchDtype.BFLOAT16);
+            assertArrayEquals(k.toFloat(m, libtorch.apply(m, x)).toFloatArray(),
+                    k.toFloat(m, java.apply(m, x)).toFloatArray());
         }
     }
 
@@ -164,7 +165,7 @@ class QuantizedLinearTest {
                 tensor("reference.weight", SafetensorsDtype.BF16, bytes(toBf16(dequant)), INT8_OUT, IN)));
         compare(dir, INT8_OUT, Int8Linear.class, "int8", NativeKernels.none(), TOKENS);
         NativeKernels natives = TorchRuntime.start(2).natives();
-        if (natives.kernels().isPresent()) {
+        if (natives.ops().isPresent()) {
             for (int tokens = 1; tokens <= Int8Linear.NATIVE_MAX_ROWS; tokens++) {
                 compare(dir, INT8_OUT, Int8Linear.class, "int8", natives, tokens);
             }
@@ -175,7 +176,7 @@ class QuantizedLinearTest {
     @Test
     void bf16KernelMatchesOneDnn(@TempDir Path dir) {
         NativeKernels natives = TorchRuntime.start(2).natives();
-        Assumptions.assumeTrue(natives.kernels().isPresent(), natives.status());
+        Assumptions.assumeTrue(natives.ops().isPresent(), natives.status());
         int out = 100; // three 32-row blocks and a tail of 4
         SplittableRandom r = new SplittableRandom(16);
         float[] w = new float[out * IN];
@@ -184,7 +185,7 @@ class QuantizedLinearTest {
         }
         write(dir, List.of(tensor("layer.weight", SafetensorsDtype.BF16, bytes(toBf16(w)), out, IN)));
         TorchRuntime rt = TorchRuntime.start(2);
-        Kernels k = rt.kernels();
+        TorchOps k = rt.ops();
         try (PtNDManager m = (PtNDManager) rt.manager().newSubManager();
                 MappedWeights weights = new MappedWeights(k, m, SafetensorsCheckpoint.open(dir))) {
             Linear own = new LinearLoader(k, natives, m, weights).load("layer.weight", out, IN);
@@ -192,8 +193,8 @@ class QuantizedLinearTest {
             for (int tokens = 1; tokens <= Bf16Linear.NATIVE_MAX_ROWS; tokens++) {
                 PtNDArray x = randomX(k, m, tokens, tokens);
                 double relative = relativeError(
-                        k.call(m, "to_float", own.apply(m, x)).toFloatArray(),
-                        k.call(m, "to_float", oneDnn.apply(m, x)).toFloatArray());
+                        k.toFloat(m, own.apply(m, x)).toFloatArray(),
+                        k.toFloat(m, oneDnn.apply(m, x)).toFloatArray());
                 assertTrue(relative < 0.01, "bf16, " + tokens + " tokens: relative error " + relative);
             }
         }
@@ -206,8 +207,8 @@ class QuantizedLinearTest {
                 tensor("layer.scales", SafetensorsDtype.BF16, ByteBuffer.allocate(OUT * 2), OUT)));
         TorchRuntime rt = TorchRuntime.start(2);
         try (PtNDManager m = (PtNDManager) rt.manager().newSubManager();
-                MappedWeights w = new MappedWeights(rt.kernels(), m, SafetensorsCheckpoint.open(dir))) {
-            LinearLoader loader = new LinearLoader(rt.kernels(), rt.natives(), m, w);
+                MappedWeights w = new MappedWeights(rt.ops(), m, SafetensorsCheckpoint.open(dir))) {
+            LinearLoader loader = new LinearLoader(rt.ops(), rt.natives(), m, w);
             CheckpointException e = assertThrows(CheckpointException.class, () -> loader.load("layer.weight", OUT, IN));
             assertTrue(e.getMessage().contains("layer.qweight") && e.getMessage().contains("I32"), e.getMessage());
         }
@@ -215,7 +216,7 @@ class QuantizedLinearTest {
 
     private static void compare(Path dir, int out, Class<?> expectedType, String format, NativeKernels natives, int tokens) {
         TorchRuntime rt = TorchRuntime.start(2);
-        Kernels k = rt.kernels();
+        TorchOps k = rt.ops();
         try (PtNDManager m = (PtNDManager) rt.manager().newSubManager();
                 MappedWeights w = new MappedWeights(k, m, SafetensorsCheckpoint.open(dir))) {
             LinearLoader loader = new LinearLoader(k, natives, m, w);
@@ -224,26 +225,26 @@ class QuantizedLinearTest {
             assertInstanceOf(expectedType, quantized);
             assertEquals(format, quantized.format());
             if (quantized instanceof Int8Linear) {
-                assertEquals(natives.kernels().isPresent(), ((Int8Linear) quantized).isNative());
+                assertEquals(natives.ops().isPresent(), ((Int8Linear) quantized).isNative());
             }
             PtNDArray x = randomX(k, m, tokens, 1);
             double relative = relativeError(
-                    k.call(m, "to_float", quantized.apply(m, x)).toFloatArray(),
-                    k.call(m, "to_float", reference.apply(m, x)).toFloatArray());
+                    k.toFloat(m, quantized.apply(m, x)).toFloatArray(),
+                    k.toFloat(m, reference.apply(m, x)).toFloatArray());
             assertTrue(relative < 0.01, format + " on " + expectedType.getSimpleName() + " (" + natives.status() + "), "
                     + tokens + " tokens, " + out + " outputs: relative error " + relative);
         }
     }
 
     /** [tokens, IN] bf16, standard normal. */
-    private static PtNDArray randomX(Kernels k, PtNDManager m, int tokens, long seed) {
+    private static PtNDArray randomX(TorchOps k, PtNDManager m, int tokens, long seed) {
         SplittableRandom r = new SplittableRandom(seed);
         FloatBuffer xs = FloatBuffer.allocate(tokens * IN);
         for (int i = 0; i < tokens * IN; i++) {
             xs.put((float) r.nextGaussian());
         }
         xs.flip();
-        return k.call(m, "to_dtype", m.create(xs, new Shape(tokens, IN), DataType.FLOAT32), 15L);
+        return k.to(m, (PtNDArray) m.create(xs, new Shape(tokens, IN), DataType.FLOAT32), TorchDtype.BFLOAT16);
     }
 
     /** ||got - want|| / ||want||. */

@@ -1,4 +1,4 @@
-package dev.woq.runtime.model;
+package dev.woq.bench;
 
 import dev.woq.runtime.quant.WeightCodec;
 import dev.woq.runtime.safetensors.SafetensorsDtype;

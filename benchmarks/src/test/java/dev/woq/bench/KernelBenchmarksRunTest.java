@@ -1,10 +1,9 @@
-package dev.woq.runtime.model;
+package dev.woq.bench;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.woq.bench.JmhTable;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -1,8 +1,11 @@
-package dev.woq.runtime.model;
+package dev.woq.bench;
 
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.engine.PtNDManager;
-import dev.woq.runtime.engine.Kernels;
+import dev.woq.runtime.engine.TorchOps;
+import dev.woq.runtime.model.KvCache;
+import dev.woq.runtime.model.LlamaConfig;
+import dev.woq.runtime.model.RotaryEmbedding;
 import dev.woq.runtime.engine.TorchRuntime;
 import dev.woq.runtime.synth.SyntheticPreset;
 import java.util.concurrent.TimeUnit;
@@ -34,7 +37,7 @@ public class AttentionBenchmark {
     public int tokens;
 
     private LlamaConfig config;
-    private Kernels kernels;
+    private TorchOps ops;
     private PtNDManager manager;
     private RotaryEmbedding rope;
     private KvCache cache;
@@ -51,22 +54,22 @@ public class AttentionBenchmark {
                 Math.max(full.maxPositionEmbeddings(), context + tokens), full.tieWordEmbeddings(), full.bosTokenId(),
                 full.eosTokenIds(), full.torchDtype());
         TorchRuntime torch = TorchRuntime.start();
-        kernels = torch.kernels();
+        ops = torch.ops();
         manager = (PtNDManager) torch.manager().newSubManager();
         rope = new RotaryEmbedding(manager, config);
-        cache = new KvCache(kernels, manager, config, context + tokens);
+        cache = new KvCache(ops, manager, config, context + tokens);
         int qWidth = config.numHeads() * config.headDim();
         int kvWidth = config.numKvHeads() * config.headDim();
         try (PtNDManager fill = (PtNDManager) manager.newSubManager()) {
-            attend(fill, LinearBenchmark.randomBf16(kernels, fill, context, qWidth, 1),
-                    LinearBenchmark.randomBf16(kernels, fill, context, kvWidth, 2),
-                    LinearBenchmark.randomBf16(kernels, fill, context, kvWidth, 3), 0);
+            attend(fill, LinearBenchmark.randomBf16(ops, fill, context, qWidth, 1),
+                    LinearBenchmark.randomBf16(ops, fill, context, kvWidth, 2),
+                    LinearBenchmark.randomBf16(ops, fill, context, kvWidth, 3), 0);
         }
-        q = LinearBenchmark.randomBf16(kernels, manager, tokens, qWidth, 4);
-        k = LinearBenchmark.randomBf16(kernels, manager, tokens, kvWidth, 5);
-        v = LinearBenchmark.randomBf16(kernels, manager, tokens, kvWidth, 6);
+        q = LinearBenchmark.randomBf16(ops, manager, tokens, qWidth, 4);
+        k = LinearBenchmark.randomBf16(ops, manager, tokens, kvWidth, 5);
+        v = LinearBenchmark.randomBf16(ops, manager, tokens, kvWidth, 6);
         try (PtNDManager scope = (PtNDManager) manager.newSubManager()) {
-            float[] out = kernels.call(scope, "to_float", attend(scope, q, k, v, context)).toFloatArray();
+            float[] out = ops.toFloat(scope, attend(scope, q, k, v, context)).toFloatArray();
             for (float f : out) {
                 if (!Float.isFinite(f)) {
                     throw new IllegalStateException("attention at context " + context + " gave " + f);
@@ -79,7 +82,7 @@ public class AttentionBenchmark {
     }
 
     private PtNDArray attend(PtNDManager scope, PtNDArray q, PtNDArray k, PtNDArray v, int position) {
-        return kernels.call(scope, "attention", q, k, v, rope.cos(), rope.sin(), cache.keys(0), cache.values(0),
+        return ops.attention(scope, q, k, v, rope.cos(), rope.sin(), cache.keys(0), cache.values(0),
                 position, config.numHeads(), config.numKvHeads(), config.headDim());
     }
 

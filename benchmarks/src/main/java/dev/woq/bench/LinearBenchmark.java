@@ -1,11 +1,15 @@
-package dev.woq.runtime.model;
+package dev.woq.bench;
 
 import ai.djl.ndarray.types.Shape;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.engine.PtNDManager;
-import dev.woq.runtime.engine.Kernels;
+import dev.woq.runtime.engine.TorchDtype;
+import dev.woq.runtime.engine.TorchOps;
 import dev.woq.runtime.engine.NativeKernels;
 import dev.woq.runtime.engine.TorchRuntime;
+import dev.woq.runtime.model.Linear;
+import dev.woq.runtime.model.LinearLoader;
+import dev.woq.runtime.model.MappedWeights;
 import dev.woq.runtime.safetensors.SafetensorsCheckpoint;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -24,7 +28,7 @@ import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 
 /**
- * woq's linear blocks ({@link Bf16Linear}, {@link Int8Linear}, int4 with groups of 128) at
+ * woq's linear blocks ({@code Bf16Linear}, {@code Int8Linear}, int4 with groups of 128) at
  * Llama-3-8B's matrix shapes, at one token (decode: reads every weight once) and at 128
  * tokens (a prompt). Loaded exactly as the model loads them: mapped from a safetensors file in
  * woq's layout, int4 repacked for this CPU. Before timing, the output is checked against a bf16
@@ -60,24 +64,23 @@ public class LinearBenchmark {
         int out = Integer.parseInt(dims[0]);
         int in = Integer.parseInt(dims[1]);
         TorchRuntime torch = TorchRuntime.start();
-        Kernels kernels = torch.kernels();
         dir = Files.createTempDirectory("woq-jmh-linear-");
         BenchWeights.write(dir, format.replace("-libtorch", ""), out, in);
         manager = (PtNDManager) torch.manager().newSubManager();
-        weights = new MappedWeights(kernels, manager, SafetensorsCheckpoint.open(dir));
-        LinearLoader loader = new LinearLoader(kernels,
+        weights = new MappedWeights(torch.ops(), manager, SafetensorsCheckpoint.open(dir));
+        LinearLoader loader = new LinearLoader(torch.ops(),
                 format.endsWith("-libtorch") ? NativeKernels.none() : torch.natives(), manager, weights);
         linear = loader.load("w.weight", out, in);
-        x = randomBf16(kernels, manager, tokens, in, 1);
-        check(kernels, new LinearLoader(kernels, NativeKernels.none(), manager, weights)
+        x = randomBf16(torch.ops(), manager, tokens, in, 1);
+        check(torch.ops(), new LinearLoader(torch.ops(), NativeKernels.none(), manager, weights)
                 .load("check.weight", Math.min(BenchWeights.CHECK_ROWS, out), in));
     }
 
     /** The first output columns must match a bf16 matmul on the first rows' (dequantized) weights. */
-    private void check(Kernels kernels, Linear reference) {
+    private void check(TorchOps ops, Linear reference) {
         try (PtNDManager scope = (PtNDManager) manager.newSubManager()) {
-            float[] got = kernels.call(scope, "to_float", linear.apply(scope, x)).toFloatArray();
-            float[] want = kernels.call(scope, "to_float", reference.apply(scope, x)).toFloatArray();
+            float[] got = ops.toFloat(scope, linear.apply(scope, x)).toFloatArray();
+            float[] want = ops.toFloat(scope, reference.apply(scope, x)).toFloatArray();
             double relative = relativeError(got, linear.outFeatures(), want, reference.outFeatures(), tokens);
             if (!(relative < 0.02)) {
                 throw new IllegalStateException(format + " " + shape + " x " + tokens + " tokens: relative error "
@@ -128,12 +131,12 @@ public class LinearBenchmark {
     }
 
     /** [rows, cols] bf16, standard normal, from {@code seed}. */
-    static PtNDArray randomBf16(Kernels kernels, PtNDManager manager, int rows, int cols, long seed) {
+    static PtNDArray randomBf16(TorchOps ops, PtNDManager manager, int rows, int cols, long seed) {
         SplittableRandom r = new SplittableRandom(seed);
         float[] values = new float[rows * cols];
         for (int i = 0; i < values.length; i++) {
             values[i] = (float) r.nextGaussian();
         }
-        return kernels.call(manager, "to_dtype", manager.create(values, new Shape(rows, cols)), 15L);
+        return ops.to(manager, (PtNDArray) manager.create(values, new Shape(rows, cols)), TorchDtype.BFLOAT16);
     }
 }

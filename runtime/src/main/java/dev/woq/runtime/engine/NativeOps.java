@@ -1,0 +1,52 @@
+package dev.woq.runtime.engine;
+
+import ai.djl.pytorch.engine.PtNDArray;
+import ai.djl.pytorch.engine.PtNDManager;
+import dev.woq.runtime.safetensors.TensorInfo;
+
+/**
+ * woq's own matmul kernels ({@code libwoq_kernels.so}, registered with libtorch as {@code woq::}
+ * operators), one typed method each: the Java face of {@code NativeOps.ts}. Present only where
+ * {@link NativeKernels} loaded them. Every kernel computes {@code x · Wᵀ} with bf16 activations
+ * and fp32 sums, x [T, in] bf16 → [T, out] bf16.
+ */
+public final class NativeOps {
+    private final Kernels k;
+
+    NativeOps(Kernels kernels) {
+        this.k = kernels;
+    }
+
+    /** int4 on the registry's layout as mapped: nibbles [out, in/2] uint8 (low = even input), scales and zeros [out, in/g] bf16. */
+    public PtNDArray int4(PtNDManager out, PtNDArray x, PtNDArray nibbles, PtNDArray scales, PtNDArray zeros) {
+        return k.call(out, "int4_mm", x, nibbles, scales, zeros);
+    }
+
+    /** int8 codes [out, in], one bf16 scale per output row. */
+    public PtNDArray int8(PtNDManager out, PtNDArray x, PtNDArray codes, PtNDArray scales) {
+        return k.call(out, "int8_mm", x, codes, scales);
+    }
+
+    /** bf16 weight [out, in] straight from the mapping. */
+    public PtNDArray bf16(PtNDManager out, PtNDArray x, PtNDArray w) {
+        return k.call(out, "bf16_mm", x, w);
+    }
+
+    /**
+     * An int4 matrix's nibbles, scales and zeros, read from their files, packed into AMX tiles
+     * (the files are mapped for this call only).
+     */
+    public PtNDArray amxPack(PtNDManager out, TensorInfo nibbles, TensorInfo scales, TensorInfo zeros, int rows,
+            int in, int groupSize) {
+        return k.call(out, "amx_pack",
+                nibbles.file().toString(), nibbles.file().toFile().length(), nibbles.fileOffset(), (long) rows, (long) in / 2,
+                scales.file().toString(), scales.file().toFile().length() / 2, scales.fileOffset() / 2,
+                zeros.file().toString(), zeros.file().toFile().length() / 2, zeros.fileOffset() / 2,
+                (long) (in / groupSize));
+    }
+
+    /** int4 on AMX tiles made by {@link #amxPack}. */
+    public PtNDArray amx(PtNDManager out, PtNDArray x, PtNDArray packed, int rows, int groupSize) {
+        return k.call(out, "amx_mm", x, packed, (long) rows, (long) groupSize);
+    }
+}

@@ -1,0 +1,7 @@
+/**
+ * woq's OpenAI-compatible HTTP API ({@code woq serve}): Javalin routes, request parsing with
+ * errors in OpenAI's shape, SSE streaming, stop strings, over one
+ * {@link dev.woq.runtime.generate.ContinuousBatcher}. May use {@code runtime} and
+ * {@code tokenizer}; knows nothing of the CLI or of kernel internals.
+ */
+package dev.woq.server;
