@@ -1,5 +1,6 @@
 package dev.woq.bench;
 
+import dev.woq.runtime.format.WeightFormat;
 import dev.woq.runtime.quant.WeightCodec;
 import dev.woq.runtime.safetensors.SafetensorsDtype;
 import dev.woq.runtime.safetensors.SafetensorsWriter;
@@ -24,7 +25,7 @@ import java.util.SplittableRandom;
 public final class BenchWeights {
     /** Rows of {@code check.weight}. */
     public static final int CHECK_ROWS = 16;
-    private static final int INT4_GROUP = 128;
+    private static final int INT4_GROUP = WeightFormat.DEFAULT_GROUP_SIZE;
 
     private BenchWeights() {}
 
@@ -32,18 +33,9 @@ public final class BenchWeights {
     public static Path write(Path dir, String format, int out, int in) {
         int check = Math.min(CHECK_ROWS, out);
         List<TensorDeclaration> tensors = new ArrayList<>();
-        switch (format) {
-            case "bf16" -> tensors.add(TensorDeclaration.of("w.weight", SafetensorsDtype.BF16, out, in));
-            case "int8" -> {
-                tensors.add(TensorDeclaration.of("w.qweight", SafetensorsDtype.I8, out, in));
-                tensors.add(TensorDeclaration.of("w.scales", SafetensorsDtype.BF16, out));
-            }
-            case "int4" -> {
-                tensors.add(TensorDeclaration.of("w.qweight", SafetensorsDtype.U8, out, in / 2));
-                tensors.add(TensorDeclaration.of("w.scales", SafetensorsDtype.BF16, out, in / INT4_GROUP));
-                tensors.add(TensorDeclaration.of("w.zeros", SafetensorsDtype.BF16, out, in / INT4_GROUP));
-            }
-            default -> throw new IllegalArgumentException("format must be bf16, int8 or int4, got " + format);
+        // The layout is the format's own: the one the quantizer writes and the loader maps.
+        for (WeightFormat.StoredTensor t : JmhTable.benchFormat(format).storedTensors("w.weight", out, in)) {
+            tensors.add(TensorDeclaration.of(t.name(), t.dtype(), t.shape()));
         }
         tensors.add(TensorDeclaration.of("check.weight", SafetensorsDtype.BF16, check, in));
         Path file = dir.resolve("model.safetensors");

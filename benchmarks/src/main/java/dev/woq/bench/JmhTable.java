@@ -4,6 +4,7 @@ import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
+import dev.woq.runtime.format.WeightFormat;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -76,12 +77,7 @@ public final class JmhTable {
         String[] d = shape.split("x");
         long out = Long.parseLong(d[0]);
         long in = Long.parseLong(d[1]);
-        return switch (format.replace("-libtorch", "")) {
-            case "bf16" -> out * in * 2;
-            case "int8" -> out * in + out * 2;
-            case "int4" -> out * in / 2 + out * (in / 128) * 4;
-            default -> throw new IllegalArgumentException("unknown format " + format);
-        };
+        return benchFormat(format).storedBytes(out, in);
     }
 
     private static double toMicros(double value, String unit) {
@@ -92,5 +88,11 @@ public final class JmhTable {
             case "s/op" -> value * 1e6;
             default -> throw new IllegalArgumentException("unexpected JMH unit " + unit);
         };
+    }
+
+    /** The weight format a JMH {@code format} parameter names ({@code int4} is int4-g128; {@code -libtorch} picks the kernel, not the format). */
+    static WeightFormat benchFormat(String format) {
+        String dtype = format.replace("-libtorch", "");
+        return WeightFormat.parse(dtype, null);
     }
 }

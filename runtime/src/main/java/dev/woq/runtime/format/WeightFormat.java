@@ -1,6 +1,11 @@
 package dev.woq.runtime.format;
 
+import dev.woq.runtime.CheckpointException;
 import dev.woq.runtime.ConfigException;
+import dev.woq.runtime.safetensors.SafetensorsCheckpoint;
+import dev.woq.runtime.safetensors.SafetensorsDtype;
+import dev.woq.runtime.safetensors.TensorInfo;
+import java.util.List;
 import java.util.Locale;
 
 /**
@@ -33,6 +38,76 @@ public sealed interface WeightFormat permits WeightFormat.Bf16, WeightFormat.Int
         return !(this instanceof Bf16);
     }
 
+    /** What a stored tensor of a projection holds. */
+    enum Role { WEIGHT, CODES, SCALES, ZEROS }
+
+    /** One tensor a projection is stored as: its name in the checkpoint, dtype and shape. */
+    record StoredTensor(Role role, String name, SafetensorsDtype dtype, long... shape) {
+        /** Bytes of its data. */
+        public long bytes() {
+            long n = dtype.byteSize();
+            for (long d : shape) {
+                n *= d;
+            }
+            return n;
+        }
+    }
+
+    /**
+     * The tensors projection {@code weightName} ({@code P.weight}, [out, in]) is stored as in this
+     * format: {@code P.weight} in bf16; {@code P.qweight} I8 [out, in] and {@code P.scales} bf16 [out]
+     * in int8; {@code P.qweight} U8 [out, in/2] (two codes a byte, low nibble = even input),
+     * {@code P.scales} and {@code P.zeros} bf16 [out, in/g] in int4. The layout the quantizer writes,
+     * the loader maps and the kernels read.
+     */
+    List<StoredTensor> storedTensors(String weightName, long out, long in);
+
+    /** Bytes a projection of [out, in] takes in this format, scales and zeros included: what decode reads per token. */
+    default long storedBytes(long out, long in) {
+        return storedTensors("w.weight", out, in).stream().mapToLong(StoredTensor::bytes).sum();
+    }
+
+    /** {@code P} of {@code P.weight}: the stem every stored tensor of a projection shares. */
+    static String stem(String weightName) {
+        return weightName.endsWith(".weight") ? weightName.substring(0, weightName.length() - ".weight".length()) : weightName;
+    }
+
+    /**
+     * The format projection {@code weightName} with {@code in} inputs is stored in by
+     * {@code checkpoint}, read from what it holds: {@code P.weight} is bf16 (F16 and F32 are
+     * converted at load), {@code P.qweight} I8 is int8, {@code P.qweight} U8 is int4 with the group
+     * size its scales' width gives.
+     *
+     * @throws CheckpointException naming the tensor when it fits none of the layouts
+     */
+    static WeightFormat stored(SafetensorsCheckpoint checkpoint, String weightName, long in) {
+        String stem = stem(weightName);
+        if (!checkpoint.contains(stem + ".qweight")) {
+            return BF16;
+        }
+        TensorInfo codes = checkpoint.tensor(stem + ".qweight");
+        if (codes.dtype() == SafetensorsDtype.I8) {
+            return INT8;
+        }
+        if (codes.dtype() == SafetensorsDtype.U8) {
+            TensorInfo scales = checkpoint.tensor(stem + ".scales");
+            long[] s = scales.shapeArray();
+            if (s.length != 2 || s[1] < 1 || in % s[1] != 0) {
+                throw new CheckpointException("Tensor '" + stem + ".scales' in " + scales.file() + " has shape "
+                        + java.util.Arrays.toString(s) + ", which gives no whole group size for " + in
+                        + " inputs: re-run woq quantize --force");
+            }
+            try {
+                return new Int4(Math.toIntExact(in / s[1]));
+            } catch (ConfigException e) {
+                throw new CheckpointException("Tensor '" + stem + ".scales' in " + scales.file() + ": " + e.getMessage()
+                        + " Re-run woq quantize --force.", e);
+            }
+        }
+        throw new CheckpointException("Tensor '" + stem + ".qweight' in " + codes.file() + " is " + codes.dtype()
+                + ": woq's quantized layouts store U8 (int4) or I8 (int8) codes");
+    }
+
     /** bf16: two bytes a weight. */
     record Bf16() implements WeightFormat {
         @Override
@@ -48,6 +123,11 @@ public sealed interface WeightFormat permits WeightFormat.Bf16, WeightFormat.Int
         @Override
         public double bitsPerWeight() {
             return 16;
+        }
+
+        @Override
+        public List<StoredTensor> storedTensors(String weightName, long out, long in) {
+            return List.of(new StoredTensor(Role.WEIGHT, weightName, SafetensorsDtype.BF16, out, in));
         }
 
         @Override
@@ -71,6 +151,14 @@ public sealed interface WeightFormat permits WeightFormat.Bf16, WeightFormat.Int
         @Override
         public double bitsPerWeight() {
             return 8;
+        }
+
+        @Override
+        public List<StoredTensor> storedTensors(String weightName, long out, long in) {
+            String stem = WeightFormat.stem(weightName);
+            return List.of(
+                    new StoredTensor(Role.CODES, stem + ".qweight", SafetensorsDtype.I8, out, in),
+                    new StoredTensor(Role.SCALES, stem + ".scales", SafetensorsDtype.BF16, out));
         }
 
         @Override
@@ -108,6 +196,15 @@ public sealed interface WeightFormat permits WeightFormat.Bf16, WeightFormat.Int
         @Override
         public double bitsPerWeight() {
             return 4 + 32.0 / groupSize;
+        }
+
+        @Override
+        public List<StoredTensor> storedTensors(String weightName, long out, long in) {
+            String stem = WeightFormat.stem(weightName);
+            return List.of(
+                    new StoredTensor(Role.CODES, stem + ".qweight", SafetensorsDtype.U8, out, in / 2),
+                    new StoredTensor(Role.SCALES, stem + ".scales", SafetensorsDtype.BF16, out, in / groupSize),
+                    new StoredTensor(Role.ZEROS, stem + ".zeros", SafetensorsDtype.BF16, out, in / groupSize));
         }
 
         @Override

@@ -2,6 +2,7 @@ package dev.woq.runtime.model;
 
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.engine.PtNDManager;
+import dev.woq.runtime.format.WeightFormat;
 import dev.woq.runtime.engine.NativeOps;
 import dev.woq.runtime.engine.TorchOps;
 import java.util.Optional;
@@ -36,11 +37,11 @@ public final class Bf16Linear extends Projection {
 
     @Override
     public long weightBytes() {
-        return 2L * in * out;
+        return WeightFormat.BF16.storedBytes(out, in);
     }
 
     @Override
-    public String format() {
-        return "bf16";
+    public WeightFormat format() {
+        return WeightFormat.BF16;
     }
 }

@@ -2,7 +2,9 @@ package dev.woq.runtime.model;
 
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.engine.PtNDManager;
+import dev.woq.runtime.format.WeightFormat;
 import dev.woq.runtime.engine.TorchOps;
+import dev.woq.runtime.format.WeightFormat;
 
 /**
  * One pre-norm transformer layer of Llama, read top to bottom:
@@ -93,7 +95,7 @@ final class DecoderLayer {
     }
 
     /** The projections' weight format (the q projection's: a layer is quantized as a whole). */
-    String projectionFormat() {
+    WeightFormat projectionFormat() {
         return q.format();
     }
 

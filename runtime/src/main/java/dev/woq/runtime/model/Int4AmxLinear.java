@@ -2,6 +2,7 @@ package dev.woq.runtime.model;
 
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.engine.PtNDManager;
+import dev.woq.runtime.format.WeightFormat;
 import dev.woq.runtime.engine.NativeOps;
 import dev.woq.runtime.engine.TorchOps;
 import dev.woq.runtime.safetensors.TensorInfo;
@@ -48,7 +49,7 @@ public final class Int4AmxLinear extends Projection {
     }
 
     @Override
-    public String format() {
-        return Int4Linear.format(groupSize);
+    public WeightFormat format() {
+        return new WeightFormat.Int4(groupSize);
     }
 }

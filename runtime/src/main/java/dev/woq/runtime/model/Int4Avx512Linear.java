@@ -2,6 +2,7 @@ package dev.woq.runtime.model;
 
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.engine.PtNDManager;
+import dev.woq.runtime.format.WeightFormat;
 import dev.woq.runtime.engine.NativeOps;
 import dev.woq.runtime.engine.TorchOps;
 
@@ -46,11 +47,11 @@ public final class Int4Avx512Linear extends Projection {
     /** The codes, scales and zeros as mapped. */
     @Override
     public long weightBytes() {
-        return Int4Linear.storedBytes(out, in, groupSize);
+        return format().storedBytes(out, in);
     }
 
     @Override
-    public String format() {
-        return Int4Linear.format(groupSize);
+    public WeightFormat format() {
+        return new WeightFormat.Int4(groupSize);
     }
 }

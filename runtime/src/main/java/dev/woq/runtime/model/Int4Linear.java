@@ -2,6 +2,7 @@ package dev.woq.runtime.model;
 
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.engine.PtNDManager;
+import dev.woq.runtime.format.WeightFormat;
 import dev.woq.runtime.CheckpointException;
 import dev.woq.runtime.engine.TorchOps;
 import dev.woq.runtime.safetensors.TensorInfo;
@@ -72,23 +73,14 @@ public final class Int4Linear extends Projection {
         return ops.linearInt4(scope, x, packed, groupSize, scalesAndZeros);
     }
 
+    /** Codes plus one bf16 scale and zero per group, as the registry stores them. */
     @Override
     public long weightBytes() {
-        return storedBytes(out, in, groupSize);
-    }
-
-    /** Codes plus one bf16 scale and zero per group: the registry's int4 layout. */
-    static long storedBytes(int out, int in, int groupSize) {
-        return (long) out * in / 2 + 2L * 2 * out * (in / groupSize);
+        return format().storedBytes(out, in);
     }
 
     @Override
-    public String format() {
-        return format(groupSize);
-    }
-
-    /** The name of the int4 format with groups of {@code groupSize}, whichever kernel runs it. */
-    static String format(int groupSize) {
-        return "int4-g" + groupSize;
+    public WeightFormat format() {
+        return new WeightFormat.Int4(groupSize);
     }
 }

@@ -2,6 +2,7 @@ package dev.woq.runtime.model;
 
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.engine.PtNDManager;
+import dev.woq.runtime.format.WeightFormat;
 import dev.woq.runtime.engine.NativeOps;
 import dev.woq.runtime.engine.TorchOps;
 import java.util.Optional;
@@ -44,11 +45,11 @@ public final class Int8Linear extends Projection {
 
     @Override
     public long weightBytes() {
-        return (long) out * in + 2L * out;
+        return WeightFormat.INT8.storedBytes(out, in);
     }
 
     @Override
-    public String format() {
-        return "int8";
+    public WeightFormat format() {
+        return WeightFormat.INT8;
     }
 }

@@ -2,6 +2,7 @@ package dev.woq.runtime.model;
 
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.engine.PtNDManager;
+import dev.woq.runtime.format.WeightFormat;
 
 /**
  * A projection {@code y = x W^T} with weights W of shape [out, in]. Implementations differ in how
@@ -20,6 +21,6 @@ public interface Linear {
     /** Bytes of weight data read per token: what decode speed is bound by. */
     long weightBytes();
 
-    /** The weight format: {@code bf16}, {@code int8} or {@code int4-g<group size>}. */
-    String format();
+    /** The weight format the projection is stored in, whichever kernel runs it. */
+    WeightFormat format();
 }

@@ -5,6 +5,8 @@ import ai.djl.pytorch.engine.PtNDManager;
 import dev.woq.runtime.CheckpointException;
 import dev.woq.runtime.engine.NativeOps;
 import dev.woq.runtime.engine.TorchOps;
+import dev.woq.runtime.format.WeightFormat;
+import java.util.List;
 import dev.woq.runtime.engine.NativeKernels;
 import dev.woq.runtime.safetensors.SafetensorsDtype;
 import dev.woq.runtime.safetensors.TensorInfo;
@@ -41,57 +43,45 @@ public final class LinearLoader {
         this.weights = weights;
     }
 
-    /** The name the checkpoint stores the projection {@code weightName} under. */
+    /** The name the checkpoint stores the projection {@code weightName}'s codes (or bf16 weight) under. */
     static String storedName(MappedWeights weights, String weightName) {
-        String q = base(weightName) + ".qweight";
+        String q = WeightFormat.stem(weightName) + ".qweight";
         return weights.contains(q) ? q : weightName;
     }
 
     /** The projection stored for {@code weightName} ([out, in]) in whatever format the checkpoint holds it. */
     public Linear load(String weightName, int out, int in) {
-        String base = base(weightName);
-        String q = base + ".qweight";
-        if (!weights.contains(q)) {
+        WeightFormat format = WeightFormat.stored(weights.checkpoint(), weightName, in);
+        // Checks every stored tensor's dtype and shape against the format's layout, naming the one at fault.
+        List<WeightFormat.StoredTensor> stored = format.storedTensors(weightName, out, in);
+        if (format instanceof WeightFormat.Bf16) {
             return new Bf16Linear(ops, natives.ops(), weights.bf16(weightName, out, in), out, in);
         }
-        TensorInfo codes = weights.checkpoint().tensor(q);
-        TensorInfo scales = weights.checkpoint().tensor(base + ".scales");
-        if (codes.dtype() == SafetensorsDtype.I8) {
-            return new Int8Linear(
-                    ops, natives.ops(),
-                    weights.stored(q, SafetensorsDtype.I8, INT8_ALIGNMENT, out, in),
-                    weights.stored(base + ".scales", SafetensorsDtype.BF16, 2, out),
-                    out, in);
+        if (format instanceof WeightFormat.Int8) {
+            return new Int8Linear(ops, natives.ops(),
+                    stored(stored.get(0), INT8_ALIGNMENT), stored(stored.get(1), 2), out, in);
         }
-        if (codes.dtype() == SafetensorsDtype.U8) {
-            long[] s = scales.shapeArray();
-            if (s.length != 2 || s[1] < 1 || in % s[1] != 0) {
-                throw new CheckpointException("Tensor '" + base + ".scales' in " + scales.file()
-                        + " has shape " + java.util.Arrays.toString(s) + ", which gives no whole group size for "
-                        + in + " inputs: re-run woq quantize --force");
-            }
-            int groups = (int) s[1];
-            int groupSize = in / groups;
-            TensorInfo groupScales = weights.checked(base + ".scales", SafetensorsDtype.BF16, out, groups);
-            TensorInfo groupZeros = weights.checked(base + ".zeros", SafetensorsDtype.BF16, out, groups);
-            Optional<NativeOps> own = natives.ops();
-            if (own.isPresent() && natives.amx() && Int4AmxLinear.fits(out, groupSize)) {
-                return new Int4AmxLinear(ops, own.get(), manager,
-                        weights.checked(q, SafetensorsDtype.U8, out, in / 2), groupScales, groupZeros, groupSize, out, in);
-            }
-            if (own.isPresent() && Int4Avx512Linear.fits(in, groupSize)) {
-                return new Int4Avx512Linear(ops, own.get(),
-                        weights.stored(q, SafetensorsDtype.U8, 1, out, in / 2),
-                        weights.stored(base + ".scales", SafetensorsDtype.BF16, 2, out, groups),
-                        weights.stored(base + ".zeros", SafetensorsDtype.BF16, 2, out, groups),
-                        groupSize, out, in);
-            }
-            return new Int4Linear(ops, manager,
-                    int4Codes(q, weights.checked(q, SafetensorsDtype.U8, out, in / 2), out, in),
-                    groupScales, groupZeros, groupSize, out, in);
+        int groupSize = ((WeightFormat.Int4) format).groupSize();
+        TensorInfo nibbles = checked(stored.get(0));
+        TensorInfo scales = checked(stored.get(1));
+        TensorInfo zeros = checked(stored.get(2));
+        Optional<NativeOps> own = natives.ops();
+        if (own.isPresent() && natives.amx() && Int4AmxLinear.fits(out, groupSize)) {
+            return new Int4AmxLinear(ops, own.get(), manager, nibbles, scales, zeros, groupSize, out, in);
         }
-        throw new CheckpointException("Tensor '" + q + "' in " + codes.file() + " is " + codes.dtype()
-                + ": woq's quantized layouts store U8 (int4) or I8 (int8) codes");
+        if (own.isPresent() && Int4Avx512Linear.fits(in, groupSize)) {
+            return new Int4Avx512Linear(ops, own.get(), stored(stored.get(0), 1), stored(stored.get(1), 2),
+                    stored(stored.get(2), 2), groupSize, out, in);
+        }
+        return new Int4Linear(ops, manager, int4Codes(nibbles.name(), nibbles, out, in), scales, zeros, groupSize, out, in);
+    }
+
+    private TensorInfo checked(WeightFormat.StoredTensor t) {
+        return weights.checked(t.name(), t.dtype(), t.shape());
+    }
+
+    private PtNDArray stored(WeightFormat.StoredTensor t, int alignment) {
+        return weights.stored(t.name(), t.dtype(), alignment, t.shape());
     }
 
     /** An int4 matrix's codes in the kernel's layout: from the entry's cache, packed in Java, or by libtorch. */
@@ -122,8 +112,4 @@ public final class LinearLoader {
         }
     }
 
-
-    private static String base(String weightName) {
-        return weightName.endsWith(".weight") ? weightName.substring(0, weightName.length() - ".weight".length()) : weightName;
-    }
 }

@@ -4,6 +4,7 @@ import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.engine.PtNDManager;
 import dev.woq.runtime.WoqException;
 import dev.woq.runtime.engine.TorchOps;
+import dev.woq.runtime.format.WeightFormat;
 import dev.woq.runtime.engine.NativeKernels;
 import dev.woq.runtime.engine.TorchRuntime;
 import dev.woq.runtime.safetensors.SafetensorsCheckpoint;
@@ -107,9 +108,9 @@ public final class LlamaModel implements AutoCloseable {
      * when the LM head differs from the layers.
      */
     public String weightFormat() {
-        String projections = layers.get(0).projectionFormat();
-        String head = lmHead.format();
-        return head.equals(projections) ? projections : projections + " (LM head " + head + ")";
+        WeightFormat projections = layers.get(0).projectionFormat();
+        WeightFormat head = lmHead.format();
+        return head.equals(projections) ? projections.id() : projections.id() + " (LM head " + head.id() + ")";
     }
 
     /** Bytes of weights one decode step reads: every projection and the LM head. */

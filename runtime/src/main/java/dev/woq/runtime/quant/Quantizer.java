@@ -3,6 +3,7 @@ package dev.woq.runtime.quant;
 import com.google.gson.GsonBuilder;
 import dev.woq.runtime.CheckpointException;
 import dev.woq.runtime.ConfigException;
+import dev.woq.runtime.format.WeightFormat;
 import dev.woq.runtime.model.LlamaConfig;
 import dev.woq.runtime.model.LlamaWeights;
 import dev.woq.runtime.safetensors.SafetensorsCheckpoint;
@@ -258,8 +259,9 @@ public final class Quantizer {
             // sizes of the qweights before it in its shard, each a multiple of 64 (checked below).
             for (TensorInfo t : source.tensors()) {
                 if (quantized.contains(t.name())) {
-                    steps.add(new Step(Kind.QWEIGHT, t, TensorDeclaration.of(qweightName(t.name()), SafetensorsDtype.I8,
-                            t.shape().get(0), t.shape().get(1))));
+                    WeightFormat.StoredTensor codes = recipe.format()
+                            .storedTensors(t.name(), t.shape().get(0), t.shape().get(1)).get(0);
+                    steps.add(new Step(Kind.QWEIGHT, t, TensorDeclaration.of(codes.name(), codes.dtype(), codes.shape())));
                 }
             }
             for (int i = 0; i < steps.size() - 1; i++) {
@@ -278,18 +280,17 @@ public final class Quantizer {
                 steps.add(new Step(Kind.COPY, t, new TensorDeclaration(t.name(), SafetensorsDtype.BF16, t.shape())));
                 continue;
             }
-            long n = t.shape().get(0);
-            long k = t.shape().get(1);
-            if (int8) {
-                steps.add(new Step(Kind.SCALES, t, TensorDeclaration.of(scalesName(t.name()), SafetensorsDtype.BF16, n)));
-            } else {
-                int g = ((Int4WeightOnly) recipe).groupSize();
-                steps.add(new Step(Kind.QWEIGHT, t, TensorDeclaration.of(qweightName(t.name()), SafetensorsDtype.U8,
-                        n, k / 2)));
-                steps.add(new Step(Kind.SCALES, t, TensorDeclaration.of(scalesName(t.name()), SafetensorsDtype.BF16,
-                        n, k / g)));
-                steps.add(new Step(Kind.ZEROS, t, TensorDeclaration.of(zerosName(t.name()), SafetensorsDtype.BF16,
-                        n, k / g)));
+            // The layout is the format's own (WeightFormat.storedTensors); int8's codes were placed above.
+            for (WeightFormat.StoredTensor stored : recipe.format().storedTensors(t.name(), t.shape().get(0), t.shape().get(1))) {
+                Kind kind = switch (stored.role()) {
+                    case CODES -> Kind.QWEIGHT;
+                    case SCALES -> Kind.SCALES;
+                    case ZEROS -> Kind.ZEROS;
+                    case WEIGHT -> Kind.COPY;
+                };
+                if (!(int8 && kind == Kind.QWEIGHT)) {
+                    steps.add(new Step(kind, t, TensorDeclaration.of(stored.name(), stored.dtype(), stored.shape())));
+                }
             }
         }
         return new Plan(recipe, List.copyOf(steps), source.tensors().size(), source.totalBytes());
@@ -399,7 +400,7 @@ public final class Quantizer {
                 } else {
                     out.clear();
                     for (int i = 0; i < n; i += elem) {
-                        out.putShort(WeightCodec.toBf16(toFloat(t.dtype(), in, i)));
+                        out.putShort(WeightCodec.toBf16(TensorRows.toFloat(t.dtype(), in, i)));
                     }
                     out.flip();
                     writer.writeTensor(step.output().name(), out);
@@ -422,7 +423,7 @@ public final class Quantizer {
                 ch = FileChannel.open(t.file(), StandardOpenOption.READ);
                 channels.put(t.file(), ch);
             }
-            readFully(ch, t, position, ByteBuffer.wrap(into, 0, length));
+            TensorRows.readFully(ch, t, position, ByteBuffer.wrap(into, 0, length));
         }
 
         void closeChannels() {
@@ -437,33 +438,6 @@ public final class Quantizer {
         }
     }
 
-    private static void readFully(FileChannel ch, TensorInfo t, long position, ByteBuffer buf) throws IOException {
-        long pos = position;
-        while (buf.hasRemaining()) {
-            int r = ch.read(buf, pos);
-            if (r < 0) {
-                throw new CheckpointException(t.file() + " ends at byte " + pos + ", inside tensor '" + t.name() + "' "
-                        + t.shape() + " (bytes " + t.fileOffset() + " to " + t.endOffset() + "). The file is truncated:"
-                        + " re-download it.");
-            }
-            pos += r;
-        }
-    }
-
-    private static float toFloat(SafetensorsDtype dtype, byte[] b, int i) {
-        switch (dtype) {
-            case BF16:
-                return WeightCodec.bf16ToFloat((short) ((b[i] & 0xFF) | (b[i + 1] << 8)));
-            case F16:
-                return WeightCodec.f16ToFloat((short) ((b[i] & 0xFF) | (b[i + 1] << 8)));
-            case F32:
-                return Float.intBitsToFloat((b[i] & 0xFF) | (b[i + 1] & 0xFF) << 8 | (b[i + 2] & 0xFF) << 16
-                        | (b[i + 3] & 0xFF) << 24);
-            default:
-                throw new IllegalStateException("unexpected dtype " + dtype);
-        }
-    }
-
     /**
      * Decodes row {@code rowIndex} of {@code t} from {@code in} at {@code offset} into {@code row} as
      * bf16-exact floats (F16/F32 rounded to bf16), refusing non-finite values.
@@ -473,7 +447,7 @@ public final class Quantizer {
         int elem = dtype.byteSize();
         boolean finite = true;
         for (int i = 0; i < k; i++) {
-            float v = toFloat(dtype, in, offset + i * elem);
+            float v = TensorRows.toFloat(dtype, in, offset + i * elem);
             if (dtype != SafetensorsDtype.BF16) {
                 v = WeightCodec.roundToBf16(v);
             }
@@ -492,76 +466,4 @@ public final class Quantizer {
         }
     }
 
-    // ------------------------------------------------------------------------------------------
-    // Reading back, for checks and tests.
-
-    /**
-     * Rows {@code [firstRow, firstRow + rows)} of quantized projection {@code weightName} (its bf16
-     * name, e.g. {@code model.layers.0.mlp.up_proj.weight}) in {@code quantized}, dequantized to
-     * float, row-major {@code rows x K}.
-     */
-    public static float[] dequantizeRows(
-            SafetensorsCheckpoint quantized, QuantRecipe recipe, String weightName, int firstRow, int rows) {
-        TensorInfo q = quantized.tensor(qweightName(weightName));
-        TensorInfo s = quantized.tensor(scalesName(weightName));
-        int n = Math.toIntExact(q.shape().get(0));
-        if (firstRow < 0 || rows < 0 || firstRow + rows > n) {
-            throw new IllegalArgumentException("rows [" + firstRow + ", " + (firstRow + rows) + ") of " + n);
-        }
-        float[] out;
-        if (recipe instanceof Int4WeightOnly r4) {
-            TensorInfo z = quantized.tensor(zerosName(weightName));
-            int k = Math.toIntExact(q.shape().get(1) * 2);
-            int groups = k / r4.groupSize();
-            byte[] packed = readBytes(q, (long) firstRow * (k / 2), rows * (k / 2));
-            short[] scales = readShorts(s, (long) firstRow * groups, rows * groups);
-            short[] zeros = readShorts(z, (long) firstRow * groups, rows * groups);
-            out = new float[rows * k];
-            for (int r = 0; r < rows; r++) {
-                WeightCodec.dequantizeInt4Row(packed, r * (k / 2), scales, zeros, r * groups, k, r4.groupSize(), out, r * k);
-            }
-        } else {
-            int k = Math.toIntExact(q.shape().get(1));
-            byte[] values = readBytes(q, (long) firstRow * k, rows * k);
-            short[] scales = readShorts(s, firstRow, rows);
-            out = new float[rows * k];
-            for (int r = 0; r < rows; r++) {
-                WeightCodec.dequantizeInt8Row(values, r * k, scales[r], k, out, r * k);
-            }
-        }
-        return out;
-    }
-
-    /** Rows of a BF16, F16 or F32 tensor (elements of a vector) as float. */
-    static float[] readRows(TensorInfo t, int firstRow, int rows) {
-        long rowElems = t.rank() < 2 ? 1 : t.numel() / t.shape().get(0);
-        int elem = t.dtype().byteSize();
-        byte[] b = readBytes(t, firstRow * rowElems * elem, Math.toIntExact(rows * rowElems * elem));
-        float[] out = new float[b.length / elem];
-        for (int i = 0; i < out.length; i++) {
-            out[i] = toFloat(t.dtype(), b, i * elem);
-        }
-        return out;
-    }
-
-    private static short[] readShorts(TensorInfo t, long firstElement, int count) {
-        byte[] b = readBytes(t, firstElement * 2, count * 2);
-        short[] out = new short[count];
-        ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN).asShortBuffer().get(out);
-        return out;
-    }
-
-    private static byte[] readBytes(TensorInfo t, long offset, int length) {
-        if (offset < 0 || offset + length > t.byteLength()) {
-            throw new IllegalArgumentException("bytes [" + offset + ", " + (offset + length) + ") of tensor '"
-                    + t.name() + "' (" + t.byteLength() + " bytes)");
-        }
-        byte[] out = new byte[length];
-        try (FileChannel ch = FileChannel.open(t.file(), StandardOpenOption.READ)) {
-            readFully(ch, t, t.fileOffset() + offset, ByteBuffer.wrap(out));
-        } catch (IOException e) {
-            throw new CheckpointException("Cannot read tensor '" + t.name() + "' from " + t.file() + ": " + e, e);
-        }
-        return out;
-    }
 }

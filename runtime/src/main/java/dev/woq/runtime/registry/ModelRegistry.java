@@ -5,29 +5,14 @@ import dev.woq.runtime.ConfigException;
 import dev.woq.runtime.WoqException;
 import dev.woq.runtime.quant.QuantRecipe;
 import dev.woq.runtime.quant.Quantizer;
-import dev.woq.runtime.safetensors.SafetensorsFile;
-import dev.woq.runtime.safetensors.TensorInfo;
 import dev.woq.runtime.util.Trees;
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.security.SecureRandom;
-import java.time.Instant;
-import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
-import java.util.HexFormat;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.function.Consumer;
 import java.util.regex.Pattern;
@@ -50,8 +35,6 @@ public final class ModelRegistry {
     public static final String PYTORCH_VERSION = "2.7.1";
 
     private static final Pattern NAME = Pattern.compile("[A-Za-z0-9_-][A-Za-z0-9._-]*");
-    private static final SecureRandom RANDOM = new SecureRandom();
-    private static final int HASH_CHUNK = 8 << 20;
 
     private final Path home;
     private final Path root;
@@ -128,8 +111,8 @@ public final class ModelRegistry {
                     }
                 }
             }
-            deleteLeftovers(modelDir, name, log);
-            return build(sourceDir, recipe, model, fingerprint, modelDir, finalDir, progress, log);
+            EntryBuilder.deleteLeftovers(modelDir, name, log);
+            return EntryBuilder.build(home, sourceDir, recipe, model, fingerprint, modelDir, finalDir, progress, log);
         }
     }
 
@@ -152,132 +135,6 @@ public final class ModelRegistry {
             return Optional.empty();
         }
         return Optional.of(existing);
-    }
-
-    /** Temporary and replaced directories of this entry left by a crashed or killed run; we hold the lock. */
-    private static void deleteLeftovers(Path modelDir, String name, Consumer<String> log) {
-        String tmpPrefix = "." + name + ".tmp-";
-        String oldPrefix = "." + name + ".old-";
-        try (Stream<Path> list = Files.list(modelDir)) {
-            for (Path p : (Iterable<Path>) list::iterator) {
-                String f = p.getFileName().toString();
-                if (f.startsWith(tmpPrefix) || f.startsWith(oldPrefix)) {
-                    log.accept("deleting " + p + ", left by an interrupted woq quantize");
-                    Trees.delete(p);
-                }
-            }
-        } catch (IOException e) {
-            throw new CheckpointException("Cannot clean up " + modelDir + ": " + e.getMessage()
-                    + ". Check its permissions, or delete the hidden ." + name + ".tmp-* directories yourself.", e);
-        }
-    }
-
-    private Entry build(Path sourceDir, QuantRecipe recipe, String model, String fingerprint, Path modelDir,
-            Path finalDir, Quantizer.Progress progress, Consumer<String> log) {
-        String name = finalDir.getFileName().toString();
-        Path tmp = modelDir.resolve("." + name + ".tmp-" + randomHex());
-        createDirectory(tmp);
-        boolean published = false;
-        try (TempDirGuard guard = new TempDirGuard(tmp)) {
-            long start = System.nanoTime();
-            Quantizer.quantize(sourceDir, tmp, recipe, progress);
-            double seconds = (System.nanoTime() - start) / 1e9;
-            Manifest manifest = describe(tmp, model, recipe, sourceDir, fingerprint, seconds);
-            try {
-                writeAndSync(tmp.resolve(Manifest.FILE_NAME), manifest.toJsonString().getBytes(StandardCharsets.UTF_8));
-                Trees.fsyncFilesAndDir(tmp);
-            } catch (IOException e) {
-                throw new CheckpointException("Cannot write the registry entry in " + tmp + ": " + e.getMessage()
-                        + ". Check free disk space and permissions under " + home + ".", e);
-            }
-            guard.beginPublish();
-            publish(tmp, finalDir, modelDir);
-            published = true;
-            return new Entry(finalDir, model, recipe, manifest, manifest.totalBytes());
-        } finally {
-            if (!published) {
-                Trees.deleteQuietly(tmp);
-            }
-        }
-    }
-
-    /** Renames the complete {@code tmp} to {@code finalDir}, replacing what is there in two atomic renames. */
-    private static void publish(Path tmp, Path finalDir, Path modelDir) {
-        Path old = null;
-        try {
-            if (Files.exists(finalDir, LinkOption.NOFOLLOW_LINKS)) {
-                old = modelDir.resolve("." + finalDir.getFileName() + ".old-" + randomHex());
-                Files.move(finalDir, old, StandardCopyOption.ATOMIC_MOVE);
-            }
-            try {
-                Files.move(tmp, finalDir, StandardCopyOption.ATOMIC_MOVE);
-            } catch (IOException e) {
-                if (old != null) {
-                    try {
-                        Files.move(old, finalDir, StandardCopyOption.ATOMIC_MOVE);
-                        old = null;
-                    } catch (IOException ignored) {
-                        // the old entry stays in its hidden .old- directory; the next build deletes it
-                    }
-                }
-                throw e;
-            }
-            Trees.fsyncDir(modelDir);
-        } catch (AtomicMoveNotSupportedException e) {
-            throw new CheckpointException("Cannot rename " + tmp + " to " + finalDir + " atomically (" + e.getMessage()
-                    + "): the woq home must be on a local file system. Set --woq-home or WOQ_HOME.", e);
-        } catch (IOException e) {
-            throw new CheckpointException("Cannot move the new registry entry " + tmp + " to " + finalDir + ": "
-                    + e.getMessage() + ". Check permissions under " + modelDir + ".", e);
-        }
-        if (old != null) {
-            Trees.deleteQuietly(old);
-        }
-    }
-
-    /** Hashes what the quantizer wrote into {@code dir} and describes it. */
-    private static Manifest describe(Path dir, String model, QuantRecipe recipe, Path sourceDir, String fingerprint,
-            double seconds) {
-        List<Manifest.FileInfo> files = new ArrayList<>();
-        List<Manifest.Tensor> tensors = new ArrayList<>();
-        try {
-            List<Path> all;
-            try (Stream<Path> list = Files.list(dir)) {
-                all = list.filter(p -> Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS))
-                        .filter(p -> !p.getFileName().toString().equals(Manifest.FILE_NAME))
-                        .sorted()
-                        .toList();
-            }
-            for (Path p : all) {
-                String fileName = p.getFileName().toString();
-                long size = Files.size(p);
-                if (fileName.endsWith(".safetensors")) {
-                    SafetensorsFile st = SafetensorsFile.open(p);
-                    String headerSha = hex(sha256().digest(SourceFingerprint.header(p, size)));
-                    files.add(new Manifest.FileInfo(fileName, size, null, headerSha));
-                    try (FileChannel ch = FileChannel.open(p, StandardOpenOption.READ)) {
-                        ByteBuffer buf = ByteBuffer.allocateDirect(HASH_CHUNK);
-                        for (TensorInfo t : st.tensors()) {
-                            String sha = hashRange(ch, t.fileOffset(), t.byteLength(), buf);
-                            tensors.add(new Manifest.Tensor(t.name(), t.dtype().name(), t.shape(), fileName,
-                                    t.fileOffset(), t.byteLength(), sha));
-                        }
-                    }
-                } else {
-                    files.add(new Manifest.FileInfo(fileName, size, hashFile(p), null));
-                }
-            }
-        } catch (IOException e) {
-            throw new CheckpointException("Cannot read back the quantized files in " + dir + ": " + e.getMessage()
-                    + ". Check free disk space and permissions under " + dir.getParent() + ".", e);
-        }
-        Map<String, String> versions = new LinkedHashMap<>();
-        versions.put("woq", woqVersion());
-        versions.put("djl", DJL_VERSION);
-        versions.put("pytorch", PYTORCH_VERSION);
-        return new Manifest(Manifest.FORMAT_VERSION, model, recipe.toJson(),
-                sourceDir.toAbsolutePath().normalize().toString(), fingerprint, tensors, files, versions,
-                Instant.now().truncatedTo(ChronoUnit.MILLIS), Math.round(seconds * 1000) / 1000.0);
     }
 
     /** Every complete entry, by model then recipe. */
@@ -343,7 +200,7 @@ public final class ModelRegistry {
             if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
                 return; // removed meanwhile
             }
-            Path old = modelDir.resolve("." + recipe + ".old-" + randomHex());
+            Path old = modelDir.resolve("." + recipe + ".old-" + EntryBuilder.randomHex());
             try {
                 Files.move(dir, old, StandardCopyOption.ATOMIC_MOVE);
                 Trees.fsyncDir(modelDir);
@@ -386,71 +243,7 @@ public final class ModelRegistry {
 
     /** Re-hashes every byte of {@code entry} against its manifest; reports the first difference. */
     public VerifyResult verify(Entry entry) {
-        Path dir = entry.dir();
-        Manifest m = entry.manifest();
-        long tensorsChecked = 0;
-        long bytesChecked = 0;
-        for (Manifest.FileInfo f : m.files()) {
-            Path p = dir.resolve(f.name());
-            if (!Files.isRegularFile(p)) {
-                return VerifyResult.failed(f.name(), null, p + " is missing. Re-run `woq quantize --force` to rebuild"
-                        + " the entry.", tensorsChecked, bytesChecked);
-            }
-            try {
-                long size = Files.size(p);
-                if (size != f.bytes()) {
-                    return VerifyResult.failed(f.name(), null, p + " is " + size + " bytes, the manifest records "
-                            + f.bytes() + (size < f.bytes() ? " (truncated)" : "") + ". Re-run `woq quantize --force`"
-                            + " to rebuild the entry.", tensorsChecked, bytesChecked);
-                }
-            } catch (IOException e) {
-                return VerifyResult.failed(f.name(), null, "Cannot read " + p + ": " + e.getMessage(), tensorsChecked,
-                        bytesChecked);
-            }
-        }
-        ByteBuffer buf = ByteBuffer.allocateDirect(HASH_CHUNK);
-        for (Manifest.FileInfo f : m.files()) {
-            Path p = dir.resolve(f.name());
-            try {
-                if (f.isSafetensors()) {
-                    byte[] header = SourceFingerprint.header(p, f.bytes());
-                    bytesChecked += header.length;
-                    if (!hex(sha256().digest(header)).equals(f.headerSha256())) {
-                        return VerifyResult.failed(f.name(), null, p + ": the safetensors header differs from the one"
-                                + " recorded. Re-run `woq quantize --force` to rebuild the entry.", tensorsChecked,
-                                bytesChecked);
-                    }
-                    try (FileChannel ch = FileChannel.open(p, StandardOpenOption.READ)) {
-                        for (Manifest.Tensor t : m.tensors()) {
-                            if (!t.file().equals(f.name())) {
-                                continue;
-                            }
-                            String sha = hashRange(ch, t.offset(), t.bytes(), buf);
-                            tensorsChecked++;
-                            bytesChecked += t.bytes();
-                            if (!sha.equals(t.sha256())) {
-                                return VerifyResult.failed(f.name(), t.name(), "tensor '" + t.name() + "' in " + p
-                                        + " differs from the one written (SHA-256 " + sha + ", expected " + t.sha256()
-                                        + "). The file is corrupt: re-run `woq quantize --force` to rebuild the entry.",
-                                        tensorsChecked, bytesChecked);
-                            }
-                        }
-                    }
-                } else {
-                    String sha = hashFile(p);
-                    bytesChecked += f.bytes();
-                    if (!sha.equals(f.sha256())) {
-                        return VerifyResult.failed(f.name(), null, p + " differs from the file written (SHA-256 " + sha
-                                + ", expected " + f.sha256() + "). Re-run `woq quantize --force` to rebuild the entry.",
-                                tensorsChecked, bytesChecked);
-                    }
-                }
-            } catch (IOException e) {
-                return VerifyResult.failed(f.name(), null, "Cannot read " + p + ": " + e.getMessage()
-                        + ". Re-run `woq quantize --force` to rebuild the entry.", tensorsChecked, bytesChecked);
-            }
-        }
-        return VerifyResult.passed(tensorsChecked, bytesChecked);
+        return EntryVerifier.verify(entry);
     }
 
     private Entry readEntry(Path dir) {
@@ -466,40 +259,6 @@ public final class ModelRegistry {
         return new Entry(dir.toAbsolutePath().normalize(), model, recipe, m, m.totalBytes());
     }
 
-    private static String hashRange(FileChannel ch, long offset, long length, ByteBuffer buf) throws IOException {
-        MessageDigest sha = sha256();
-        long at = offset;
-        long end = offset + length;
-        while (at < end) {
-            buf.clear();
-            buf.limit((int) Math.min(buf.capacity(), end - at));
-            int n = ch.read(buf, at);
-            if (n < 0) {
-                throw new IOException("unexpected end of file at byte " + at + " (expected data up to byte " + end + ")");
-            }
-            buf.flip();
-            sha.update(buf);
-            at += n;
-        }
-        return hex(sha.digest());
-    }
-
-    private static String hashFile(Path p) throws IOException {
-        try (FileChannel ch = FileChannel.open(p, StandardOpenOption.READ)) {
-            return hashRange(ch, 0, ch.size(), ByteBuffer.allocateDirect(1 << 20));
-        }
-    }
-
-    private static void writeAndSync(Path file, byte[] bytes) throws IOException {
-        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
-            ByteBuffer buf = ByteBuffer.wrap(bytes);
-            while (buf.hasRemaining()) {
-                ch.write(buf);
-            }
-            ch.force(true);
-        }
-    }
-
     private void createDirectories(Path dir) {
         try {
             Files.createDirectories(dir);
@@ -509,82 +268,9 @@ public final class ModelRegistry {
         }
     }
 
-    private void createDirectory(Path dir) {
-        try {
-            Files.createDirectory(dir);
-        } catch (IOException e) {
-            throw new CheckpointException("Cannot create " + dir + ": " + e.getMessage()
-                    + ". Check free disk space and permissions under " + home + ".", e);
-        }
-    }
-
     static String woqVersion() {
         String v = ModelRegistry.class.getPackage().getImplementationVersion();
         return v == null ? "0.1.0-SNAPSHOT" : v;
     }
 
-    private static String randomHex() {
-        byte[] b = new byte[6];
-        RANDOM.nextBytes(b);
-        return HexFormat.of().formatHex(b);
-    }
-
-    private static MessageDigest sha256() {
-        try {
-            return MessageDigest.getInstance("SHA-256");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
-    }
-
-    private static String hex(byte[] bytes) {
-        return HexFormat.of().formatHex(bytes);
-    }
-
-    /**
-     * Deletes the temporary directory if the JVM shuts down (Ctrl-C) while it is being built, and
-     * makes sure that the deletion and the publishing rename never interleave.
-     */
-    private static final class TempDirGuard implements AutoCloseable {
-        private final Path tmp;
-        private final Thread hook;
-        private boolean publishing;
-        private boolean aborted;
-
-        TempDirGuard(Path tmp) {
-            this.tmp = tmp;
-            this.hook = new Thread(this::onShutdown, "woq-registry-cleanup");
-            try {
-                Runtime.getRuntime().addShutdownHook(hook);
-            } catch (IllegalStateException e) {
-                // already shutting down: the finally block of the build cleans up
-            }
-        }
-
-        private void onShutdown() {
-            synchronized (this) {
-                if (publishing) {
-                    return;
-                }
-                aborted = true;
-            }
-            Trees.deleteQuietly(tmp);
-        }
-
-        synchronized void beginPublish() {
-            if (aborted) {
-                throw new WoqException("woq is shutting down: the registry entry was not finished");
-            }
-            publishing = true;
-        }
-
-        @Override
-        public void close() {
-            try {
-                Runtime.getRuntime().removeShutdownHook(hook);
-            } catch (IllegalStateException e) {
-                // shutting down
-            }
-        }
-    }
 }

@@ -223,7 +223,7 @@ class QuantizedLinearTest {
             Linear quantized = loader.load("layer.weight", out, IN);
             Linear reference = new LinearLoader(k, NativeKernels.none(), m, w).load("reference.weight", out, IN);
             assertInstanceOf(expectedType, quantized);
-            assertEquals(format, quantized.format());
+            assertEquals(format, quantized.format().id());
             if (quantized instanceof Int8Linear) {
                 assertEquals(natives.ops().isPresent(), ((Int8Linear) quantized).isNative());
             }

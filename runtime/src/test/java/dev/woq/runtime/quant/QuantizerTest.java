@@ -118,7 +118,7 @@ class QuantizerTest {
                 assertEquals(SafetensorsDtype.BF16, o.dtype());
                 assertEquals(t.shape(), o.shape());
                 int rows = (int) n;
-                assertArrayEquals(Quantizer.readRows(t, 0, rows), Quantizer.readRows(o, 0, rows), 0f, t.name());
+                assertArrayEquals(TensorRows.readRows(t, 0, rows), TensorRows.readRows(o, 0, rows), 0f, t.name());
             }
         }
     }
@@ -139,10 +139,10 @@ class QuantizerTest {
         double worst = 0;
         for (int r0 = 0; r0 < n; r0 += 8192) {
             int rows = Math.min(8192, n - r0);
-            float[] w = Quantizer.readRows(t, r0, rows);
-            float[] dq = Quantizer.dequantizeRows(out, recipe, t.name(), r0, rows);
-            float[] s = Quantizer.readRows(scales, r0, rows);
-            float[] z = zeros == null ? null : Quantizer.readRows(zeros, r0, rows);
+            float[] w = TensorRows.readRows(t, r0, rows);
+            float[] dq = TensorRows.dequantizeRows(out, recipe, t.name(), r0, rows);
+            float[] s = TensorRows.readRows(scales, r0, rows);
+            float[] z = zeros == null ? null : TensorRows.readRows(zeros, r0, rows);
             int perRow = k / g;
             for (int i = 0; i < w.length; i++) {
                 int group = (i / k) * perRow + (i % k) / g;
@@ -173,7 +173,7 @@ class QuantizerTest {
         assertFalse(out.contains(Quantizer.qweightName(LlamaWeights.LM_HEAD)));
         assertFalse(out.contains(Quantizer.scalesName(LlamaWeights.LM_HEAD)));
         TensorInfo original = SafetensorsCheckpoint.open(src).tensor(LlamaWeights.LM_HEAD);
-        assertArrayEquals(Quantizer.readRows(original, 0, 4096), Quantizer.readRows(head, 0, 4096), 0f);
+        assertArrayEquals(TensorRows.readRows(original, 0, 4096), TensorRows.readRows(head, 0, 4096), 0f);
         assertTrue(out.contains(Quantizer.qweightName(LlamaWeights.layer(1).down())));
         assertEquals(keep, QuantRecipe.fromJson(JsonParser.parseString(
                 Files.readString(dst.resolve(QuantRecipe.FILE_NAME))).getAsJsonObject()));
