@@ -48,7 +48,7 @@ import picocli.CommandLine.Spec;
         footerHeading = "%nExamples:%n",
         footer = {
             "  woq bench --model /tmp/s",
-            "  woq bench --model /work/llama3-8b --dtypes int8,int4 --runs 5",
+            "  woq bench --model models/llama3-8b --dtypes int8,int4 --runs 5",
             "  woq bench --model /tmp/s --prompt-tokens 512 --new-tokens 32 \\",
             "      --out /tmp/bench --json > /tmp/bench.json"
         })

@@ -39,7 +39,7 @@ import picocli.CommandLine.Spec;
             "  woq registry list",
             "  woq registry show Meta-Llama-3-8B-Instruct",
             "  woq registry verify Meta-Llama-3-8B-Instruct/int4-g128",
-            "  woq registry rm Meta-Llama-3-8B-Instruct/int8 --woq-home /data/woq"
+            "  woq registry rm Meta-Llama-3-8B-Instruct/int8 --woq-home ~/woq-home"
         })
 final class RegistryCommand implements Callable<Integer> {
     @Spec
@@ -75,7 +75,7 @@ final class RegistryCommand implements Callable<Integer> {
     @Command(name = "list", mixinStandardHelpOptions = true,
             description = "List the complete entries: model, recipe, size and creation time.",
             footerHeading = "%nExamples:%n",
-            footer = {"  woq registry list", "  woq registry list --woq-home /data/woq"})
+            footer = {"  woq registry list", "  woq registry list --woq-home ~/woq-home"})
     static final class ListCommand implements Callable<Integer> {
         @Mixin
         WoqHome home;

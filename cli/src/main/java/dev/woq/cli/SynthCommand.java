@@ -33,7 +33,7 @@ import picocli.CommandLine.Spec;
         footerHeading = "%nExamples:%n",
         footer = {
             "  woq synth --preset small --out /tmp/s",
-            "  woq synth --preset llama3-8b --out /data/llama3-8b-synth --seed 1"
+            "  woq synth --preset llama3-8b --out models/llama3-8b --seed 1"
         })
 final class SynthCommand implements Callable<Integer> {
     @Option(names = "--preset", required = true, paramLabel = "NAME",
