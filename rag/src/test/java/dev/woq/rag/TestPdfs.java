@@ -16,6 +16,7 @@ public final class TestPdfs {
     private TestPdfs() {}
 
     public static Path write(Path file, List<String> pages) throws IOException {
+        java.nio.file.Files.createDirectories(file.toAbsolutePath().getParent());
         try (PDDocument doc = new PDDocument()) {
             PDType1Font font = new PDType1Font(Standard14Fonts.FontName.HELVETICA);
             for (String text : pages) {
