@@ -26,7 +26,7 @@ class DocumentIndexTest {
 
     @Test
     void eachModeFindsThePageThatAnswersTheQuestion() throws IOException {
-        Path pdf = TestPdfs.write(tmp.resolve("docs/handbook.pdf"), Corpus.HANDBOOK);
+        Path pdf = TextPdfWriter.write(tmp.resolve("docs/handbook.pdf"), Corpus.HANDBOOK);
         try (DocumentIndex index = update(tmp.resolve("idx"))) {
             IndexReport report = index.add(List.of(pdf.getParent()), IndexListener.NONE);
             assertEquals(1, report.count(FileOutcome.Status.ADDED));
@@ -46,7 +46,7 @@ class DocumentIndexTest {
 
     @Test
     void hybridFusesByReciprocalRank() throws IOException {
-        Path pdf = TestPdfs.write(tmp.resolve("handbook.pdf"), Corpus.HANDBOOK);
+        Path pdf = TextPdfWriter.write(tmp.resolve("handbook.pdf"), Corpus.HANDBOOK);
         try (DocumentIndex index = update(tmp.resolve("idx"))) {
             index.add(List.of(pdf), IndexListener.NONE);
             List<Hit> hits = index.search("hotel refund per night", SearchMode.HYBRID, 3);
@@ -60,7 +60,7 @@ class DocumentIndexTest {
 
     @Test
     void chunksKeepTheirPageAndCharacterOffsets() throws IOException {
-        Path pdf = TestPdfs.write(tmp.resolve("handbook.pdf"), Corpus.HANDBOOK);
+        Path pdf = TextPdfWriter.write(tmp.resolve("handbook.pdf"), Corpus.HANDBOOK);
         SourceDocument doc = new DocumentReader().read(pdf);
         try (DocumentIndex index = update(tmp.resolve("idx"))) {
             index.add(List.of(pdf), IndexListener.NONE);
@@ -74,7 +74,7 @@ class DocumentIndexTest {
     @Test
     void aSecondRunSkipsUnchangedFilesReplacesChangedOnesAndPruneRemovesDeletedOnes() throws IOException {
         Path dir = Files.createDirectories(tmp.resolve("docs"));
-        Path handbook = TestPdfs.write(dir.resolve("handbook.pdf"), Corpus.HANDBOOK);
+        Path handbook = TextPdfWriter.write(dir.resolve("handbook.pdf"), Corpus.HANDBOOK);
         Path notes = Files.writeString(dir.resolve("notes.txt"), "The boiler is serviced every May by Hansen Heating.");
         Path extra = Files.writeString(dir.resolve("extra.md"), "# Parking\n\nVisitors park on level minus two.");
         Path idx = tmp.resolve("idx");
@@ -104,9 +104,9 @@ class DocumentIndexTest {
     @Test
     void badFilesAreReportedAndSkippedAndTheRestIsIndexed() throws IOException {
         Path dir = Files.createDirectories(tmp.resolve("docs"));
-        TestPdfs.write(dir.resolve("good.pdf"), Corpus.HANDBOOK);
-        TestPdfs.write(dir.resolve("scan.pdf"), Arrays.asList(null, null));
-        TestPdfs.write(dir.resolve("partly.pdf"), Arrays.asList("The cellar key hangs by the door.", null, null, null));
+        TextPdfWriter.write(dir.resolve("good.pdf"), Corpus.HANDBOOK);
+        TextPdfWriter.write(dir.resolve("scan.pdf"), Arrays.asList(null, null));
+        TextPdfWriter.write(dir.resolve("partly.pdf"), Arrays.asList("The cellar key hangs by the door.", null, null, null));
         Files.writeString(dir.resolve("fake.pdf"), "PK zip bytes, not a pdf");
         Files.createFile(dir.resolve("empty.txt"));
         Path idx = tmp.resolve("idx");
@@ -130,7 +130,7 @@ class DocumentIndexTest {
 
     @Test
     void anIndexBuiltWithMiniLmRefusesAnotherEmbeddingModel() throws IOException {
-        Path pdf = TestPdfs.write(tmp.resolve("handbook.pdf"), Corpus.HANDBOOK);
+        Path pdf = TextPdfWriter.write(tmp.resolve("handbook.pdf"), Corpus.HANDBOOK);
         Path idx = tmp.resolve("idx");
         try (DocumentIndex index = update(idx)) {
             index.add(List.of(pdf), IndexListener.NONE);

@@ -25,7 +25,7 @@ class DocumentReaderTest {
 
     @Test
     void pdfTextComesBackPerPageWithPageNumbers() throws IOException {
-        Path pdf = TestPdfs.write(tmp.resolve("handbook.pdf"), Corpus.HANDBOOK);
+        Path pdf = TextPdfWriter.write(tmp.resolve("handbook.pdf"), Corpus.HANDBOOK);
         SourceDocument doc = reader.read(pdf);
         assertEquals(5, doc.pages().size());
         assertTrue(doc.pages().get(1).text().contains("twenty-seven days of paid vacation"));
@@ -36,7 +36,7 @@ class DocumentReaderTest {
 
     @Test
     void pagesWithoutTextAreNamedAndTheRestIsRead() throws IOException {
-        Path pdf = TestPdfs.write(tmp.resolve("mixed.pdf"),
+        Path pdf = TextPdfWriter.write(tmp.resolve("mixed.pdf"),
                 Arrays.asList("Page one has text.", "Page two too.", null, null, null, null, null, "Page eight."));
         SourceDocument doc = reader.read(pdf);
         assertEquals(List.of(1, 2, 8), doc.pages().stream().map(Page::number).toList());
@@ -46,14 +46,14 @@ class DocumentReaderTest {
 
     @Test
     void aScanWithoutAnyTextLayerIsRefusedSayingOcrIsNotSupported() throws IOException {
-        Path pdf = TestPdfs.write(tmp.resolve("scan.pdf"), Arrays.asList(null, null, null));
+        Path pdf = TextPdfWriter.write(tmp.resolve("scan.pdf"), Arrays.asList(null, null, null));
         UnreadableDocumentException e = assertThrows(UnreadableDocumentException.class, () -> reader.read(pdf));
         assertEquals("no text on pages 1-3; OCR is not supported (is it a scan?)", e.reason());
     }
 
     @Test
     void aPasswordProtectedPdfIsRefusedAsEncrypted() throws IOException {
-        Path pdf = TestPdfs.write(tmp.resolve("plain.pdf"), List.of("Secret numbers."));
+        Path pdf = TextPdfWriter.write(tmp.resolve("plain.pdf"), List.of("Secret numbers."));
         Path locked = tmp.resolve("locked.pdf");
         try (PDDocument doc = org.apache.pdfbox.Loader.loadPDF(pdf.toFile())) {
             StandardProtectionPolicy policy = new StandardProtectionPolicy("owner", "user", new AccessPermission());

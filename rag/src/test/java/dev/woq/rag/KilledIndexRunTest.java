@@ -22,7 +22,7 @@ class KilledIndexRunTest {
 
     @Test
     void anIndexKilledWhileEmbeddingTheSecondFileOpensWithTheFirstAndTheNextRunAddsTheRest() throws Exception {
-        Path first = TestPdfs.write(tmp.resolve("a-handbook.pdf"), Corpus.HANDBOOK);
+        Path first = TextPdfWriter.write(tmp.resolve("a-handbook.pdf"), Corpus.HANDBOOK);
         Path second = Files.writeString(tmp.resolve("b-notes.txt"), "The boiler is serviced every May.");
         Path third = Files.writeString(tmp.resolve("c-parking.md"), "Visitors park on level minus two.");
         Path idx = tmp.resolve("idx");

@@ -11,10 +11,15 @@ import org.apache.pdfbox.pdmodel.common.PDRectangle;
 import org.apache.pdfbox.pdmodel.font.PDType1Font;
 import org.apache.pdfbox.pdmodel.font.Standard14Fonts;
 
-/** Writes real PDFs with PDFBox: one page per string, wrapped at 90 characters; null for a page without text. */
-public final class TestPdfs {
-    private TestPdfs() {}
+/**
+ * Renders plain text as a PDF with PDFBox (Helvetica 10 pt, US Letter): one page per string,
+ * paragraphs split at blank lines and wrapped at 95 characters. A {@code null} page gets a drawing
+ * and no text, as a scanned page has. Tests and the retrieval benchmark make their PDFs with it.
+ */
+public final class TextPdfWriter {
+    private TextPdfWriter() {}
 
+    /** Writes {@code pages} to {@code file}; a page's text must fit on it (about 55 lines). */
     public static Path write(Path file, List<String> pages) throws IOException {
         java.nio.file.Files.createDirectories(file.toAbsolutePath().getParent());
         try (PDDocument doc = new PDDocument()) {
