@@ -13,7 +13,7 @@ import picocli.CommandLine.Command;
         versionProvider = Version.class,
         description = "Llama 3 on CPUs from Java: bf16, or weight-only int8/int4 from a local registry.",
         subcommands = {SynthCommand.class, GenerateCommand.class, ChatCommand.class, QuantizeCommand.class,
-            RegistryCommand.class, BenchCommand.class, ServeCommand.class,
+            RegistryCommand.class, BenchCommand.class, ServeCommand.class, ExportCommand.class, ImportCommand.class,
             IndexCommand.class, SearchCommand.class, AskCommand.class,
             CommandLine.HelpCommand.class},
         footerHeading = "%nExamples:%n",
@@ -29,6 +29,8 @@ import picocli.CommandLine.Command;
             "  woq registry list                       # quantized models",
             "  woq bench --model /tmp/s                # bf16, int8, int4 side by side",
             "  woq serve --model /tmp/s --dtype int4   # OpenAI's API on localhost:8080",
+            "  woq export --model /tmp/s --out /tmp/s.gguf   # for llama.cpp",
+            "  woq import --gguf model.Q4_K_M.gguf --dtype int4",
             "  woq index --index ~/idx docs/           # PDFs, .txt, .md for questions",
             "  woq ask --index ~/idx --model /tmp/s --stream 'What is covered?'",
             "  woq help generate"

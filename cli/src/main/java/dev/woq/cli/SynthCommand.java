@@ -27,7 +27,8 @@ import picocli.CommandLine.Spec;
             "Write a random-weight Llama 3 checkpoint for tests and benchmarks.",
             "The exact Hugging Face layout of Llama 3 (config.json, generation_config.json, tokenizer"
                     + " files, bf16 safetensors, sharded with an index when large). Presets: tiny (66 MB),"
-                    + " small (290 MB), llama3-8b (16 GB, the shape of Meta-Llama-3-8B-Instruct). Weights"
+                    + " small (290 MB), llama3-8b (16 GB, the shape of Meta-Llama-3-8B-Instruct), llama3.2-1b (2.5 GB,"
+                    + " Llama-3.2-1B-Instruct's: rope scaling, tied embeddings, 128k context). Weights"
                     + " are random: the text is noise, the speed and memory are real."
         },
         footerHeading = "%nExamples:%n",
@@ -37,7 +38,7 @@ import picocli.CommandLine.Spec;
         })
 final class SynthCommand implements Callable<Integer> {
     @Option(names = "--preset", required = true, paramLabel = "NAME",
-            description = "tiny, small or llama3-8b.")
+            description = "tiny, small, llama3-8b or llama3.2-1b.")
     String preset;
 
     @Option(names = "--out", required = true, paramLabel = "DIR",

@@ -20,8 +20,8 @@ class HelpTest {
         assertTrue(help.contains("--version"), help);
         List<String> lines = help.lines().toList();
         int commands = lines.indexOf("Commands:");
-        assertEquals(List.of("synth", "generate", "chat", "quantize", "registry", "bench", "serve", "index", "search",
-                        "ask", "help"),
+        assertEquals(List.of("synth", "generate", "chat", "quantize", "registry", "bench", "serve", "export", "import",
+                        "index", "search", "ask", "help"),
                 lines.subList(commands + 1, lines.indexOf("")).stream().map(l -> l.strip().split(" ")[0]).toList(),
                 () -> "one summary line per command:\n" + help);
         assertEndsWithExamples(help, "woq generate");

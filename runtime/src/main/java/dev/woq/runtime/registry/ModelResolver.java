@@ -43,12 +43,12 @@ public final class ModelResolver {
      */
     public Path resolve(String model, WeightFormat format) {
         if (!format.quantized()) {
-            return ModelLocator.locate(model);
+            return locate(model);
         }
         QuantRecipe recipe = QuantRecipe.of(format, true);
         Path source;
         try {
-            source = ModelLocator.locate(model);
+            source = locate(model);
         } catch (CheckpointException notADirectory) {
             Optional<Entry> entry = registry.find(model, ModelRegistry.entryName(recipe));
             if (entry.isPresent()) {
@@ -61,5 +61,14 @@ public final class ModelResolver {
                     + " in the registry yet: quantizing it first (once)");
         }
         return registry.getOrCreate(source, recipe, false, progress, log).dir();
+    }
+
+    /** A model directory, a hub name, or the name of a model imported with {@code woq import}. */
+    private Path locate(String model) {
+        try {
+            return ModelLocator.locate(model);
+        } catch (CheckpointException notFound) {
+            return ImportedModels.find(registry, model).orElseThrow(() -> notFound);
+        }
     }
 }

@@ -17,7 +17,14 @@ public enum SyntheticPreset {
     /** Four layers: end-to-end tests and the quickstart. About 290 MB. */
     SMALL("small", config(512, 4, 8, 2, 64, 1536)),
     /** Meta-Llama-3-8B-Instruct's exact shape: 8.03 B parameters, 16 GB of bf16. */
-    LLAMA3_8B("llama3-8b", config(4096, 32, 32, 8, 128, 14336));
+    LLAMA3_8B("llama3-8b", config(4096, 32, 32, 8, 128, 14336)),
+    /**
+     * Llama-3.2-1B-Instruct's shape: Llama 3.1's rope scaling (factor 32), tied embeddings, a 128k
+     * context and its three end ids. 1.24 B parameters, 2.5 GB of bf16.
+     */
+    LLAMA32_1B("llama3.2-1b", new LlamaConfig(
+            2048, 32, 8, 64, 8192, 16, 1e-5, 500000.0, new LlamaConfig.RopeScaling(32.0, 1.0, 4.0, 8192),
+            128256, 131072, true, 128000, List.of(128001, 128008, 128009), "bfloat16"));
 
     private final String cliName;
     private final LlamaConfig config;
@@ -42,7 +49,7 @@ public enum SyntheticPreset {
         return config;
     }
 
-    /** Parses {@code tiny}, {@code small} or {@code llama3-8b}. */
+    /** Parses {@code tiny}, {@code small}, {@code llama3-8b} or {@code llama3.2-1b}. */
     public static SyntheticPreset parse(String name) {
         for (SyntheticPreset p : values()) {
             if (p.cliName.equals(name.toLowerCase(Locale.ROOT))) {

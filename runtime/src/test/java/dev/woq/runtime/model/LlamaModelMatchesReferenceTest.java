@@ -32,6 +32,11 @@ class LlamaModelMatchesReferenceTest {
     }
 
     @Test
+    void llama32ShapeWithFactor32ScalingAndTiedEmbeddingsMatchesReference() {
+        compareEveryPosition(TestCheckpoints.tinyLlama32Tied());
+    }
+
+    @Test
     void prefillOfWholePromptMatchesReferenceAtLastPosition() {
         Path dir = TestCheckpoints.tiny();
         float[][] ref = reference(dir);

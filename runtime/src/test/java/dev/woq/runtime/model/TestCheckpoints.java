@@ -33,6 +33,17 @@ public final class TestCheckpoints {
         return write("tiny31", c);
     }
 
+    /** Tiny with Llama 3.2's settings: rope scaling factor 32, tied embeddings, 128k context, three end ids. */
+    public static synchronized Path tinyLlama32Tied() {
+        LlamaConfig t = SyntheticPreset.TINY.config();
+        LlamaConfig l32 = SyntheticPreset.LLAMA32_1B.config();
+        LlamaConfig c = new LlamaConfig(
+                t.hiddenSize(), t.numHeads(), t.numKvHeads(), t.headDim(), t.intermediateSize(), t.numLayers(),
+                l32.rmsNormEps(), l32.ropeTheta(), l32.ropeScaling(), l32.vocabSize(), l32.maxPositionEmbeddings(),
+                l32.tieWordEmbeddings(), l32.bosTokenId(), l32.eosTokenIds(), l32.torchDtype());
+        return write("tiny32", c);
+    }
+
     /**
      * Tiny's weights under a config.json whose context holds {@code maxPositions} and whose eos ids
      * are {@code eosTokenIds}. The weight files are linked (or copied where links are refused).
