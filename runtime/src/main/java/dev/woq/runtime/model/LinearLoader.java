@@ -83,6 +83,7 @@ final class LinearLoader {
                         weights.stored(base + ".zeros", SafetensorsDtype.BF16, 2, out, groups),
                         groupSize, out, in);
             }
+            Int4Linear.requireLibtorchRows(q, out, natives.status());
             return new Int4Linear(kernels, manager,
                     int4Codes(q, weights.checked(q, SafetensorsDtype.U8, out, in / 2), out, in),
                     groupScales, groupZeros, groupSize, out, in);
