@@ -180,9 +180,9 @@ public final class ModelRegistry {
         boolean published = false;
         try (TempDirGuard guard = new TempDirGuard(tmp)) {
             long start = System.nanoTime();
-            Quantizer.quantize(sourceDir, tmp, recipe, progress);
+            Quantizer.Report report = Quantizer.quantize(sourceDir, tmp, recipe, progress);
             double seconds = (System.nanoTime() - start) / 1e9;
-            Manifest manifest = describe(tmp, model, recipe, sourceDir, fingerprint, seconds);
+            Manifest manifest = describe(tmp, model, recipe, sourceDir, fingerprint, seconds, report.tensorSha256());
             try {
                 writeAndSync(tmp.resolve(Manifest.FILE_NAME), manifest.toJsonString().getBytes(StandardCharsets.UTF_8));
                 Trees.fsyncFilesAndDir(tmp);
@@ -235,9 +235,12 @@ public final class ModelRegistry {
         }
     }
 
-    /** Hashes what the quantizer wrote into {@code dir} and describes it. */
+    /**
+     * Describes what the quantizer wrote into {@code dir}: tensor hashes as the quantizer computed
+     * them while writing, headers and small files hashed here (kilobytes).
+     */
     private static Manifest describe(Path dir, String model, QuantRecipe recipe, Path sourceDir, String fingerprint,
-            double seconds) {
+            double seconds, Map<String, String> tensorSha256) {
         List<Manifest.FileInfo> files = new ArrayList<>();
         List<Manifest.Tensor> tensors = new ArrayList<>();
         try {
@@ -254,17 +257,17 @@ public final class ModelRegistry {
                 if (fileName.endsWith(".safetensors")) {
                     SafetensorsFile st = SafetensorsFile.open(p);
                     String headerSha = hex(sha256().digest(SourceFingerprint.header(p, size)));
-                    files.add(new Manifest.FileInfo(fileName, size, null, headerSha));
-                    try (FileChannel ch = FileChannel.open(p, StandardOpenOption.READ)) {
-                        ByteBuffer buf = ByteBuffer.allocateDirect(HASH_CHUNK);
-                        for (TensorInfo t : st.tensors()) {
-                            String sha = hashRange(ch, t.fileOffset(), t.byteLength(), buf);
-                            tensors.add(new Manifest.Tensor(t.name(), t.dtype().name(), t.shape(), fileName,
-                                    t.fileOffset(), t.byteLength(), sha));
+                    files.add(new Manifest.FileInfo(fileName, size, null, headerSha, EntryCheck.modified(p)));
+                    for (TensorInfo t : st.tensors()) {
+                        String sha = tensorSha256.get(t.name());
+                        if (sha == null) {
+                            throw new IllegalStateException("the quantizer reported no hash for '" + t.name() + "'");
                         }
+                        tensors.add(new Manifest.Tensor(t.name(), t.dtype().name(), t.shape(), fileName,
+                                t.fileOffset(), t.byteLength(), sha));
                     }
                 } else {
-                    files.add(new Manifest.FileInfo(fileName, size, hashFile(p), null));
+                    files.add(new Manifest.FileInfo(fileName, size, hashFile(p), null, EntryCheck.modified(p)));
                 }
             }
         } catch (IOException e) {
@@ -355,10 +358,12 @@ public final class ModelRegistry {
     }
 
     /**
-     * A fast check before loading: {@code entryDir} has a manifest and every file it lists exists
-     * with the size it records.
+     * A fast check before loading: {@code entryDir} has a manifest, every file it lists exists with
+     * the size it records, and passes {@link EntryCheck#onLoad} (headers hashed; every tensor of a
+     * file modified since the entry was written hashed).
      *
-     * @throws CheckpointException naming the missing or truncated file, saying to re-run {@code woq quantize --force}
+     * @throws CheckpointException naming the missing, truncated or corrupt file (and tensor), saying
+     *     to re-run {@code woq quantize --force}
      */
     public Entry open(Path entryDir) {
         if (!Files.isRegularFile(entryDir.resolve(Manifest.FILE_NAME))) {
@@ -381,6 +386,7 @@ public final class ModelRegistry {
                         + " to rebuild the entry.");
             }
         }
+        EntryCheck.onLoad(entry);
         return entry;
     }
 
