@@ -139,6 +139,8 @@ public final class Quantizer {
         LlamaConfig config = LlamaConfig.load(sourceDir);
         SafetensorsCheckpoint source = SafetensorsCheckpoint.open(sourceDir);
         Plan plan = plan(config, source, recipe);
+        OutputSpace.require(targetDir, OutputSpace.expectedBytes(plan.declarations(), sourceDir, COPIED_FILES),
+                "the " + recipe.id() + " quantization of " + sourceDir);
 
         List<Path> created = new ArrayList<>();
         boolean done = false;
