@@ -113,6 +113,14 @@ public final class ModelRegistry {
         String name = entryName(recipe);
         Path modelDir = root.resolve(model);
         Path finalDir = modelDir.resolve(name);
+        if (!force && Files.isRegularFile(finalDir.resolve(Manifest.FILE_NAME))) {
+            // A complete entry is only ever replaced by renames, so reusing one needs no lock: this
+            // is what lets a read-only woq home (a shared, pre-built model store) serve its entries.
+            Optional<Entry> reuse = reusable(finalDir, SourceFingerprint.of(sourceDir), recipe, why -> {});
+            if (reuse.isPresent()) {
+                return reuse.get();
+            }
+        }
         createDirectories(modelDir);
         Path lockFile = modelDir.resolve("." + name + ".lock");
         try (RegistryLock lock = RegistryLock.acquire(lockFile,
