@@ -55,6 +55,11 @@ constexpr int STREAMS = 4;
 constexpr int CHUNK = 128;    // int4: inputs per 64-byte load of codes
 // How far ahead of its weight stream a thread asks for lines: the hardware prefetchers alone left
 // the int4 loop waiting on its loads (perf: a third of its samples on the load of the codes).
+// Near a row's or the buffer's end these addresses run past the weights, by design: PREFETCHh is a
+// hint that never faults on x86 (Intel SDM, "PREFETCHh": no exception for any address, and an
+// unmapped one is simply dropped), so no read past a buffer's end happens. The loads themselves
+// stop at the end (masked for tails); QuantizedLinearTest and KernelTailsTest run rows and inputs
+// of every tail length against a bf16 matmul.
 constexpr int PREFETCH_BYTES = 2048;
 
 /* Calls f with the compile-time row count 2..8 for `rows` (more than 8 counts as 8). */
@@ -547,15 +552,17 @@ WOQ_EXPORT int woq_bf16_mm(const uint16_t *x, const uint16_t *w, uint16_t *y, in
 
 namespace {
 
-std::string shape_text(const std::vector<int64_t> &s) {
-    std::string t = "[";
-    for (size_t i = 0; i < s.size(); i++) t += (i ? ", " : "") + std::to_string(s[i]);
-    return t + "]";
+/* A new [m, n] bf16 tensor for a kernel's result. */
+void output(Output &out, int64_t m, int64_t n, uint16_t **data) {
+    new_tensor(out, {m, n}, DTYPE_BFLOAT16, (void **)data);
 }
 
-/* A new [m, n] bf16 tensor for a kernel's result. */
-AtenTensorHandle output(int64_t m, int64_t n, uint16_t **data) {
-    return new_tensor({m, n}, DTYPE_BFLOAT16, (void **)data);
+/* A kernel's own return code (-1 shape, -2 CPU) as an error naming the operation and the shapes. */
+void kernel_ok(int rc, const char *kernel, const std::string &shapes) {
+    if (rc != 0) {
+        throw std::runtime_error(std::string(kernel) + " returned " + std::to_string(rc) + " for " + shapes +
+                                 (rc == -2 ? ": this CPU or OS has no AVX-512 BF16" : ": shapes it does not take"));
+    }
 }
 
 /* int4_mm(Tensor x, Tensor nibbles, Tensor scales, Tensor zeros) -> Tensor */
@@ -575,9 +582,14 @@ void op_int4(StableIValue *stack, uint64_t, uint64_t) {
                                  "group 32, 64 or 128");
     }
     uint16_t *y;
-    AtenTensorHandle out = output(m, n, &y);
-    if (m > 0) woq_int4_mm(x, nib, s, z, y, (int)m, (int)n, (int)k, (int)(k / ss[1]));
-    stack[0] = (StableIValue)out;
+    Output out;
+    output(out, m, n, &y);
+    if (m > 0) {
+        kernel_ok(woq_int4_mm(x, nib, s, z, y, (int)m, (int)n, (int)k, (int)(k / ss[1])), "woq_int4_mm",
+                  "x " + shape_text(xs) + ", nibbles " + shape_text(ns) + ", scales " + shape_text(ss));
+    }
+    in.release();
+    stack[0] = out.release();
 }
 
 /* int8_mm(Tensor x, Tensor q, Tensor scales) -> Tensor */
@@ -592,9 +604,14 @@ void op_int8(StableIValue *stack, uint64_t, uint64_t) {
                                  shape_text(ss) + ": needs q [n, in] and scales [n]");
     }
     uint16_t *y;
-    AtenTensorHandle out = output(xs[0], qs[0], &y);
-    if (xs[0] > 0) woq_int8_mm(x, q, s, y, (int)xs[0], (int)qs[0], (int)xs[1]);
-    stack[0] = (StableIValue)out;
+    Output out;
+    output(out, xs[0], qs[0], &y);
+    if (xs[0] > 0) {
+        kernel_ok(woq_int8_mm(x, q, s, y, (int)xs[0], (int)qs[0], (int)xs[1]), "woq_int8_mm",
+                  "x " + shape_text(xs) + ", q " + shape_text(qs));
+    }
+    in.release();
+    stack[0] = out.release();
 }
 
 /* bf16_mm(Tensor x, Tensor w) -> Tensor */
@@ -607,10 +624,19 @@ void op_bf16(StableIValue *stack, uint64_t, uint64_t) {
         throw std::runtime_error("woq bf16 kernel: x " + shape_text(xs) + ", w " + shape_text(ws) + ": needs w [n, in]");
     }
     uint16_t *y;
-    AtenTensorHandle out = output(xs[0], ws[0], &y);
-    if (xs[0] > 0) woq_bf16_mm(x, w, y, (int)xs[0], (int)ws[0], (int)xs[1]);
-    stack[0] = (StableIValue)out;
+    Output out;
+    output(out, xs[0], ws[0], &y);
+    if (xs[0] > 0) {
+        kernel_ok(woq_bf16_mm(x, w, y, (int)xs[0], (int)ws[0], (int)xs[1]), "woq_bf16_mm",
+                  "x " + shape_text(xs) + ", w " + shape_text(ws));
+    }
+    in.release();
+    stack[0] = out.release();
 }
+
+constexpr char INT4_MM[] = "woq::int4_mm";
+constexpr char INT8_MM[] = "woq::int8_mm";
+constexpr char BF16_MM[] = "woq::bf16_mm";
 
 } // namespace
 
@@ -620,9 +646,9 @@ void register_avx512_ops(Registrar &r) {
     r.schema("int4_mm(Tensor x, Tensor nibbles, Tensor scales, Tensor zeros) -> Tensor");
     r.schema("int8_mm(Tensor x, Tensor q, Tensor scales) -> Tensor");
     r.schema("bf16_mm(Tensor x, Tensor w) -> Tensor");
-    r.code("int4_mm", op_int4);
-    r.code("int8_mm", op_int8);
-    r.code("bf16_mm", op_bf16);
+    r.code("int4_mm", guarded<op_int4, INT4_MM>);
+    r.code("int8_mm", guarded<op_int8, INT8_MM>);
+    r.code("bf16_mm", guarded<op_bf16, BF16_MM>);
 }
 
 } // namespace woq

@@ -187,6 +187,8 @@ AMX_TARGET void mm_part(void *arg, int part, int parts) {
         for (int gi = 0; gi < groups; gi++) {
             for (int t = 0; t < steps_per_group; t++) {
                 const uint8_t *p = codes + (size_t)(gi * steps_per_group + t) * STEP_BYTES;
+                // Past the last block these hint at bytes beyond the codes: PREFETCHh never faults
+                // on x86, so that reads nothing (see PREFETCH_BYTES in woq_avx512.cpp).
                 _mm_prefetch((const char *)p + 1024, _MM_HINT_T0);
                 _mm_prefetch((const char *)p + 1024 + 64, _MM_HINT_T0);
                 _mm_prefetch((const char *)p + 1024 + 128, _MM_HINT_T0);
@@ -326,12 +328,13 @@ void op_pack(StableIValue *stack, uint64_t, uint64_t) {
     if (!shape_ok((int)n, (int)k, g)) throw std::runtime_error(shape_error((int)n, (int)k, g));
     const int64_t code_bytes = woq_int4_amx_code_bytes((int)n, (int)k);
     uint8_t *codes;
-    AtenTensorHandle packed =
-        new_tensor({code_bytes + 4 * woq_int4_amx_sz_floats((int)n, (int)k, g)}, DTYPE_UINT8, (void **)&codes);
+    Output packed;
+    new_tensor(packed, {code_bytes + 4 * woq_int4_amx_sz_floats((int)n, (int)k, g)}, DTYPE_UINT8, (void **)&codes);
     if (woq_int4_amx_pack(nibbles, scales, zeros, (int)n, (int)k, g, codes, (float *)(codes + code_bytes)) != 0) {
         throw std::runtime_error(shape_error((int)n, (int)k, g));
     }
-    stack[0] = (StableIValue)packed;
+    in.release();
+    stack[0] = packed.release();
 }
 
 /* int4_amx_mm(Tensor x, Tensor packed, int out, int group) -> Tensor */
@@ -350,13 +353,18 @@ void op_mm(StableIValue *stack, uint64_t, uint64_t) {
                                  ", group " + std::to_string(g));
     }
     void *yp;
-    AtenTensorHandle y = new_tensor({m, n}, DTYPE_BFLOAT16, &yp);
+    Output y;
+    new_tensor(y, {m, n}, DTYPE_BFLOAT16, &yp);
     if (m > 0 && woq_int4_amx_mm(x, packed, (const float *)(packed + code_bytes), (uint16_t *)yp, (int)m, (int)n,
                                  (int)k, (int)g) != 0) {
         throw std::runtime_error("woq int4 AMX kernel: this CPU or OS does not run AMX tiles");
     }
-    stack[0] = (StableIValue)y;
+    in.release();
+    stack[0] = y.release();
 }
+
+constexpr char AMX_PACK[] = "woq::int4_amx_pack";
+constexpr char AMX_MM[] = "woq::int4_amx_mm";
 
 } // namespace
 
@@ -366,8 +374,8 @@ void register_amx_ops(Registrar &r) {
     r.schema("int4_amx_pack(Tensor nibbles, Tensor scales, Tensor zeros) -> Tensor");
     r.schema("int4_amx_mm(Tensor x, Tensor packed, int out, int group) -> Tensor");
     if (woq_amx_supported()) {
-        r.code("int4_amx_pack", op_pack);
-        r.code("int4_amx_mm", op_mm);
+        r.code("int4_amx_pack", guarded<op_pack, AMX_PACK>);
+        r.code("int4_amx_mm", guarded<op_mm, AMX_MM>);
     }
 }
 

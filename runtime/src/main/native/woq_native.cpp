@@ -103,8 +103,22 @@ void parallel(void (*body)(void *, int, int), void *arg, int work_items) {
 
 Aoti aoti;
 
-void check(AOTITorchError e, const char *what) {
-    if (e != 0) throw std::runtime_error(std::string("woq kernel: libtorch call failed: ") + what);
+void check(AOTITorchError e, const std::string &what) {
+    if (e != 0) throw std::runtime_error("libtorch's " + what + " failed (error " + std::to_string(e) + ")");
+}
+
+void report_failure(const char *op, const char *message) {
+    // c10::Error's text is the message alone (func and file go to its backtrace): name the op in it
+    const std::string text = std::string(op) + ": " + message;
+    aoti.check(false, op, __FILE__, __LINE__, text.c_str());
+    // aoti_torch_check(false, ...) always throws; should a libtorch ever return, fail the C++ way
+    throw std::runtime_error(text);
+}
+
+std::string shape_text(const std::vector<int64_t> &s) {
+    std::string t = "[";
+    for (size_t i = 0; i < s.size(); i++) t += (i ? ", " : "") + std::to_string(s[i]);
+    return t + "]";
 }
 
 /* The data of a contiguous CPU tensor of `dtype` with `dims` dimensions. */
@@ -112,15 +126,16 @@ void *contiguous_data(AtenTensorHandle t, int32_t dtype, int64_t dims, const cha
     int32_t dt;
     int64_t dim;
     int64_t *sizes, *strides;
-    check(aoti.get_dtype(t, &dt), "dtype");
-    check(aoti.get_dim(t, &dim), "dim");
+    const std::string of = std::string(" of ") + name;
+    check(aoti.get_dtype(t, &dt), "aoti_torch_get_dtype" + of);
+    check(aoti.get_dim(t, &dim), "aoti_torch_get_dim" + of);
     if (dt != dtype || dim != dims) {
         throw std::runtime_error(std::string("woq kernel: ") + name + " must be a " + std::to_string(dims) +
                                  "-d tensor of dtype " + std::to_string(dtype) + ", got " + std::to_string(dim) +
                                  "-d of dtype " + std::to_string(dt));
     }
-    check(aoti.get_sizes(t, &sizes), "sizes");
-    check(aoti.get_strides(t, &strides), "strides");
+    check(aoti.get_sizes(t, &sizes), "aoti_torch_get_sizes" + of);
+    check(aoti.get_strides(t, &strides), "aoti_torch_get_strides" + of);
     int64_t expect = 1;
     for (int64_t i = dims - 1; i >= 0; i--) {
         if (sizes[i] != 1 && strides[i] != expect) {
@@ -130,21 +145,21 @@ void *contiguous_data(AtenTensorHandle t, int32_t dtype, int64_t dims, const cha
     }
     shape.assign(sizes, sizes + dims);
     void *p;
-    check(aoti.get_data_ptr(t, &p), "data_ptr");
+    check(aoti.get_data_ptr(t, &p), "aoti_torch_get_data_ptr" + of + " " + shape_text(shape));
     return p;
 }
 
-AtenTensorHandle new_tensor(std::initializer_list<int64_t> shape, int32_t dtype, void **data) {
+void new_tensor(Output &result, std::initializer_list<int64_t> shape, int32_t dtype, void **data) {
     std::vector<int64_t> sizes(shape), strides(sizes.size());
     int64_t s = 1;
     for (size_t i = sizes.size(); i-- > 0;) {
         strides[i] = s;
         s *= sizes[i];
     }
-    AtenTensorHandle out;
-    check(aoti.empty_strided((int64_t)sizes.size(), sizes.data(), strides.data(), dtype, DEVICE_CPU, 0, &out), "empty");
-    check(aoti.get_data_ptr(out, data), "data_ptr");
-    return out;
+    const std::string what = " for a " + shape_text(sizes) + " tensor of dtype " + std::to_string(dtype);
+    check(aoti.empty_strided((int64_t)sizes.size(), sizes.data(), strides.data(), dtype, DEVICE_CPU, 0, &result.handle),
+          "aoti_torch_empty_strided" + what);
+    check(aoti.get_data_ptr(result.handle, data), "aoti_torch_get_data_ptr" + what);
 }
 
 void Registrar::schema(const char *text) {
@@ -204,7 +219,7 @@ WOQ_EXPORT int woq_register_ops() {
               bind(aoti.get_data_ptr, "aoti_torch_get_data_ptr") && bind(aoti.get_dim, "aoti_torch_get_dim") &&
               bind(aoti.get_sizes, "aoti_torch_get_sizes") && bind(aoti.get_strides, "aoti_torch_get_strides") &&
               bind(aoti.get_dtype, "aoti_torch_get_dtype") && bind(aoti.empty_strided, "aoti_torch_empty_strided") &&
-              bind(aoti.delete_tensor, "aoti_torch_delete_tensor_object");
+              bind(aoti.delete_tensor, "aoti_torch_delete_tensor_object") && bind(aoti.check, "aoti_torch_check");
     if (!ok) return result = -1;
     Registrar r;
     if (aoti.library_init_def("woq", __FILE__, __LINE__, &r.def) != 0 ||

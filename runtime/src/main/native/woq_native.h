@@ -71,26 +71,79 @@ struct Aoti {
     AOTITorchError (*empty_strided)(int64_t, const int64_t *, const int64_t *, int32_t, int32_t, int32_t,
                                     AtenTensorHandle *);
     AOTITorchError (*delete_tensor)(AtenTensorHandle);
+    /* TORCH_CHECK for stable-ABI code: with cond false it throws libtorch's own c10::Error. */
+    void (*check)(bool cond, const char *func, const char *file, uint32_t line, const char *msg);
 };
 extern Aoti aoti;
 
 constexpr int32_t DTYPE_UINT8 = 0, DTYPE_INT8 = 1, DTYPE_FLOAT = 6, DTYPE_BFLOAT16 = 15, DEVICE_CPU = 0;
 
-/* Input tensors arrive as new handles the operator owns: deleted on every way out. */
+void check(AOTITorchError e, const std::string &what);
+
+/*
+ * Input tensors arrive as new handles the operator owns. release() deletes them, checking each
+ * return code, once the operator is done with them; if it fails before that, the destructor
+ * deletes them on the way out, where a failure to free cannot be reported on top of the error
+ * already being reported (throwing during unwinding would terminate the JVM).
+ */
 struct Inputs {
     std::vector<AtenTensorHandle> handles;
+    void release() {
+        std::vector<AtenTensorHandle> h;
+        h.swap(handles);
+        for (AtenTensorHandle t : h) check(aoti.delete_tensor(t), "aoti_torch_delete_tensor_object (an input)");
+    }
     ~Inputs() {
-        for (AtenTensorHandle h : handles) aoti.delete_tensor(h);
+        for (AtenTensorHandle h : handles) (void)aoti.delete_tensor(h);
     }
 };
 
-void check(AOTITorchError e, const char *what);
+/* The tensor an operator returns: deleted, as in Inputs, if the operator fails before handing it over. */
+struct Output {
+    AtenTensorHandle handle = nullptr;
+    StableIValue release() {
+        AtenTensorHandle h = handle;
+        handle = nullptr;
+        return (StableIValue)h;
+    }
+    ~Output() {
+        if (handle != nullptr) (void)aoti.delete_tensor(handle);
+    }
+};
+
+/*
+ * Reports an operator's failure through libtorch's error path: aoti_torch_check(false, ...) throws
+ * libtorch's own c10::Error, which TorchScript turns into the Java exception DJL raises, with
+ * `op` and `message` (operation and shapes) in its text.
+ */
+[[noreturn]] void report_failure(const char *op, const char *message);
+
+/*
+ * Every operator woq registers runs inside this: no C++ exception of woq's (a bad shape, a failed
+ * libtorch call, std::bad_alloc) leaves woq's code; each becomes a libtorch error naming `Name`.
+ */
+template <void (*Op)(StableIValue *, uint64_t, uint64_t), const char *Name>
+void guarded(StableIValue *stack, uint64_t args, uint64_t returns) {
+    std::string error;
+    try {
+        Op(stack, args, returns);
+        return;
+    } catch (const std::exception &e) {
+        error = e.what();
+    } catch (...) {
+        error = "an unknown C++ exception";
+    }
+    report_failure(Name, error.c_str());
+}
 
 /* The data of a contiguous CPU tensor of `dtype` with `dims` dimensions; its sizes into `shape`. */
 void *contiguous_data(AtenTensorHandle t, int32_t dtype, int64_t dims, const char *name, std::vector<int64_t> &shape);
 
-/* A new contiguous CPU tensor; its data into `data`. */
-AtenTensorHandle new_tensor(std::initializer_list<int64_t> shape, int32_t dtype, void **data);
+/* A new contiguous CPU tensor into `out`; its data into `data`. */
+void new_tensor(Output &out, std::initializer_list<int64_t> shape, int32_t dtype, void **data);
+
+/* "[2, 3]" */
+std::string shape_text(const std::vector<int64_t> &s);
 
 /* Each kernel file declares its operators' schemas and, where this CPU runs them, their code. */
 struct Registrar {

@@ -107,6 +107,14 @@ final class Kernels {
         if (message == null) {
             return "(no message)";
         }
+        // TorchScript's first line only says that an operation failed; the error itself (with
+        // woq's operator name and shapes) is the traceback's last "RuntimeError: " line
+        int error = message.lastIndexOf("\nRuntimeError: ");
+        if (error >= 0) {
+            String rest = message.substring(error + "\nRuntimeError: ".length());
+            int end = rest.indexOf('\n');
+            return end < 0 ? rest : rest.substring(0, end);
+        }
         int nl = message.indexOf('\n');
         return nl < 0 ? message : message.substring(0, nl);
     }

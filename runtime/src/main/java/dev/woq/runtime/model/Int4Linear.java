@@ -54,6 +54,19 @@ public final class Int4Linear extends Projection {
         this.groupSize = groupSize;
     }
 
+    /**
+     * libtorch's {@code _weight_int4pack_mm_for_cpu} computes blocks of 64 output rows and a tail
+     * of 16, 32 or 48; any other count fails inside the kernel at the first token ("Unsupported n
+     * block size"), so it is refused here, at load, with the tensor's name.
+     */
+    static void requireLibtorchRows(String name, int out, String kernels) {
+        if (out % 16 != 0) {
+            throw new CheckpointException("'" + name + "' has " + out + " output rows; libtorch's int4 kernel (used"
+                    + " here: " + kernels + ") takes multiples of 16 only. Run it where woq's own kernels run (a CPU"
+                    + " with AVX-512 BF16, without WOQ_KERNELS=libtorch), or quantize this model to int8.");
+        }
+    }
+
     /** The kernels read bf16 scales and zeros as 2-byte elements of their mapped files. */
     static void requireEvenOffsets(TensorInfo scales, TensorInfo zeros) {
         if (scales.fileOffset() % 2 != 0 || zeros.fileOffset() % 2 != 0) {

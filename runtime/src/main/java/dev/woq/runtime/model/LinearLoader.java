@@ -73,6 +73,7 @@ public final class LinearLoader {
             return new Int4Avx512Linear(ops, own.get(), stored(stored.get(0), 1), stored(stored.get(1), 2),
                     stored(stored.get(2), 2), groupSize, out, in);
         }
+        Int4Linear.requireLibtorchRows(nibbles.name(), out, natives.status());
         return new Int4Linear(ops, manager, int4Codes(nibbles.name(), nibbles, out, in), scales, zeros, groupSize, out, in);
     }
 

@@ -108,7 +108,12 @@ public record LlamaConfig(
         try {
             return parse(JsonParser.parseString(text).getAsJsonObject());
         } catch (JsonParseException | IllegalStateException e) {
-            throw new CheckpointException(file + " is not valid JSON: " + e.getMessage(), e);
+            Throwable cause = e;
+            while (cause.getCause() != null && cause.getCause().getMessage() != null) {
+                cause = cause.getCause(); // Gson's message starts with its parser's exception class
+            }
+            throw new CheckpointException(file + " is not valid JSON (" + cause.getMessage()
+                    + "): fix it, or copy it again from the model's release.", e);
         } catch (ClassCastException | UnsupportedOperationException | NumberFormatException e) {
             // A field of the wrong JSON type (a string where a list belongs, a null flag).
             throw new ConfigException(file + ": a field has the wrong type (" + e.getMessage()
@@ -121,6 +126,10 @@ public record LlamaConfig(
     /** Parses the JSON object of a {@code config.json}. */
     public static LlamaConfig parse(JsonObject json) {
         if (json.has("architectures") && !json.get("architectures").isJsonNull()) {
+            if (!json.get("architectures").isJsonArray()) {
+                throw new ConfigException("config.json: 'architectures' must be a list of class names, got "
+                        + json.get("architectures"));
+            }
             List<String> archs = new ArrayList<>();
             json.getAsJsonArray("architectures").forEach(e -> archs.add(e.getAsString()));
             if (!archs.contains("LlamaForCausalLM")) {
@@ -137,7 +146,7 @@ public record LlamaConfig(
             throw new ConfigException("config.json: unsupported hidden_act '" + act + "': Llama uses 'silu'");
         }
         for (String bias : List.of("attention_bias", "mlp_bias")) {
-            if (json.has(bias) && !json.get(bias).isJsonNull() && json.get(bias).getAsBoolean()) {
+            if (optBoolean(json, bias)) {
                 throw new ConfigException("config.json: unsupported " + bias + "=true: Llama 3 has no biases");
             }
         }
@@ -146,7 +155,7 @@ public record LlamaConfig(
         int kvHeads = json.has("num_key_value_heads") ? requireInt(json, "num_key_value_heads") : heads;
         int headDim = json.has("head_dim") && !json.get("head_dim").isJsonNull()
                 ? requireInt(json, "head_dim")
-                : hidden / heads;
+                : heads > 0 ? hidden / heads : 0; // 0 heads: the constructor names the field
         return new LlamaConfig(
                 hidden,
                 heads,
@@ -159,8 +168,7 @@ public record LlamaConfig(
                 ropeScaling(json),
                 requireInt(json, "vocab_size"),
                 json.has("max_position_embeddings") ? requireInt(json, "max_position_embeddings") : 8192,
-                json.has("tie_word_embeddings") && !json.get("tie_word_embeddings").isJsonNull()
-                        && json.get("tie_word_embeddings").getAsBoolean(),
+                optBoolean(json, "tie_word_embeddings"),
                 json.has("bos_token_id") && !json.get("bos_token_id").isJsonNull() ? requireInt(json, "bos_token_id") : 128000,
                 intOrList(json, "eos_token_id"),
                 optString(json, "torch_dtype", "bfloat16"));
@@ -169,6 +177,10 @@ public record LlamaConfig(
     private static RopeScaling ropeScaling(JsonObject json) {
         if (!json.has("rope_scaling") || json.get("rope_scaling").isJsonNull()) {
             return null;
+        }
+        if (!json.get("rope_scaling").isJsonObject()) {
+            throw new ConfigException("config.json: 'rope_scaling' must be an object (with rope_type, factor, ...) or"
+                    + " null, got " + json.get("rope_scaling"));
         }
         JsonObject rs = json.getAsJsonObject("rope_scaling");
         String type = rs.has("rope_type") ? rs.get("rope_type").getAsString()
@@ -190,12 +202,14 @@ public record LlamaConfig(
             return ids;
         }
         JsonElement e = json.get(key);
-        if (e.isJsonArray()) {
-            for (JsonElement item : e.getAsJsonArray()) {
-                ids.add(item.getAsInt());
+        JsonObject one = new JsonObject();
+        try {
+            for (JsonElement item : e.isJsonArray() ? e.getAsJsonArray() : List.of(e)) {
+                one.add(key, item);
+                ids.add(requireInt(one, key));
             }
-        } else {
-            ids.add(e.getAsInt());
+        } catch (ConfigException bad) {
+            throw new ConfigException("config.json: '" + key + "' must be an integer or a list of integers, got " + e);
         }
         return ids;
     }
@@ -231,7 +245,24 @@ public record LlamaConfig(
     }
 
     private static String optString(JsonObject json, String key, String dflt) {
-        return json.has(key) && !json.get(key).isJsonNull() ? json.get(key).getAsString() : dflt;
+        if (!json.has(key) || json.get(key).isJsonNull()) {
+            return dflt;
+        }
+        if (!json.get(key).isJsonPrimitive() || !json.get(key).getAsJsonPrimitive().isString()) {
+            throw new ConfigException("config.json: '" + key + "' must be a string, got " + json.get(key));
+        }
+        return json.get(key).getAsString();
+    }
+
+    /** A JSON true/false (absent or null: false); Gson would read the string "yes" as false. */
+    private static boolean optBoolean(JsonObject json, String key) {
+        if (!json.has(key) || json.get(key).isJsonNull()) {
+            return false;
+        }
+        if (!json.get(key).isJsonPrimitive() || !json.get(key).getAsJsonPrimitive().isBoolean()) {
+            throw new ConfigException("config.json: '" + key + "' must be true or false, got " + json.get(key));
+        }
+        return json.get(key).getAsBoolean();
     }
 
     /** The {@code config.json} Hugging Face writes for this shape. */

@@ -46,8 +46,14 @@ public final class Quantizer {
      * @param bytesRead bytes of source tensor data read
      * @param bytesWritten bytes of every file written to the target (shards with headers, index, copies)
      * @param seconds wall-clock time
+     * @param tensorSha256 hex SHA-256 of each written tensor's data, by name, hashed while writing
      */
-    public record Report(long tensors, long bytesRead, long bytesWritten, double seconds) {}
+    public record Report(long tensors, long bytesRead, long bytesWritten, double seconds,
+            Map<String, String> tensorSha256) {
+        public Report {
+            tensorSha256 = Map.copyOf(tensorSha256);
+        }
+    }
 
     /** Receives progress after every row block: source tensors and bytes done so far, of the totals. */
     @FunctionalInterface
@@ -117,10 +123,13 @@ public final class Quantizer {
         LlamaConfig config = LlamaConfig.load(sourceDir);
         SafetensorsCheckpoint source = SafetensorsCheckpoint.open(sourceDir);
         QuantizePlan plan = QuantizePlan.of(config, source, recipe);
+        OutputSpace.require(targetDir, OutputSpace.expectedBytes(plan.declarations(), sourceDir, COPIED_FILES),
+                "the " + recipe.id() + " quantization of " + sourceDir);
 
         List<Path> created = new ArrayList<>();
         boolean done = false;
         long written = 0;
+        Map<String, String> sha256 = Map.of();
         QuantizeRun run = new QuantizeRun(plan, progress);
         try {
             try (ShardedCheckpointWriter writer =
@@ -128,6 +137,7 @@ public final class Quantizer {
                 created.addAll(writer.files());
                 run.writeAll(writer);
                 writer.commit();
+                sha256 = writer.tensorSha256();
             } finally {
                 run.closeChannels();
             }
@@ -166,7 +176,8 @@ public final class Quantizer {
                 }
             }
         }
-        return new Report(plan.declarations().size(), run.bytesDone, written, (System.nanoTime() - start) / 1e9);
+        return new Report(plan.declarations().size(), run.bytesDone, written, (System.nanoTime() - start) / 1e9,
+                sha256);
     }
 
     private static void requireEmptyDirectory(Path dir) {

@@ -68,9 +68,9 @@ final class EntryBuilder {
         boolean published = false;
         try (TempDirGuard guard = new TempDirGuard(tmp)) {
             long start = System.nanoTime();
-            Quantizer.quantize(sourceDir, tmp, recipe, progress);
+            Quantizer.Report report = Quantizer.quantize(sourceDir, tmp, recipe, progress);
             double seconds = (System.nanoTime() - start) / 1e9;
-            Manifest manifest = describe(tmp, model, recipe, sourceDir, fingerprint, seconds);
+            Manifest manifest = describe(tmp, model, recipe, sourceDir, fingerprint, seconds, report.tensorSha256());
             try {
                 writeAndSync(tmp.resolve(Manifest.FILE_NAME), manifest.toJsonString().getBytes(StandardCharsets.UTF_8));
                 Trees.fsyncFilesAndDir(tmp);
@@ -123,9 +123,12 @@ final class EntryBuilder {
         }
     }
 
-    /** Hashes what the quantizer wrote into {@code dir} and describes it. */
+    /**
+     * Describes what the quantizer wrote into {@code dir}: tensor hashes as the quantizer computed
+     * them while writing, headers and small files hashed here (kilobytes).
+     */
     private static Manifest describe(Path dir, String model, QuantRecipe recipe, Path sourceDir, String fingerprint,
-            double seconds) {
+            double seconds, Map<String, String> tensorSha256) {
         List<Manifest.FileInfo> files = new ArrayList<>();
         List<Manifest.Tensor> tensors = new ArrayList<>();
         try {
@@ -142,17 +145,17 @@ final class EntryBuilder {
                 if (fileName.endsWith(".safetensors")) {
                     SafetensorsFile st = SafetensorsFile.open(p);
                     String headerSha = Digests.hex(Digests.sha256().digest(SourceFingerprint.header(p, size)));
-                    files.add(new Manifest.FileInfo(fileName, size, null, headerSha));
-                    try (FileChannel ch = FileChannel.open(p, StandardOpenOption.READ)) {
-                        ByteBuffer buf = ByteBuffer.allocateDirect(Digests.CHUNK);
-                        for (TensorInfo t : st.tensors()) {
-                            String sha = Digests.hashRange(ch, t.fileOffset(), t.byteLength(), buf);
-                            tensors.add(new Manifest.Tensor(t.name(), t.dtype().name(), t.shape(), fileName,
-                                    t.fileOffset(), t.byteLength(), sha));
+                    files.add(new Manifest.FileInfo(fileName, size, null, headerSha, EntryCheck.modified(p)));
+                    for (TensorInfo t : st.tensors()) {
+                        String sha = tensorSha256.get(t.name());
+                        if (sha == null) {
+                            throw new IllegalStateException("the quantizer reported no hash for '" + t.name() + "'");
                         }
+                        tensors.add(new Manifest.Tensor(t.name(), t.dtype().name(), t.shape(), fileName,
+                                t.fileOffset(), t.byteLength(), sha));
                     }
                 } else {
-                    files.add(new Manifest.FileInfo(fileName, size, Digests.hashFile(p), null));
+                    files.add(new Manifest.FileInfo(fileName, size, Digests.hashFile(p), null, EntryCheck.modified(p)));
                 }
             }
         } catch (IOException e) {

@@ -79,8 +79,10 @@ public record Manifest(
      * @param bytes its size
      * @param sha256 hex SHA-256 of the whole file; null for safetensors files (their tensors are hashed one by one)
      * @param headerSha256 hex SHA-256 of a safetensors file's first 8 + N bytes; null for other files
+     * @param modified its last-modified time when the entry was written; null in manifests written
+     *     before woq recorded it. Loading hashes a file in full only when this changed ({@link EntryCheck}).
      */
-    public record FileInfo(String name, long bytes, String sha256, String headerSha256) {
+    public record FileInfo(String name, long bytes, String sha256, String headerSha256, Instant modified) {
         public boolean isSafetensors() {
             return headerSha256 != null;
         }
@@ -120,6 +122,9 @@ public record Manifest(
             }
             if (f.headerSha256() != null) {
                 j.addProperty("header_sha256", f.headerSha256());
+            }
+            if (f.modified() != null) {
+                j.addProperty("modified", f.modified().toString());
             }
             fs.add(j);
         }
@@ -178,7 +183,8 @@ public record Manifest(
             JsonObject j = e.getAsJsonObject();
             files.add(new FileInfo(j.get("name").getAsString(), j.get("bytes").getAsLong(),
                     j.has("sha256") ? j.get("sha256").getAsString() : null,
-                    j.has("header_sha256") ? j.get("header_sha256").getAsString() : null));
+                    j.has("header_sha256") ? j.get("header_sha256").getAsString() : null,
+                    j.has("modified") ? Instant.parse(j.get("modified").getAsString()) : null));
         }
         List<Tensor> tensors = new ArrayList<>();
         for (JsonElement e : o.getAsJsonArray("tensors")) {

@@ -96,6 +96,14 @@ public final class ModelRegistry {
         String name = entryName(recipe);
         Path modelDir = root.resolve(model);
         Path finalDir = modelDir.resolve(name);
+        if (!force && Files.isRegularFile(finalDir.resolve(Manifest.FILE_NAME))) {
+            // A complete entry is only ever replaced by renames, so reusing one needs no lock: this
+            // is what lets a read-only woq home (a shared, pre-built model store) serve its entries.
+            Optional<Entry> reuse = reusable(finalDir, SourceFingerprint.of(sourceDir), recipe, why -> {});
+            if (reuse.isPresent()) {
+                return reuse.get();
+            }
+        }
         createDirectories(modelDir);
         Path lockFile = modelDir.resolve("." + name + ".lock");
         try (RegistryLock lock = RegistryLock.acquire(lockFile,
@@ -212,10 +220,12 @@ public final class ModelRegistry {
     }
 
     /**
-     * A fast check before loading: {@code entryDir} has a manifest and every file it lists exists
-     * with the size it records.
+     * A fast check before loading: {@code entryDir} has a manifest, every file it lists exists with
+     * the size it records, and passes {@link EntryCheck#onLoad} (headers hashed; every tensor of a
+     * file modified since the entry was written hashed).
      *
-     * @throws CheckpointException naming the missing or truncated file, saying to re-run {@code woq quantize --force}
+     * @throws CheckpointException naming the missing, truncated or corrupt file (and tensor), saying
+     *     to re-run {@code woq quantize --force}
      */
     public Entry open(Path entryDir) {
         if (!Files.isRegularFile(entryDir.resolve(Manifest.FILE_NAME))) {
@@ -238,6 +248,7 @@ public final class ModelRegistry {
                         + " to rebuild the entry.");
             }
         }
+        EntryCheck.onLoad(entry);
         return entry;
     }
 

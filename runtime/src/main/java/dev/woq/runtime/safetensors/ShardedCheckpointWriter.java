@@ -48,6 +48,9 @@ public final class ShardedCheckpointWriter implements AutoCloseable {
     private final List<Path> published = new ArrayList<>();
     private final long totalSize;
 
+    /** SHA-256 of each tensor's data, fed as it is written, so nobody has to read the files back to hash them. */
+    private final TensorDigests digests = new TensorDigests();
+
     private int currentShard;
     private boolean committed;
     private boolean failed;
@@ -141,7 +144,9 @@ public final class ShardedCheckpointWriter implements AutoCloseable {
                 writer(currentShard).finish();
                 currentShard++;
             }
+            ByteBuffer hashed = data.duplicate();
             writer(shard).writeTensor(name, data);
+            digests.update(name, hashed);
         } catch (CheckpointException e) {
             throw fail(e);
         }
@@ -185,6 +190,20 @@ public final class ShardedCheckpointWriter implements AutoCloseable {
         if (!committed) {
             abort();
         }
+    }
+
+    /**
+     * Hex SHA-256 of the data of every tensor written, by name, computed from the bytes as they
+     * were handed to {@link #writeTensor} (a tensor of no bytes gets the hash of nothing).
+     */
+    public Map<String, String> tensorSha256() {
+        Map<String, String> out = new LinkedHashMap<>();
+        for (List<TensorDeclaration> shard : shards) {
+            for (TensorDeclaration t : shard) {
+                out.put(t.name(), digests.hex(t.name()));
+            }
+        }
+        return out;
     }
 
     /** The files the checkpoint will consist of, shards first, then the index if there is one. */

@@ -91,7 +91,7 @@ class LlamaModelMatchesReferenceTest {
         return new ReferenceLlama(config, SafetensorsCheckpoint.open(dir)).logits(PROMPT);
     }
 
-    private static void assertClose(float[] expected, float[] actual, String where) {
+    static void assertClose(float[] expected, float[] actual, String where) {
         assertEquals(expected.length, actual.length, where + ": vocabulary size");
         double cos = Logits.cosine(expected, actual);
         assertTrue(cos >= MIN_COSINE, where + ": cosine " + cos + " < " + MIN_COSINE);

@@ -46,12 +46,18 @@ class QuantizedLinearTest {
     void int4KernelsMatchBf16MatmulOnDequantizedWeights(@TempDir Path dir) {
         NativeKernels natives = TorchRuntime.start(2).natives();
         for (int group : new int[] {32, 64, 128}) {
-            // 96 rows: three of the AVX-512 kernel's 32-row blocks, six AMX tiles; 100: a ragged tail
-            for (int out : new int[] {96, 100}) {
+            // 96 rows: three of the AVX-512 kernel's 32-row blocks, six AMX tiles; 100: a ragged
+            // tail; 128: two of the 64-row blocks libtorch's int4 kernel packs
+            for (int out : new int[] {96, 100, 128}) {
                 Path sub = dir.resolve("g" + group + "-" + out);
                 writeInt4(sub, out, group, new SplittableRandom(group * 1000L + out));
-                if (out % 64 == 0) { // libtorch's kernel takes whole blocks of 64 rows
+                // libtorch's kernel (the fallback): rows in blocks of 64 and a tail of 16, 32 or 48;
+                // any other count is refused at load, naming the tensor
+                if (out % 16 == 0) {
                     compare(sub, out, Int4Linear.class, "int4-g" + group, NativeKernels.none(), TOKENS);
+                    compare(sub, out, Int4Linear.class, "int4-g" + group, NativeKernels.none(), 1);
+                } else {
+                    assertLibtorchRefuses(sub, out);
                 }
                 if (natives.ops().isEmpty()) {
                     continue;
@@ -65,6 +71,17 @@ class QuantizedLinearTest {
                     }
                 }
             }
+        }
+    }
+
+    private static void assertLibtorchRefuses(Path dir, int out) {
+        TorchRuntime rt = TorchRuntime.start(2);
+        try (PtNDManager m = (PtNDManager) rt.manager().newSubManager();
+                MappedWeights w = new MappedWeights(rt.ops(), m, SafetensorsCheckpoint.open(dir))) {
+            LinearLoader loader = new LinearLoader(rt.ops(), NativeKernels.none(), m, w);
+            CheckpointException e = assertThrows(CheckpointException.class, () -> loader.load("layer.weight", out, IN));
+            assertTrue(e.getMessage().contains("'layer.qweight' has " + out + " output rows")
+                    && e.getMessage().contains("multiples of 16"), e.getMessage());
         }
     }
 

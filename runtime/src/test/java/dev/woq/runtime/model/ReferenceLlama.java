@@ -1,5 +1,8 @@
 package dev.woq.runtime.model;
 
+import dev.woq.runtime.quant.QuantRecipe;
+import dev.woq.runtime.quant.Quantizer;
+import dev.woq.runtime.quant.TensorRows;
 import dev.woq.runtime.safetensors.SafetensorsCheckpoint;
 import dev.woq.runtime.safetensors.SafetensorsDtype;
 import dev.woq.runtime.safetensors.TensorInfo;
@@ -17,10 +20,22 @@ import java.nio.file.StandardOpenOption;
 final class ReferenceLlama {
     private final LlamaConfig c;
     private final SafetensorsCheckpoint ckpt;
+    /** How {@code ckpt}'s projections are quantized, or null for a bf16 checkpoint. */
+    private final QuantRecipe recipe;
 
     ReferenceLlama(LlamaConfig config, SafetensorsCheckpoint checkpoint) {
+        this(config, checkpoint, null);
+    }
+
+    /**
+     * The reference on a checkpoint written by {@code woq quantize} with {@code recipe}: each
+     * quantized projection is dequantized to fp32 (exactly {@code (q - 8) * scale + zero} or
+     * {@code q * scale}), so the reference computes the quantized model, not its bf16 source.
+     */
+    ReferenceLlama(LlamaConfig config, SafetensorsCheckpoint checkpoint, QuantRecipe recipe) {
         this.c = config;
         this.ckpt = checkpoint;
+        this.recipe = recipe;
     }
 
     /** Logits [positions][vocab] for every position of {@code ids}. */
@@ -170,6 +185,10 @@ final class ReferenceLlama {
     }
 
     private float[] read(String name) {
+        if (recipe != null && !ckpt.contains(name) && ckpt.contains(Quantizer.qweightName(name))) {
+            int rows = Math.toIntExact(ckpt.tensor(Quantizer.qweightName(name)).shape().get(0));
+            return TensorRows.dequantizeRows(ckpt, recipe, name, 0, rows);
+        }
         TensorInfo info = ckpt.tensor(name);
         if (info.dtype() != SafetensorsDtype.BF16) {
             throw new IllegalStateException("reference reads bf16 only: " + name);

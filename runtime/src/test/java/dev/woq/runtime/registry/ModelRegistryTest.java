@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.woq.runtime.CheckpointException;
+import dev.woq.runtime.format.WeightFormat;
 import dev.woq.runtime.model.TestCheckpoints;
 import dev.woq.runtime.quant.QuantRecipe;
 import dev.woq.runtime.quant.Quantizer;
@@ -16,6 +17,8 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.nio.file.attribute.FileTime;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -64,12 +67,19 @@ class ModelRegistryTest {
         assertTrue(first.totalBytes() > 0);
         assertEquals(List.of(), hiddenDirs(first.dir().getParent()), "no temporary directories left");
         byte[] manifestBytes = Files.readAllBytes(first.dir().resolve(Manifest.FILE_NAME));
+        Path shard = first.dir().resolve(m.tensors().get(0).file());
+        Object shardKey = Files.readAttributes(shard, BasicFileAttributes.class).fileKey();
+        FileTime shardTime = Files.getLastModifiedTime(shard);
 
-        long start = System.nanoTime();
-        Entry second = create(registry, INT4, false);
-        double seconds = (System.nanoTime() - start) / 1e9;
+        AtomicInteger progressCalls = new AtomicInteger();
+        Entry second = registry.getOrCreate(TestCheckpoints.tiny(), INT4, false,
+                (td, tt, bd, bt) -> progressCalls.incrementAndGet(), log::add);
 
-        assertTrue(seconds < 1.0, "reuse took " + seconds + " s");
+        // reused, not redone: the quantizer never ran (it reports progress from its first step),
+        // and the shard is the same file (same inode), never rewritten (same time stamp)
+        assertEquals(0, progressCalls.get(), "the quantizer ran again");
+        assertEquals(shardKey, Files.readAttributes(shard, BasicFileAttributes.class).fileKey());
+        assertEquals(shardTime, Files.getLastModifiedTime(shard));
         assertEquals(first.manifest().created(), second.manifest().created());
         assertEquals(first.dir(), second.dir());
         assertTrue(java.util.Arrays.equals(manifestBytes, Files.readAllBytes(second.dir().resolve(Manifest.FILE_NAME))));
@@ -125,8 +135,83 @@ class ModelRegistryTest {
         assertEquals(victim.file(), bad.file());
         assertEquals(victim.name(), bad.tensor());
         assertTrue(bad.message().contains(victim.name()) && bad.message().contains(file.toString()), bad.message());
-        // the fast check only looks at sizes
+    }
+
+    @Test
+    void loadingFindsAFlippedByteInAModifiedFileNamingTensorAndFile() throws IOException {
+        ModelRegistry registry = new ModelRegistry(home);
+        Entry entry = create(registry, INT4, false);
+        Manifest.Tensor victim = quantizedTensor(entry);
+        Path file = entry.dir().resolve(victim.file());
+        flipByte(file, victim.offset() + victim.bytes() / 2, false);
+
+        CheckpointException e = assertThrows(CheckpointException.class, () -> registry.open(entry.dir()));
+        assertTrue(e.getMessage().contains("tensor '" + victim.name() + "'") && e.getMessage().contains(file.toString())
+                && e.getMessage().contains("woq quantize --force"), e.getMessage());
+        // by registry name alone (no source to rebuild from), resolving refuses the same way
+        CheckpointException byName = assertThrows(CheckpointException.class,
+                () -> new ModelResolver(registry).resolve("tiny", WeightFormat.parse("int4", null)));
+        assertTrue(byName.getMessage().contains(victim.name()), byName.getMessage());
+
+        // with the source at hand, the damaged entry is rebuilt, saying why
+        Entry rebuilt = create(registry, INT4, false);
+        assertTrue(log.stream().anyMatch(l -> l.startsWith("rebuilding") && l.contains(victim.name())), log::toString);
+        assertTrue(rebuilt.manifest().created().isAfter(entry.manifest().created()));
+        assertTrue(registry.verify(rebuilt).ok());
+        registry.open(rebuilt.dir());
+    }
+
+    @Test
+    void loadingChecksHeadersEvenWhenTheTimeStampIsKept() throws IOException {
+        ModelRegistry registry = new ModelRegistry(home);
+        Entry entry = create(registry, INT4, false);
+        Path file = entry.dir().resolve(quantizedTensor(entry).file());
+        flipByte(file, 8 + 2, true); // inside the JSON header, just after its 8-byte length
+
+        CheckpointException e = assertThrows(CheckpointException.class, () -> registry.open(entry.dir()));
+        assertTrue(e.getMessage().contains(file + ": its safetensors header differs"), e.getMessage());
+    }
+
+    /**
+     * The documented limit of the cheap check: a flipped data byte whose file keeps its time stamp
+     * (media corruption) loads; {@code verify}, which hashes everything, finds it.
+     */
+    @Test
+    void aDataFlipThatKeepsTheTimeStampIsLeftToVerify() throws IOException {
+        ModelRegistry registry = new ModelRegistry(home);
+        Entry entry = create(registry, INT4, false);
+        Manifest.Tensor victim = quantizedTensor(entry);
+        flipByte(entry.dir().resolve(victim.file()), victim.offset(), true);
+
         registry.open(entry.dir());
+        VerifyResult bad = registry.verify(entry);
+        assertFalse(bad.ok());
+        assertEquals(victim.name(), bad.tensor());
+    }
+
+    private static Manifest.Tensor quantizedTensor(Entry entry) {
+        return entry.manifest().tensors().stream().filter(t -> t.name().endsWith(".qweight")).skip(3).findFirst()
+                .orElseThrow();
+    }
+
+    /**
+     * XORs the byte at {@code at} with 0x40. {@code keepTime}: put the file's time stamp back, as
+     * silent corruption would leave it; else make sure it moved, since two writes within one tick of
+     * the kernel's coarse file clock can share a time stamp (a real edit comes much later).
+     */
+    static void flipByte(Path file, long at, boolean keepTime) throws IOException {
+        FileTime before = Files.getLastModifiedTime(file);
+        try (RandomAccessFile raf = new RandomAccessFile(file.toFile(), "rw")) {
+            raf.seek(at);
+            int b = raf.read();
+            raf.seek(at);
+            raf.write(b ^ 0x40);
+        }
+        if (keepTime) {
+            Files.setLastModifiedTime(file, before);
+        } else if (Files.getLastModifiedTime(file).equals(before)) {
+            Files.setLastModifiedTime(file, FileTime.from(before.toInstant().plusMillis(1)));
+        }
     }
 
     @Test

@@ -12,7 +12,7 @@ public final class RegistryChild {
 
     public static void main(String[] args) throws Exception {
         ModelRegistry registry = new ModelRegistry(Path.of(args[0]));
-        registry.getOrCreate(Path.of(args[1]), QuantRecipe.parse("int4", 128, false), false,
+        Entry entry = registry.getOrCreate(Path.of(args[1]), QuantRecipe.parse("int4", 128, false), false,
                 (tensorsDone, tensorsTotal, bytesDone, bytesTotal) -> {
                     System.out.println("progress " + tensorsDone + "/" + tensorsTotal);
                     System.out.flush();
@@ -23,6 +23,7 @@ public final class RegistryChild {
                     }
                 },
                 message -> System.out.println("log " + message));
+        System.out.println("entry " + entry.dir() + " created " + entry.manifest().created());
         System.out.println("done");
     }
 }
