@@ -104,7 +104,8 @@ final class ImportCommand implements Callable<Integer> {
 
     private static void report(PrintWriter err, String step, Map<GgufType, Sqnr> errors) {
         StringBuilder sb = new StringBuilder("woq: SQNR " + step + ":");
-        errors.forEach((type, sqnr) -> sb.append(String.format(Locale.ROOT, " %s (%d tensors) %s;", type, sqnr.tensors(), sqnr)));
+        errors.forEach((type, sqnr) -> sb.append(String.format(Locale.ROOT, " %s (%d tensor%s) %s;",
+                type, sqnr.tensors(), sqnr.tensors() == 1 ? "" : "s", sqnr)));
         sb.setLength(sb.length() - 1);
         err.println(sb);
     }

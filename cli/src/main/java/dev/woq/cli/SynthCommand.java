@@ -28,7 +28,8 @@ import picocli.CommandLine.Spec;
             "The exact Hugging Face layout of Llama 3 (config.json, generation_config.json, tokenizer"
                     + " files, bf16 safetensors, sharded with an index when large). Presets: tiny (66 MB),"
                     + " small (290 MB), llama3-8b (16 GB, the shape of Meta-Llama-3-8B-Instruct), llama3.2-1b (2.5 GB,"
-                    + " Llama-3.2-1B-Instruct's: rope scaling, tied embeddings, 128k context). Weights"
+                    + " Llama-3.2-1B-Instruct's: rope scaling, tied embeddings, 128k context), llama2-7b (13.5 GB,"
+                    + " Llama-2-7b-chat's shape; no tokenizer unless --tokenizer gives a Llama 2 one). Weights"
                     + " are random: the text is noise, the speed and memory are real."
         },
         footerHeading = "%nExamples:%n",
@@ -38,7 +39,7 @@ import picocli.CommandLine.Spec;
         })
 final class SynthCommand implements Callable<Integer> {
     @Option(names = "--preset", required = true, paramLabel = "NAME",
-            description = "tiny, small, llama3-8b or llama3.2-1b.")
+            description = "tiny, small, llama3-8b, llama3.2-1b or llama2-7b.")
     String preset;
 
     @Option(names = "--out", required = true, paramLabel = "DIR",
@@ -73,7 +74,14 @@ final class SynthCommand implements Callable<Integer> {
         if (shardSize < 1) {
             throw new WoqException("--shard-size must be positive, got " + shardSize);
         }
-        Path tok = tokenizer != null ? tokenizer : TokenizerLocations.requireDefaultTokenizerJson();
+        // Llama 3's tokenizer fits Llama 3's vocabulary only; Llama 2's SentencePiece file is not bundled
+        boolean llama3Vocab = p.config().vocabSize() == SyntheticPreset.LLAMA3_VOCAB;
+        Path tok = tokenizer != null ? tokenizer : llama3Vocab ? TokenizerLocations.requireDefaultTokenizerJson() : null;
+        if (tok == null) {
+            stderr.println("woq: no tokenizer written: " + p.cliName() + " has a " + p.config().vocabSize()
+                    + "-token vocabulary, not Llama 3's; pass --tokenizer with its tokenizer.json, or run it by ids"
+                    + " (--prompt-ids)");
+        }
         Progress progress = Progress.onTerminal("writing " + p.cliName(), stderr);
         long start = System.nanoTime();
         if (force && Files.exists(out)) {

@@ -204,6 +204,10 @@ public final class LlamaGgufExporter {
             for (int r = r0; r < r0 + n; r++) {
                 int srcRow = permute ? LlamaTensorNames.hfRowOfGgufRow(r, config.headDim()) : r;
                 long base = (long) srcRow * k * elem;
+                if (p.type == GgufType.BF16 && src.dtype() == SafetensorsDtype.BF16) {
+                    out.put((int) ((r - r0) * outRowBytes), data, (int) base, (int) outRowBytes); // the same bits
+                    continue;
+                }
                 for (int c = 0; c < k; c++) {
                     row[c] = toFloat(src.dtype(), data, (int) (base + (long) c * elem));
                 }

@@ -155,6 +155,12 @@ public final class LlamaGgufImporter {
                     int n = Math.min(chunk, rows - r0);
                     out.clear();
                     for (int row = r0; row < r0 + n; row++) {
+                        if (t.type() == GgufType.BF16) { // the same bits: exact, nothing to measure
+                            int g = LlamaTensorNames.permuted(hf) ? LlamaTensorNames.ggufRowOfHfRow(row, config.headDim()) : row;
+                            out.put(out.position(), data, g * 2 * k, 2 * k);
+                            out.position(out.position() + 2 * k);
+                            continue;
+                        }
                         float[] x = hfRow(t, data, hf, row, config);
                         for (int c = 0; c < k; c++) {
                             short b = WeightCodec.toBf16(x[c]);

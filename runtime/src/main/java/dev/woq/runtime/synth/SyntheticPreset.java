@@ -8,8 +8,9 @@ import java.util.Locale;
 import java.util.stream.Collectors;
 
 /**
- * Shapes of synthetic checkpoints. All keep Llama 3's vocabulary (128,256) so the real tokenizer
- * fits every one; the layer shapes are multiples of 128 so every quantization group size fits.
+ * Shapes of synthetic checkpoints. All but {@code llama2-7b} keep Llama 3's vocabulary (128,256) so
+ * the real tokenizer fits them; the layer shapes are multiples of 128 so every quantization group
+ * size fits.
  */
 public enum SyntheticPreset {
     /** Two narrow layers: unit tests, a reference forward in plain Java. About 66 MB. */
@@ -24,7 +25,17 @@ public enum SyntheticPreset {
      */
     LLAMA32_1B("llama3.2-1b", new LlamaConfig(
             2048, 32, 8, 64, 8192, 16, 1e-5, 500000.0, new LlamaConfig.RopeScaling(32.0, 1.0, 4.0, 8192),
-            128256, 131072, true, 128000, List.of(128001, 128008, 128009), "bfloat16"));
+            128256, 131072, true, 128000, List.of(128001, 128008, 128009), "bfloat16")),
+    /**
+     * Llama-2-7b-chat's shape: no grouped-query attention, rope theta 10,000, 4k context and
+     * SentencePiece's 32,000-token vocabulary (bos 1, eos 2), so Llama 3's tokenizer does not fit it.
+     * 6.74 B parameters, 13.5 GB of bf16.
+     */
+    LLAMA2_7B("llama2-7b", new LlamaConfig(
+            4096, 32, 32, 128, 11008, 32, 1e-5, 10000.0, null, 32000, 4096, false, 1, List.of(2), "float16"));
+
+    /** Llama 3's vocabulary size: presets of this size take Llama 3's tokenizer. */
+    public static final int LLAMA3_VOCAB = 128256;
 
     private final String cliName;
     private final LlamaConfig config;
@@ -49,7 +60,7 @@ public enum SyntheticPreset {
         return config;
     }
 
-    /** Parses {@code tiny}, {@code small}, {@code llama3-8b} or {@code llama3.2-1b}. */
+    /** Parses {@code tiny}, {@code small}, {@code llama3-8b}, {@code llama3.2-1b} or {@code llama2-7b}. */
     public static SyntheticPreset parse(String name) {
         for (SyntheticPreset p : values()) {
             if (p.cliName.equals(name.toLowerCase(Locale.ROOT))) {

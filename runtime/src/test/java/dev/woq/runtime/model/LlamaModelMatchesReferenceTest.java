@@ -37,6 +37,12 @@ class LlamaModelMatchesReferenceTest {
     }
 
     @Test
+    void llama2ShapeWithoutGqaAndThetaTenThousandMatchesReference() {
+        // ids within Llama 2's 32,000-token vocabulary, bos 1 first
+        compareEveryPosition(TestCheckpoints.tinyLlama2(), new int[] {1, 910, 338, 263, 1243, 10541, 29889, 450, 4996, 17354});
+    }
+
+    @Test
     void prefillOfWholePromptMatchesReferenceAtLastPosition() {
         Path dir = TestCheckpoints.tiny();
         float[][] ref = reference(dir);
@@ -76,11 +82,15 @@ class LlamaModelMatchesReferenceTest {
     }
 
     private static void compareEveryPosition(Path dir) {
-        float[][] ref = reference(dir);
+        compareEveryPosition(dir, PROMPT);
+    }
+
+    private static void compareEveryPosition(Path dir, int[] prompt) {
+        float[][] ref = new ReferenceLlama(LlamaConfig.load(dir), SafetensorsCheckpoint.open(dir)).logits(prompt);
         try (LlamaModel model = LlamaModel.load(TorchRuntime.start(2), dir);
-                InferenceSession s = model.newSession(PROMPT.length)) {
-            for (int i = 0; i < PROMPT.length; i++) {
-                float[] logits = i == 0 ? s.prefill(new int[] {PROMPT[0]}) : s.decode(PROMPT[i]);
+                InferenceSession s = model.newSession(prompt.length)) {
+            for (int i = 0; i < prompt.length; i++) {
+                float[] logits = i == 0 ? s.prefill(new int[] {prompt[0]}) : s.decode(prompt[i]);
                 assertClose(ref[i], logits, "position " + i);
             }
         }

@@ -44,6 +44,17 @@ public final class TestCheckpoints {
         return write("tiny32", c);
     }
 
+    /** Tiny with Llama 2's settings: no grouped-query attention, rope theta 10,000, 32,000 tokens, bos 1, eos 2. */
+    public static synchronized Path tinyLlama2() {
+        LlamaConfig t = SyntheticPreset.TINY.config();
+        LlamaConfig l2 = SyntheticPreset.LLAMA2_7B.config();
+        LlamaConfig c = new LlamaConfig(
+                t.hiddenSize(), t.numHeads(), t.numHeads(), t.headDim(), t.intermediateSize(), t.numLayers(),
+                l2.rmsNormEps(), l2.ropeTheta(), null, l2.vocabSize(), l2.maxPositionEmbeddings(), false,
+                l2.bosTokenId(), l2.eosTokenIds(), "bfloat16");
+        return write("tiny2", c);
+    }
+
     /**
      * Tiny's weights under a config.json whose context holds {@code maxPositions} and whose eos ids
      * are {@code eosTokenIds}. The weight files are linked (or copied where links are refused).

@@ -22,4 +22,14 @@ class SyntheticPresetTest {
         long params = LlamaWeights.entries(c).stream().mapToLong(e -> Arrays.stream(e.shape()).reduce(1, (a, b) -> a * b)).sum();
         assertEquals(1_235_814_400L, params); // Llama-3.2-1B's parameter count: no separate LM head
     }
+
+    @Test
+    void llama2SevenBHasItsReleaseShape() {
+        LlamaConfig c = SyntheticPreset.parse("llama2-7b").config();
+        assertEquals(c, LlamaConfig.parse(JsonParser.parseString(c.toJson()).getAsJsonObject()));
+        assertEquals(c.numHeads(), c.numKvHeads());
+        assertEquals(10000.0, c.ropeTheta());
+        long params = LlamaWeights.entries(c).stream().mapToLong(e -> Arrays.stream(e.shape()).reduce(1, (a, b) -> a * b)).sum();
+        assertEquals(6_738_415_616L, params); // Llama-2-7b's parameter count
+    }
 }
