@@ -228,7 +228,7 @@ public sealed interface WeightFormat permits WeightFormat.Bf16, WeightFormat.Int
             case "int8":
             case "bf16":
                 if (groupSize != null) {
-                    throw new ConfigException("Group size " + groupSize + " was given with " + d + ", which has no groups"
+                    throw new ConfigException("A group size (--group-size " + groupSize + ") was given with " + d + ", which has no groups"
                             + (d.equals("int8") ? " (one scale per output channel)" : "")
                             + ". Drop the group size, or use int4 (group sizes " + Int4.GROUP_SIZES_TEXT + ").");
                 }
