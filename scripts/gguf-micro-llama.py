@@ -12,6 +12,10 @@ MLP 256, Llama 3's rope theta.
 
     pip install --target /tmp/ggufpy gguf==0.19.0
     PYTHONPATH=/tmp/ggufpy python3 scripts/gguf-micro-llama.py runtime/src/test/resources/gguf
+
+With a second argument `k256` it writes only `micro256-bf16.gguf`: hidden 256, one layer, 4 heads of
+64, 2 KV heads, MLP 512, every row a multiple of 256 values as llama.cpp's K-quants need
+(scripts/gguf-llamacpp-kquants.sh quantizes it with llama.cpp's own llama-quantize).
 """
 import os
 import sys
@@ -103,11 +107,16 @@ def write(path, w, qtype):
     g.close()
 
 
-def main(out_dir):
+def main(out_dir, shape=None):
+    global HIDDEN, LAYERS, HEADS, KV_HEADS, HEAD_DIM, FFN
+    if shape == "k256":
+        HIDDEN, LAYERS, HEADS, KV_HEADS, HEAD_DIM, FFN = 256, 1, 4, 2, 64, 512
+        write(os.path.join(out_dir, "micro256-bf16.gguf"), weights(), T.BF16)
+        return
     w = weights()
     for suffix, qtype in (("bf16", T.BF16), ("q8_0", T.Q8_0), ("q4_0", T.Q4_0), ("q4_1", T.Q4_1)):
         write(os.path.join(out_dir, f"micro-{suffix}.gguf"), w, qtype)
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    main(sys.argv[1], sys.argv[2] if len(sys.argv) > 2 else None)
