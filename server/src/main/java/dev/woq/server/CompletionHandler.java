@@ -17,10 +17,13 @@ import java.util.concurrent.ThreadLocalRandom;
 /**
  * {@code POST /v1/chat/completions} and {@code POST /v1/completions}: validates the request,
  * queues it on the batcher, and answers as its tokens arrive, either as server-sent events or
- * as one JSON body. A client that goes away while streaming is noticed at the next write, and
- * its generation is cancelled, which frees its KV cache.
+ * as one JSON body. A client that goes away is noticed at the next write when streaming, within
+ * {@link #CLIENT_CHECK_MILLIS} otherwise ({@link ClientConnection}), and its generation is
+ * cancelled, which frees its KV cache.
  */
 final class CompletionHandler {
+    /** How often a whole (not streamed) reply checks that its client is still connected. */
+    static final long CLIENT_CHECK_MILLIS = 100;
     private final WoqServer server;
     private final boolean chat;
 
@@ -69,8 +72,23 @@ final class CompletionHandler {
     private void whole(Context ctx, GenerationEvents events, ContinuousBatcher.Ticket ticket, Reply reply, RequestStats stats)
             throws InterruptedException {
         StringBuilder text = new StringBuilder();
+        ClientConnection client = new ClientConnection(ctx);
+        long nextCheck = System.nanoTime() + CLIENT_CHECK_MILLIS * 1_000_000;
         while (true) {
-            Object event = events.next();
+            Object event = events.next(CLIENT_CHECK_MILLIS);
+            if (System.nanoTime() - nextCheck >= 0) {
+                nextCheck = System.nanoTime() + CLIENT_CHECK_MILLIS * 1_000_000;
+                if (client.gone()) {
+                    // nobody will read the reply: stop generating it, which frees its KV cache
+                    ticket.cancel();
+                    stats.finish = "client-gone";
+                    ctx.status(499);
+                    return;
+                }
+            }
+            if (event == null) {
+                continue;
+            }
             if (event instanceof Integer id) {
                 text.append(reply.push(id, ticket));
             } else if (event instanceof ContinuousBatcher.Outcome outcome) {

@@ -30,4 +30,9 @@ final class GenerationEvents implements ContinuousBatcher.Listener {
     Object next() throws InterruptedException {
         return events.take();
     }
+
+    /** As {@link #next}, or null when none arrives within {@code millis}. */
+    Object next(long millis) throws InterruptedException {
+        return events.poll(millis, java.util.concurrent.TimeUnit.MILLISECONDS);
+    }
 }

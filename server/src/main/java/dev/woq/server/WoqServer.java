@@ -39,6 +39,7 @@ public final class WoqServer implements AutoCloseable {
             config.jetty.defaultHost = options.host();
             config.jetty.defaultPort = options.port();
             config.http.maxRequestSize = options.maxBodyBytes();
+            config.jetty.threadPool = threadPool(options);
             config.requestLogger.http(this::logRequest);
         });
         CompletionHandler chat = new CompletionHandler(this, true);
@@ -85,6 +86,26 @@ public final class WoqServer implements AutoCloseable {
         load.setDaemon(true);
         load.start();
         return server;
+    }
+
+    /**
+     * Jetty's threads, bounded: each request in the batch or its queue holds one for its whole
+     * generation, and {@link #SPARE_THREADS} more serve health checks and clients that send
+     * slowly; beyond that, connections wait for a thread instead of each adding one (Javalin's
+     * default pool grows to 250, one thread for each dropped connection Jetty dispatches).
+     */
+    static int maxThreads(ServerOptions options) {
+        return options.maxConcurrent() + options.queue() + SPARE_THREADS;
+    }
+
+    /** Threads beyond the generating and queued requests'. */
+    static final int SPARE_THREADS = 96;
+
+    private static org.eclipse.jetty.util.thread.QueuedThreadPool threadPool(ServerOptions options) {
+        org.eclipse.jetty.util.thread.QueuedThreadPool pool =
+                new org.eclipse.jetty.util.thread.QueuedThreadPool(maxThreads(options), 8, 10_000);
+        pool.setName("woq-http");
+        return pool;
     }
 
     /** Loads the model; the server calls it once, off the HTTP threads. */

@@ -17,6 +17,8 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.TimeUnit;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -27,7 +29,8 @@ import org.junit.jupiter.api.io.TempDir;
  * Quantizing into a registry on a small real file system (a tmpfs the test mounts): too little
  * space is refused before anything is written, naming what is needed; a disk that fills up while
  * quantizing gives a clear error and leaves no entry and no temporary directory, and the same
- * registry works once space is back.
+ * registry works once space is back. Where mounting is refused those two are reported skipped,
+ * and the write failure is still tried, under a file-size limit in a child process.
  */
 class DiskFullQuantizeTest {
     private static final QuantRecipe INT4 = QuantRecipe.parse("int4", 128, false);
@@ -84,6 +87,32 @@ class DiskFullQuantizeTest {
             assertEquals(List.of(entry.dir()), registry.list().stream().map(Entry::dir).toList());
             assertEquals(List.of(), ModelRegistryTest.hiddenDirs(entry.dir().getParent()));
         }
+    }
+
+    /**
+     * The same fault without mounting anything (for machines where mounting is refused): a child
+     * JVM whose file-size limit ({@code ulimit -f}, 8 MiB) stops the quantizer's writes partway
+     * with EFBIG ("File too large"; the JVM ignores SIGXFSZ), as a full disk stops them with ENOSPC.
+     */
+    @Test
+    void aWriteThatFailsMidQuantizeInAChildProcessLeavesNothing() throws Exception {
+        Path home = tmp.resolve("limited-home");
+        String javaBin = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        ProcessBuilder pb = new ProcessBuilder("bash", "-c", "ulimit -f 8192 && exec \"$0\" \"$@\"", javaBin, "-Xmx256m",
+                "-cp", System.getProperty("java.class.path"), "-Dai.djl.offline=true", QuantizeChild.class.getName(),
+                home.toString(), TestCheckpoints.tiny().toString());
+        pb.redirectErrorStream(true);
+        Process child = pb.start();
+        String out = new String(child.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(child.waitFor(120, TimeUnit.SECONDS));
+        System.out.println("write limit: " + out.strip());
+        assertEquals(3, child.exitValue(), out);
+        assertTrue(out.contains("error ") && out.contains("File too large") && out.contains(".safetensors"), out);
+        ModelRegistry registry = new ModelRegistry(home);
+        assertNothingLeft(registry);
+
+        Entry entry = registry.getOrCreate(TestCheckpoints.tiny(), INT4, false, Quantizer.Progress.NONE, log::add);
+        assertTrue(registry.verify(entry).ok());
     }
 
     private static void assertNothingLeft(ModelRegistry registry) throws IOException {
