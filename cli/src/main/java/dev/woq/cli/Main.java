@@ -13,7 +13,7 @@ import picocli.CommandLine.Command;
         versionProvider = Version.class,
         description = "Llama 3 on CPUs from Java: bf16, or weight-only int8/int4 from a local registry.",
         subcommands = {SynthCommand.class, GenerateCommand.class, ChatCommand.class, QuantizeCommand.class,
-            RegistryCommand.class, BenchCommand.class, ServeCommand.class,
+            RegistryCommand.class, BenchCommand.class, ServeCommand.class, BatchCommand.class,
             CommandLine.HelpCommand.class},
         footerHeading = "%nExamples:%n",
         // Help is wrapped at 80 columns: every example line must fit, or picocli breaks it mid-command.
@@ -28,6 +28,8 @@ import picocli.CommandLine.Command;
             "  woq registry list                       # quantized models",
             "  woq bench --model /tmp/s                # bf16, int8, int4 side by side",
             "  woq serve --model /tmp/s --dtype int4   # OpenAI's API on localhost:8080",
+            "  woq batch --model /tmp/s --input book.txt --split-regex 'CHAPTER .+' \\",
+            "      --output summaries.parquet          # a prompt per row, on Spark",
             "  woq help generate"
         })
 public final class Main {

@@ -62,8 +62,26 @@ public final class WoqSpark {
      *     lacks or the input already has an output column
      */
     public static Dataset<Row> generate(Dataset<Row> input, WoqSparkOptions options) {
+        PromptTemplate template = check(input.schema(), options);
+        return switch (options.longInput()) {
+            case ERROR -> run(input, options, template, false);
+            case TRUNCATE -> run(input, options, template, true);
+            case MAP_REDUCE -> mapReduce(input, options, template);
+        };
+    }
+
+    /**
+     * Checks that {@code options} can run on rows of {@code schema}, as {@link #generate} does first.
+     *
+     * @throws WoqSparkException when the prompt names a column the schema lacks, the schema already has an output
+     *     column, or the long-input column is not one the prompt reads
+     */
+    public static void checkColumns(StructType schema, WoqSparkOptions options) {
+        check(schema, options);
+    }
+
+    private static PromptTemplate check(StructType schema, WoqSparkOptions options) {
         PromptTemplate template = PromptTemplate.parse(options.prompt());
-        StructType schema = input.schema();
         template.checkColumns(schema);
         List<String> names = Arrays.asList(schema.fieldNames());
         for (String out : OUTPUT_COLUMNS) {
@@ -83,11 +101,7 @@ public final class WoqSpark {
                         + schema.apply(text).dataType().simpleString() + ", not string: cast it first");
             }
         }
-        return switch (options.longInput()) {
-            case ERROR -> run(input, options, template, false);
-            case TRUNCATE -> run(input, options, template, true);
-            case MAP_REDUCE -> mapReduce(input, options, template);
-        };
+        return template;
     }
 
     /** The schema of {@link #generate}'s result for an input of {@code input}. */
