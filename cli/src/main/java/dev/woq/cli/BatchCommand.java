@@ -89,9 +89,9 @@ final class BatchCommand implements Callable<Integer> {
             description = "Rows decoded together per executor JVM (default: ${DEFAULT-VALUE}).")
     int inFlight;
 
-    @Option(names = "--master", paramLabel = "URL", defaultValue = "local[*]",
+    @Option(names = "--master", paramLabel = "URL",
             description = "Spark master: local[N] runs embedded; spark://, yarn, k8s:// need the model at the same"
-                    + " path on every executor (default: ${DEFAULT-VALUE}).")
+                    + " path on every executor (default: spark-submit's --master, else local[*]).")
     String master;
 
     @Mixin
@@ -108,6 +108,10 @@ final class BatchCommand implements Callable<Integer> {
         PrintWriter err = spec.commandLine().getErr();
         BatchOutput.checkKind(output);
         LongInput mode = LongInput.parse(longInput);
+        if (master == null) {
+            // Under spark-submit the master is its --master (a system property); run alone, embedded.
+            master = System.getProperty("spark.master", "local[*]");
+        }
         boolean local = master.startsWith("local");
         WoqSparkOptions.Builder builder = WoqSparkOptions.builder()
                 .model(weights.model).dtype(weights.format())
