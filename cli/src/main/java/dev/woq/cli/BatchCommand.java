@@ -27,8 +27,7 @@ import picocli.CommandLine.Spec;
         name = "batch",
         mixinStandardHelpOptions = true,
         sortOptions = false,
-        description = {"Run a prompt over every row of a file with Spark (embedded, or a cluster with --master)",
-            "and write the rows with completion, prompt_tokens, completion_tokens, finish_reason, error and ms."},
+        description = "Run a prompt over every row of a file on Spark, rows out with completions.",
         footerHeading = "%nExamples:%n",
         // Help is wrapped at 80 columns: every example line must fit, or picocli breaks it mid-command.
         footer = {
