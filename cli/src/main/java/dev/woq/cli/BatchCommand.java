@@ -27,7 +27,7 @@ import picocli.CommandLine.Spec;
         name = "batch",
         mixinStandardHelpOptions = true,
         sortOptions = false,
-        description = "Run a prompt over every row of a file on Spark, rows out with completions.",
+        description = "Run a prompt over every row of a file on Spark, completions added.",
         footerHeading = "%nExamples:%n",
         // Help is wrapped at 80 columns: every example line must fit, or picocli breaks it mid-command.
         footer = {
