@@ -2,6 +2,8 @@ package dev.woq.cli;
 
 import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.monotonically_increasing_id;
+import static org.apache.spark.sql.functions.sum;
+import static org.apache.spark.sql.functions.when;
 
 import dev.woq.runtime.WoqException;
 import dev.woq.spark.LongInput;
@@ -155,10 +157,14 @@ final class BatchCommand implements Callable<Integer> {
             } finally {
                 progress.close();
             }
-            long failed = spark.read().format(BatchInput.extension(output).equals("parquet") ? "parquet" : "json")
-                    .load(output.toAbsolutePath().toString()).filter(col("error").isNotNull()).count();
+            // Read back from the output: on a cluster the executors' counters are not in this JVM.
+            Row summary = spark.read().format(BatchInput.extension(output).equals("parquet") ? "parquet" : "json")
+                    .load(output.toAbsolutePath().toString())
+                    .agg(sum(when(col("error").isNotNull(), 1).otherwise(0)), sum(col("completion_tokens"))).first();
+            long failed = summary.isNullAt(0) ? 0 : ((Number) summary.get(0)).longValue();
+            long tokens = summary.isNullAt(1) ? 0 : ((Number) summary.get(1)).longValue();
             err.printf(Locale.ROOT, "woq: wrote %s: %d rows, %d with an error; %d tokens in %.1f s%n", output, total,
-                    failed, progress.tokens(), progress.seconds());
+                    failed, tokens, progress.seconds());
             err.flush();
         } catch (WoqException e) {
             throw e;

@@ -89,6 +89,7 @@ class BatchCommandTest {
         Cli.Result r = batch("--input", in.toString(), "--output", out.toString(),
                 "--prompt", "Classify as bug, question or request:\\n{body}", "--text-column", "body");
         assertEquals(0, r.exitCode(), r::describe);
+        assertTrue(r.err().contains("woq: wrote " + out + ": 3 rows, 1 with an error;"), r::describe);
         List<String> lines = Files.readAllLines(out);
         assertEquals(3, lines.size());
         for (int i = 0; i < 3; i++) {
