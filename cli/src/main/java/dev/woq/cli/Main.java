@@ -14,7 +14,7 @@ import picocli.CommandLine.Command;
         description = "Llama 3 on CPUs from Java: bf16, or weight-only int8/int4 from a local registry.",
         subcommands = {SynthCommand.class, GenerateCommand.class, ChatCommand.class, QuantizeCommand.class,
             RegistryCommand.class, BenchCommand.class, ServeCommand.class, ExportCommand.class, ImportCommand.class,
-            IndexCommand.class, SearchCommand.class, AskCommand.class,
+            IndexCommand.class, SearchCommand.class, AskCommand.class, BatchCommand.class,
             CommandLine.HelpCommand.class},
         footerHeading = "%nExamples:%n",
         // Help is wrapped at 80 columns: every example line must fit, or picocli breaks it mid-command.
@@ -33,6 +33,8 @@ import picocli.CommandLine.Command;
             "  woq import --gguf model.Q4_K_M.gguf --dtype int4",
             "  woq index --index ~/idx docs/           # PDFs, .txt, .md for questions",
             "  woq ask --index ~/idx --model /tmp/s --stream 'What is covered?'",
+            "  woq batch --model /tmp/s --input book.txt --split-regex 'CHAPTER .+' \\",
+            "      --output summaries.parquet          # a prompt per row, on Spark",
             "  woq help generate"
         })
 public final class Main {

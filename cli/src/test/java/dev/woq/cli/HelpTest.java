@@ -21,10 +21,21 @@ class HelpTest {
         List<String> lines = help.lines().toList();
         int commands = lines.indexOf("Commands:");
         assertEquals(List.of("synth", "generate", "chat", "quantize", "registry", "bench", "serve", "export", "import",
-                        "index", "search", "ask", "help"),
+                        "index", "search", "ask", "batch", "help"),
                 lines.subList(commands + 1, lines.indexOf("")).stream().map(l -> l.strip().split(" ")[0]).toList(),
                 () -> "one summary line per command:\n" + help);
         assertEndsWithExamples(help, "woq generate");
+    }
+
+    @Test
+    void batchHelpShowsDefaultsAndEndsWithExamples() {
+        String help = help("batch", "--help");
+        String flat = help.replaceAll("\\s+", " ");
+        assertTrue(flat.contains("(default: spark-submit's --master, else local[*])"), help);
+        assertTrue(flat.contains("(default: error)"), help);
+        assertTrue(flat.contains("(default: 8)"), help);
+        assertTrue(help.lines().allMatch(l -> l.length() <= 80), help);
+        assertEndsWithExamples(help, "woq batch");
     }
 
     @Test
