@@ -24,6 +24,14 @@ import java.util.List;
  * several sequences at once (continuous batching).
  */
 public final class LlamaModel implements AutoCloseable {
+    /**
+     * Prompt tokens run through the model in one forward pass by default. Longer prompts go in
+     * chunks of this many, so the activations (the MLP's [chunk, intermediate] temporaries above
+     * all) stay the same size whatever the prompt's length, while a chunk is still long enough to
+     * keep the matmuls busy.
+     */
+    public static final int DEFAULT_PREFILL_CHUNK = 512;
+
     private final TorchOps ops;
     private final LlamaConfig config;
     private final PtNDManager manager;
@@ -33,6 +41,7 @@ public final class LlamaModel implements AutoCloseable {
     private final Linear lmHead;
     private final RotaryEmbedding rope;
     private final long weightBytesPerToken;
+    private volatile int prefillChunk = DEFAULT_PREFILL_CHUNK;
 
     private LlamaModel(TorchOps ops, LlamaConfig config, PtNDManager manager, PtNDArray embedding,
             List<DecoderLayer> layers, PtNDArray norm, Linear lmHead, RotaryEmbedding rope) {
@@ -116,6 +125,23 @@ public final class LlamaModel implements AutoCloseable {
     /** Bytes of weights one decode step reads: every projection and the LM head. */
     public long weightBytesPerToken() {
         return weightBytesPerToken;
+    }
+
+    /** Prompt tokens per forward pass in {@link InferenceSession#prefill(int[])}. */
+    public int prefillChunk() {
+        return prefillChunk;
+    }
+
+    /**
+     * Sets the prompt tokens per forward pass of {@link InferenceSession#prefill(int[])} (default
+     * {@value #DEFAULT_PREFILL_CHUNK}): smaller bounds the activations' memory more tightly and,
+     * in the server, the pause a long prompt causes the streams decoding beside it.
+     */
+    public void setPrefillChunk(int tokens) {
+        if (tokens < 1) {
+            throw new WoqException("The prefill chunk must be at least 1 token, got " + tokens);
+        }
+        this.prefillChunk = tokens;
     }
 
     /** A new sequence whose KV cache holds up to {@code capacity} positions. */
