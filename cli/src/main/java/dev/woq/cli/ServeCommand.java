@@ -135,6 +135,7 @@ final class ServeCommand implements Callable<Integer> {
         Path dir = weights.resolve(err);
         LocalModel local = LocalModel.load(dir, LocalModel.tokenizerFile(dir, tokenizerOption.file), runtime.threads);
         LlamaModel model = local.model();
+        runtime.applyTo(model);
         err.printf(Locale.ROOT, "woq serve: %s; context %,d tokens%n", local.describe(), model.config().maxPositionEmbeddings());
         err.flush();
         return new WoqServer.LoadedModel(id, model, local.tokenizer());

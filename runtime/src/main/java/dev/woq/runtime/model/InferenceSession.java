@@ -50,6 +50,34 @@ public final class InferenceSession implements AutoCloseable {
         return logits;
     }
 
+    /**
+     * A copy of the keys and values of the first {@code positions} positions, for another
+     * session that starts with the same tokens ({@link #restore}). It outlives this session.
+     */
+    public KvPrefix snapshot(int positions) {
+        if (positions < 1 || positions > position) {
+            throw new IllegalArgumentException("Cannot copy " + positions + " of the " + position + " cached positions");
+        }
+        return model.copyPrefix(cache, positions);
+    }
+
+    /**
+     * Starts this session from {@code prefix}: its keys and values are written into the cache and
+     * the sequence holds its positions, so the next {@link #prefill} computes only what follows.
+     * Only the first {@code positions} of the prefix are kept (a shorter shared prefix).
+     */
+    public void restore(KvPrefix prefix, int positions) {
+        if (positions < 1 || positions > prefix.positions()) {
+            throw new IllegalArgumentException("Cannot keep " + positions + " of a prefix of " + prefix.positions());
+        }
+        if (positions > cache.capacity()) {
+            throw new WoqException("A prefix of " + positions + " tokens does not fit this session's KV cache of "
+                    + cache.capacity());
+        }
+        model.restorePrefix(cache, prefix, positions);
+        position = positions;
+    }
+
     /** Appends one token and returns the logits of the next. */
     public float[] decode(int id) {
         return prefill(new int[] {id});

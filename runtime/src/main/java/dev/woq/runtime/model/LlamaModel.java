@@ -174,6 +174,16 @@ public final class LlamaModel implements AutoCloseable {
         }
     }
 
+    /** A copy of the first {@code positions} positions of {@code cache}, owned by this model's memory. */
+    KvPrefix copyPrefix(KvCache cache, int positions) {
+        return cache.copyPrefix(ops, manager, positions);
+    }
+
+    /** Writes the first {@code positions} of {@code prefix} into the start of {@code cache}. */
+    void restorePrefix(KvCache cache, KvPrefix prefix, int positions) {
+        cache.restore(ops, prefix, positions);
+    }
+
     /**
      * Continuous batching's step: appends one token to each session ({@code ids[b]} to
      * {@code sessions.get(b)}) in one forward pass and returns each one's next-token logits. Every

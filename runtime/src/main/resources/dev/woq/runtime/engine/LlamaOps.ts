@@ -130,5 +130,11 @@ class LlamaOps(Module):
     return torch._weight_int4pack_mm_for_cpu(x, w, group, sz)
   def linear_int8(self: __torch__.LlamaOps, x: Tensor, w: Tensor, scales: Tensor) -> Tensor:
     return torch._weight_int8pack_mm(x, w, scales)
+  def kv_rows(self: __torch__.LlamaOps, cache: Tensor, n: int) -> Tensor:
+    # The first n positions of a [KV, capacity, D] cache as a compact [KV, n, D] copy.
+    return torch.clone(torch.narrow(cache, 1, 0, n), memory_format=0)
+  def put_kv_rows(self: __torch__.LlamaOps, cache: Tensor, rows: Tensor, n: int) -> Tensor:
+    # The first n of rows [KV, m, D] written over the first n positions of the cache.
+    return torch.copy_(torch.narrow(cache, 1, 0, n), torch.narrow(rows, 1, 0, n))
   def clone(self: __torch__.LlamaOps, x: Tensor) -> Tensor:
     return torch.clone(x)
