@@ -39,7 +39,8 @@ class QuantizedLinearTest {
     static final int OUT = 96;
     /** Three of the AVX-512 kernels' 32-row blocks and a ragged tail. */
     static final int INT8_OUT = 100;
-    static final int IN = 256;
+    /** The int4 prompt kernel's 1024-input tile and a tail of 256. */
+    static final int IN = 1280;
     static final int TOKENS = 3;
 
     @Test
@@ -56,9 +57,10 @@ class QuantizedLinearTest {
                 if (natives.ops().isEmpty()) {
                     continue;
                 }
-                // one token (four rows at once), the most that share one pass (8), 9 (a block of 8,
-                // then one row at an offset) and 37 (blocks of 8 and a tail of 5)
-                for (int tokens : new int[] {1, 8, 9, 37}) {
+                // one token (four rows at once), 7 and 8 (rows sharing one pass); from 9 on, with 96
+                // rows (whole tiles of 32), the prompt kernel: one block of 12 tokens and tails
+                // (9, 16, 37 = 3 x 12 + 1, 130); with 100 rows the blocks of 8 and their tails
+                for (int tokens : new int[] {1, 7, 8, 9, 16, 37, 130}) {
                     compare(sub, out, Int4Avx512Linear.class, "int4-g" + group, natives.withoutAmx(), tokens);
                     if (natives.amx() && out % 16 == 0) {
                         compare(sub, out, Int4AmxLinear.class, "int4-g" + group, natives, tokens);
