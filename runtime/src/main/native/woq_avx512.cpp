@@ -252,6 +252,184 @@ void int4_block(const Int4Job *j, int n0, int n1, int m0, int rows) {
     with_rows(rows, [&](auto r) { int4_rows<G, decltype(r)::value>(j, n0, n1, m0); });
 }
 
+/* ---- int4 prompts: dequantize a tile once, then a register-blocked bf16 GEMM over every token ---- */
+
+/*
+ * With many rows of x (a prompt), arithmetic bounds the int4 matmul, not memory. The loop above
+ * unpacks each 64-byte load of codes for at most MAX_ROWS rows of x and reads x from L2 for every
+ * VDPBF16PS. Here a tile of PF_ROWS weight rows by PF_K inputs is dequantized to bf16 once
+ * (w = (q - 8) * scale + zero, rounded to bf16: the weights a bf16 matmul on the dequantized
+ * checkpoint uses) into a per-thread buffer that stays in L2, laid out as VDPBF16PS wants its
+ * second operand: dword (p, r) holds the pair of inputs (2p, 2p + 1) of weight row r. Then every
+ * token of the prompt passes over it, PF_MR at a time: per pair of inputs, two vector loads of
+ * weights, PF_MR broadcasts of x and 2 * PF_MR VDPBF16PS into 2 * PF_MR accumulators held in
+ * registers, so no horizontal sums. x is regrouped once per call so that the PF_MR pairs one step
+ * broadcasts are adjacent (48 bytes): read in place, the PF_MR rows of a long prompt lie a row
+ * (8 KiB for the 8B's 4096 inputs) apart, all in the same L1 sets, and evict each other. The same path runs a 9-token and a 2,000-token prompt; the
+ * dequantization is amortized over the prompt's tokens.
+ */
+constexpr int PF_ROWS = 32;  // weight rows per tile: two vectors of 16 outputs
+constexpr int PF_K = 1024;   // inputs per tile: 64 KiB of bf16 weights, in L2 with the x it meets
+constexpr int PF_MR = 12;    // tokens per register block: 24 accumulators
+
+struct PrefillJob;
+/* Rows [n0, n0 + PF_ROWS) x inputs [k0, k0 + kl) of the weights as bf16 pairs into buf [kl / 2][PF_ROWS]. */
+using DequantizeTile = void (*)(const PrefillJob *j, int n0, int k0, int kl, uint32_t *buf);
+
+struct PrefillJob {
+    const uint32_t *xq; // [ceil(m / PF_MR)][k / 2][PF_MR] bf16 pairs (see regroup_for_prefill)
+    DequantizeTile dequantize;
+    const uint8_t *nibbles;         // int4
+    const uint16_t *scales, *zeros; // int4: [n, groups] bf16; int8: scales [n]
+    const int8_t *codes;            // int8: [n, k]
+    const uint16_t *out_scales;     // [n] bf16 multiplying each output's sum, or null (int8: its scales)
+    uint16_t *y;
+    int m, n, k, g;
+    std::atomic<int> next; // the next tile of PF_ROWS weight rows
+};
+
+AVX512_BF16 void int4_dequantize_tile(const PrefillJob *j, int n0, int k0, int kl, uint32_t *buf) {
+    const int groups = j->k / j->g;
+    const __m512i to_pair = _mm512_mullo_epi32(
+        _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), _mm512_set1_epi32(PF_ROWS));
+    const __m512i low = _mm512_set1_epi32(0xF), eight = _mm512_set1_epi32(8);
+    for (int r = 0; r < PF_ROWS; r++) {
+        const uint8_t *w = j->nibbles + (size_t)(n0 + r) * (j->k / 2) + k0 / 2;
+        const uint16_t *s = j->scales + (size_t)(n0 + r) * groups;
+        const uint16_t *z = j->zeros + (size_t)(n0 + r) * groups;
+        for (int kk = 0; kk < kl; kk += 32) { // 32 inputs lie in one group (g >= 32)
+            const int gi = (k0 + kk) / j->g;
+            const __m512 scale = _mm512_set1_ps(bf16_to_f32(s[gi])), zero = _mm512_set1_ps(bf16_to_f32(z[gi]));
+            const __m512i bytes = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(w + kk / 2)));
+            const __m512 even = _mm512_fmadd_ps(
+                _mm512_cvtepi32_ps(_mm512_sub_epi32(_mm512_and_si512(bytes, low), eight)), scale, zero);
+            const __m512 odd = _mm512_fmadd_ps(
+                _mm512_cvtepi32_ps(_mm512_sub_epi32(_mm512_srli_epi32(bytes, 4), eight)), scale, zero);
+            const __m512i pairs = _mm512_or_si512(
+                _mm512_cvtepu16_epi32((__m256i)_mm512_cvtneps_pbh(even)),
+                _mm512_slli_epi32(_mm512_cvtepu16_epi32((__m256i)_mm512_cvtneps_pbh(odd)), 16));
+            _mm512_i32scatter_epi32(buf + (size_t)(kk / 2) * PF_ROWS + r, to_pair, pairs, 4);
+        }
+    }
+}
+
+/* xq[b][p][i] = the pair of inputs (2p, 2p + 1) of row PF_MR * b + i of x; rows past m are zero. */
+void regroup_for_prefill(const uint16_t *x, int m, int k, uint32_t *xq) {
+    const int blocks = (m + PF_MR - 1) / PF_MR, pairs = k / 2;
+    for (int b = 0; b < blocks; b++) {
+        uint32_t *dst = xq + (size_t)b * pairs * PF_MR;
+        for (int i = 0; i < PF_MR; i++) {
+            const int row = b * PF_MR + i;
+            if (row >= m) {
+                for (int p = 0; p < pairs; p++) dst[(size_t)p * PF_MR + i] = 0;
+                continue;
+            }
+            const uint16_t *src = x + (size_t)row * k;
+            for (int p = 0; p < pairs; p++) std::memcpy(dst + (size_t)p * PF_MR + i, src + 2 * p, 4);
+        }
+    }
+}
+
+/* int8: the codes themselves as bf16 (exact); the row's scale multiplies the sums (out_scales), so
+   the result is that of a matmul on q * scale without rounding the product to bf16. 32 codes in
+   order are 16 pairs (2p, 2p + 1), one per dword. */
+AVX512_BF16 void int8_dequantize_tile(const PrefillJob *j, int n0, int k0, int kl, uint32_t *buf) {
+    const __m512i to_pair = _mm512_mullo_epi32(
+        _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), _mm512_set1_epi32(PF_ROWS));
+    for (int r = 0; r < PF_ROWS; r++) {
+        const int8_t *w = j->codes + (size_t)(n0 + r) * j->k + k0;
+        for (int kk = 0; kk < kl; kk += 32) {
+            const __m512i words = _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)(w + kk)));
+            const __m512 even = _mm512_cvtepi32_ps(_mm512_srai_epi32(_mm512_slli_epi32(words, 16), 16));
+            const __m512 odd = _mm512_cvtepi32_ps(_mm512_srai_epi32(words, 16));
+            const __m512i pairs = _mm512_or_si512(
+                _mm512_cvtepu16_epi32((__m256i)_mm512_cvtneps_pbh(even)),
+                _mm512_slli_epi32(_mm512_cvtepu16_epi32((__m256i)_mm512_cvtneps_pbh(odd)), 16));
+            _mm512_i32scatter_epi32(buf + (size_t)(kk / 2) * PF_ROWS + r, to_pair, pairs, 4);
+        }
+    }
+}
+
+/* c[i][0..32) (+)= x[i] . tile for MR tokens over `pairs` input pairs; xq as regrouped, at the first pair. */
+template <int MR>
+AVX512_BF16 void prefill_block(const uint32_t *tile, int pairs, const uint32_t *xq, float *c, bool first) {
+    __m512 acc[MR][2];
+    for (int i = 0; i < MR; i++) {
+        acc[i][0] = first ? _mm512_setzero_ps() : _mm512_loadu_ps(c + i * PF_ROWS);
+        acc[i][1] = first ? _mm512_setzero_ps() : _mm512_loadu_ps(c + i * PF_ROWS + 16);
+    }
+    for (int p = 0; p < pairs; p++) {
+        const __m512bh w0 = (__m512bh)_mm512_loadu_si512(tile + (size_t)p * PF_ROWS);
+        const __m512bh w1 = (__m512bh)_mm512_loadu_si512(tile + (size_t)p * PF_ROWS + 16);
+        for (int i = 0; i < MR; i++) {
+            const __m512bh xv = (__m512bh)_mm512_set1_epi32((int)xq[(size_t)p * PF_MR + i]);
+            acc[i][0] = _mm512_dpbf16_ps(acc[i][0], xv, w0);
+            acc[i][1] = _mm512_dpbf16_ps(acc[i][1], xv, w1);
+        }
+    }
+    for (int i = 0; i < MR; i++) {
+        _mm512_storeu_ps(c + i * PF_ROWS, acc[i][0]);
+        _mm512_storeu_ps(c + i * PF_ROWS + 16, acc[i][1]);
+    }
+}
+
+template <int MR>
+void prefill_block_n(const uint32_t *tile, int pairs, const uint32_t *xq, float *c, bool first, int rows) {
+    if constexpr (MR > 1) {
+        if (rows < MR) {
+            prefill_block_n<MR - 1>(tile, pairs, xq, c, first, rows);
+            return;
+        }
+    }
+    prefill_block<MR>(tile, pairs, xq, c, first);
+}
+
+AVX512_BF16 void prefill_part(void *arg, int, int) {
+    PrefillJob *j = static_cast<PrefillJob *>(arg);
+    std::vector<uint32_t> tile((size_t)PF_K / 2 * PF_ROWS);
+    std::vector<float> c((size_t)j->m * PF_ROWS);
+    const int tiles = j->n / PF_ROWS;
+    for (int t = j->next.fetch_add(1, std::memory_order_relaxed); t < tiles;
+         t = j->next.fetch_add(1, std::memory_order_relaxed)) {
+        const int n0 = t * PF_ROWS;
+        for (int k0 = 0; k0 < j->k; k0 += PF_K) {
+            const int kl = j->k - k0 < PF_K ? j->k - k0 : PF_K;
+            j->dequantize(j, n0, k0, kl, tile.data());
+            for (int m0 = 0; m0 < j->m; m0 += PF_MR) {
+                const int rows = j->m - m0 < PF_MR ? j->m - m0 : PF_MR;
+                const uint32_t *xq = j->xq + ((size_t)(m0 / PF_MR) * (j->k / 2) + k0 / 2) * PF_MR;
+                prefill_block_n<PF_MR>(tile.data(), kl / 2, xq, c.data() + (size_t)m0 * PF_ROWS, k0 == 0, rows);
+            }
+        }
+        __m512 s0 = _mm512_set1_ps(1.0f), s1 = s0;
+        if (j->out_scales != nullptr) {
+            s0 = load_bf16(j->out_scales + n0, 0xFFFF);
+            s1 = load_bf16(j->out_scales + n0 + 16, 0xFFFF);
+        }
+        for (int i = 0; i < j->m; i++) {
+            uint16_t *y = j->y + (size_t)i * j->n + n0;
+            const float *ci = c.data() + (size_t)i * PF_ROWS;
+            _mm256_storeu_si256((__m256i *)y, (__m256i)_mm512_cvtneps_pbh(_mm512_mul_ps(_mm512_loadu_ps(ci), s0)));
+            _mm256_storeu_si256((__m256i *)(y + 16),
+                                (__m256i)_mm512_cvtneps_pbh(_mm512_mul_ps(_mm512_loadu_ps(ci + 16), s1)));
+        }
+    }
+}
+
+/* The prompt path takes more rows of x than one pass shares, whole tiles of weight rows, and
+   inputs in whole 32s (int4's are in 128s). */
+bool prefill_fits(int m, int n, int k) {
+    return m > MAX_ROWS && n % PF_ROWS == 0 && k % 32 == 0;
+}
+
+/* Runs job (its dequantize, weights, y, m, n, k set) over every tile, x regrouped. */
+void run_prefill(PrefillJob &job, const uint16_t *x) {
+    std::vector<uint32_t> xq((size_t)(job.m + PF_MR - 1) / PF_MR * PF_MR * (job.k / 2));
+    regroup_for_prefill(x, job.m, job.k, xq.data());
+    job.xq = xq.data();
+    parallel(prefill_part, &job, job.n / PF_ROWS);
+}
+
 /* ---- int8 ---- */
 
 struct Int8Job {
@@ -517,6 +695,11 @@ WOQ_EXPORT int woq_int4_mm(const uint16_t *x, const uint8_t *nibbles, const uint
                            uint16_t *y, int m, int n, int k, int g) {
     if (!int4_shape_ok(n, k, g) || m < 1) return -1;
     if (!woq_avx512_supported()) return -2;
+    if (prefill_fits(m, n, k)) {
+        PrefillJob job{nullptr, int4_dequantize_tile, nibbles, scales, zeros, nullptr, nullptr, y, m, n, k, g, {0}};
+        run_prefill(job, x);
+        return 0;
+    }
     std::vector<uint16_t> xr((size_t)m * k);
     std::vector<float> xsum((size_t)m * (k / g));
     reorder_for_int4(x, m, k, xr.data());
@@ -532,6 +715,11 @@ WOQ_EXPORT int woq_int4_mm(const uint16_t *x, const uint8_t *nibbles, const uint
 WOQ_EXPORT int woq_int8_mm(const uint16_t *x, const int8_t *q, const uint16_t *scales, uint16_t *y, int m, int n, int k) {
     if (n < 1 || k < 1 || m < 1) return -1;
     if (!woq_avx512_supported()) return -2;
+    if (prefill_fits(m, n, k)) {
+        PrefillJob job{nullptr, int8_dequantize_tile, nullptr, nullptr, nullptr, q, scales, y, m, n, k, 0, {0}};
+        run_prefill(job, x);
+        return 0;
+    }
     Int8Job job{x, q, scales, y, m, n, k};
     run<Int8Job, int8_block>(job);
     return 0;

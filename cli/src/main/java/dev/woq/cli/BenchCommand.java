@@ -176,6 +176,7 @@ final class BenchCommand implements Callable<Integer> {
         boolean ownPeak = ProcessMemory.resetPeak();
         long start = System.nanoTime();
         try (LlamaModel llama = LlamaModel.load(torch, dir)) {
+            runtime.applyTo(llama);
             double load = (System.nanoTime() - start) / 1e9;
             err.printf(Locale.ROOT, "woq bench: %s loaded in %.1f s; %d run%s of %d + %d tokens%n",
                     llama.weightFormat(), load, runs, runs == 1 ? "" : "s", promptTokens, newTokens);

@@ -79,6 +79,7 @@ final class ChatCommand implements Callable<Integer> {
         Path tokenizerFile = LocalModel.tokenizerFile(dir, tokenizerOption.file);
         try (LocalModel local = LocalModel.load(dir, tokenizerFile, runtime.threads)) {
             LlamaModel model = local.model();
+            runtime.applyTo(model);
             int max = model.config().maxPositionEmbeddings();
             int size = context != null ? context : Math.min(max, DEFAULT_CONTEXT);
             if (size > max) {

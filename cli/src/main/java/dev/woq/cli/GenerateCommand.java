@@ -122,6 +122,7 @@ final class GenerateCommand implements Callable<Integer> {
             Set<Integer> stops = new HashSet<>();
             int[] promptIds = promptIds(tokenizer, modelConfig, stops);
             try (LlamaModel llama = LlamaModel.load(torch, dir)) {
+                runtime.applyTo(llama);
                 double loadSeconds = (System.nanoTime() - loadStart) / 1e9;
                 err.printf(Locale.ROOT, "woq: %s; model %s (%d layers, %s), loaded in %.1f s%n",
                         torch.describe(), dir, llama.config().numLayers(), llama.weightFormat(), loadSeconds);

@@ -30,6 +30,9 @@ import picocli.CommandLine.Spec;
                     + "with \"stream\": true), GET /v1/models and GET /health.",
             "Requests in flight are decoded together (continuous batching, up to --max-concurrent); "
                     + "more wait in a queue of --queue, and beyond it get 429.",
+            "A long prompt is prefilled --prefill-chunk tokens at a time between the decode steps of "
+                    + "the others; a prompt that starts like a recent one reuses that prefix's KV cache "
+                    + "(--prefix-cache) and the usage reports it as prompt_tokens_details.cached_tokens.",
             "It listens at once and loads the model in the background: /health answers 503 until "
                     + "the model is ready. Ctrl-C stops it."
         },
@@ -39,6 +42,7 @@ import picocli.CommandLine.Spec;
             "  woq serve --model /tmp/s --dtype int4",
             "  WOQ_API_KEY=secret woq serve --model ~/models/Meta-Llama-3-8B-Instruct \\",
             "      --dtype int4 --host 0.0.0.0 --port 8000",
+            "  woq serve --model /tmp/s --prefill-chunk 256 --prefix-cache 2048",
             "  curl -s localhost:8080/v1/chat/completions -H 'Content-Type: application/json' \\",
             "      -d '{\"model\":\"s\",\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]}'"
         })
@@ -73,6 +77,12 @@ final class ServeCommand implements Callable<Integer> {
             description = "Largest request body (default: ${DEFAULT-VALUE}); larger ones get 413.")
     long maxBody;
 
+    @Option(names = "--prefix-cache", paramLabel = "MIB", defaultValue = "" + ServerOptions.DEFAULT_PREFIX_CACHE_MIB,
+            description = "Memory for the KV caches of recent prompts (default: ${DEFAULT-VALUE} MiB): a prompt"
+                    + " that starts like one of them (the same system prompt) reuses that prefix and computes"
+                    + " only the rest. 0 turns it off.")
+    long prefixCacheMib;
+
     @Option(names = "--served-model-name", paramLabel = "NAME",
             description = "The id clients send as \"model\" (default: the last part of --model).")
     String servedName;
@@ -92,7 +102,7 @@ final class ServeCommand implements Callable<Integer> {
         ServerOptions options;
         try {
             options = new ServerOptions(host, port, apiKey == null || apiKey.isEmpty() ? null : apiKey,
-                    maxConcurrent, queue, maxBody);
+                    maxConcurrent, queue, maxBody, prefixCacheMib << 20);
         } catch (IllegalArgumentException e) {
             throw new WoqException(e.getMessage());
         }
@@ -135,6 +145,7 @@ final class ServeCommand implements Callable<Integer> {
         Path dir = weights.resolve(err);
         LocalModel local = LocalModel.load(dir, LocalModel.tokenizerFile(dir, tokenizerOption.file), runtime.threads);
         LlamaModel model = local.model();
+        runtime.applyTo(model);
         err.printf(Locale.ROOT, "woq serve: %s; context %,d tokens%n", local.describe(), model.config().maxPositionEmbeddings());
         err.flush();
         return new WoqServer.LoadedModel(id, model, local.tokenizer());

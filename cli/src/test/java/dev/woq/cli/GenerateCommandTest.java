@@ -19,6 +19,7 @@ import java.nio.FloatBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Set;
 import org.junit.jupiter.api.AfterAll;
@@ -101,6 +102,25 @@ class GenerateCommandTest {
 
         assertEquals(1234, first.get("seed").getAsLong());
         assertArrayEquals(Cli.ids(first, "generated_ids"), Cli.ids(second, "generated_ids"));
+    }
+
+    @Test
+    void aSmallPrefillChunkGivesTheFirstTokenOfOnePass() {
+        String[] args = {"--prompt-ids", Cli.csv(PROMPT), "--temperature", "0", "--max-new-tokens", "1", "--json"};
+        int onePass = Cli.ids(generate(args).json(), "generated_ids")[0];
+        String[] chunked = Arrays.copyOf(args, args.length + 2);
+        chunked[args.length] = "--prefill-chunk";
+        chunked[args.length + 1] = "3";
+
+        assertEquals(onePass, Cli.ids(generate(chunked).json(), "generated_ids")[0]);
+    }
+
+    @Test
+    void aPrefillChunkBelowOneIsRefusedInOneLine() {
+        Cli.Result r = generate("--prompt-ids", Cli.csv(PROMPT), "--prefill-chunk", "0");
+
+        assertEquals(1, r.exitCode(), r::describe);
+        assertTrue(r.err().contains("prefill chunk must be at least 1 token, got 0"), r::describe);
     }
 
     @Test

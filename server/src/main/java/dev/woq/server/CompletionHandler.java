@@ -95,7 +95,8 @@ final class CompletionHandler {
                 text.append(reply.finish());
                 reply.record(outcome, stats);
                 JsonObject body = OpenAiJson.completion(chat, reply.id, reply.created, reply.service.id, text.toString(),
-                        reply.finishReason(outcome), OpenAiJson.usage(outcome.promptTokens(), outcome.generatedTokens()));
+                        reply.finishReason(outcome), OpenAiJson.usage(outcome.promptTokens(), outcome.generatedTokens(),
+                                outcome.cachedPromptTokens()));
                 ctx.contentType("application/json").result(body.toString());
                 return;
             } else {
@@ -134,7 +135,8 @@ final class CompletionHandler {
                             reply.finishReason(outcome)));
                     if (reply.request.includeUsage()) {
                         send(out, OpenAiJson.usageChunk(chat, reply.id, reply.created, reply.service.id,
-                                OpenAiJson.usage(outcome.promptTokens(), outcome.generatedTokens())));
+                                OpenAiJson.usage(outcome.promptTokens(), outcome.generatedTokens(),
+                                        outcome.cachedPromptTokens())));
                     }
                     sendRaw(out, "data: [DONE]\n\n");
                     return;
@@ -198,6 +200,7 @@ final class CompletionHandler {
 
         void record(ContinuousBatcher.Outcome outcome, RequestStats stats) {
             stats.completionTokens = outcome.generatedTokens();
+            stats.cachedTokens = outcome.cachedPromptTokens();
             stats.firstTokenSeconds = outcome.firstTokenNanos() / 1e9;
             stats.tokensPerSecond = outcome.decodeTokensPerSecond();
             stats.finish = outcome.reason() == StopReason.CANCELLED && !stops.stopped()

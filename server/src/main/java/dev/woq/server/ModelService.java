@@ -25,14 +25,15 @@ final class ModelService implements AutoCloseable {
     private final int beginOfText;
     private final int endOfText;
 
-    ModelService(String id, LlamaModel model, Llama3Tokenizer tokenizer, int maxConcurrent, int queue) {
+    ModelService(String id, LlamaModel model, Llama3Tokenizer tokenizer, int maxConcurrent, int queue,
+            long prefixCacheBytes) {
         this.id = id;
         this.model = model;
         this.tokenizer = tokenizer;
         this.template = new Llama3ChatTemplate(tokenizer);
         this.beginOfText = tokenizer.tokenId("<|begin_of_text|>").orElseThrow();
         this.endOfText = tokenizer.tokenId("<|end_of_text|>").orElseThrow();
-        this.batcher = new ContinuousBatcher(model, maxConcurrent, queue);
+        this.batcher = new ContinuousBatcher(model, maxConcurrent, queue, prefixCacheBytes);
     }
 
     int context() {

@@ -8,11 +8,15 @@ import com.google.gson.JsonObject;
 final class OpenAiJson {
     private OpenAiJson() {}
 
-    static JsonObject usage(int promptTokens, int completionTokens) {
+    /** Token counts; {@code cachedTokens}: prompt tokens taken from the prefix cache (OpenAI's field for it). */
+    static JsonObject usage(int promptTokens, int completionTokens, int cachedTokens) {
         JsonObject u = new JsonObject();
         u.addProperty("prompt_tokens", promptTokens);
         u.addProperty("completion_tokens", completionTokens);
         u.addProperty("total_tokens", promptTokens + completionTokens);
+        JsonObject details = new JsonObject();
+        details.addProperty("cached_tokens", cachedTokens);
+        u.add("prompt_tokens_details", details);
         return u;
     }
 

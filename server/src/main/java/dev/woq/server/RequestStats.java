@@ -6,6 +6,7 @@ final class RequestStats {
 
     String id = "-";
     int promptTokens;
+    int cachedTokens; // prompt tokens reused from the prefix cache
     int completionTokens;
     double firstTokenSeconds = Double.NaN;
     double tokensPerSecond = Double.NaN;

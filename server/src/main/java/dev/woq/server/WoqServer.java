@@ -115,7 +115,8 @@ public final class WoqServer implements AutoCloseable {
     /** What a loader returns: the model, its tokenizer, and the id clients name it by. */
     public record LoadedModel(String id, dev.woq.runtime.model.LlamaModel model, dev.woq.tokenizer.Llama3Tokenizer tokenizer) {
         ModelService service(ServerOptions options) {
-            return new ModelService(id, model, tokenizer, options.maxConcurrent(), options.queue());
+            return new ModelService(id, model, tokenizer, options.maxConcurrent(), options.queue(),
+                    options.prefixCacheBytes());
         }
     }
 
@@ -203,8 +204,8 @@ public final class WoqServer implements AutoCloseable {
             log.printf(Locale.ROOT, "woq serve: %s %s %d %.0f ms%n", ctx.method().name(), ctx.path(), ctx.statusCode(), millis);
             return;
         }
-        log.printf(Locale.ROOT, "woq serve: %s %s %s %d in=%d out=%d ttft=%s tok/s=%s finish=%s %.2f s%n",
-                s.id, ctx.method().name(), ctx.path(), ctx.statusCode(), s.promptTokens, s.completionTokens,
+        log.printf(Locale.ROOT, "woq serve: %s %s %s %d in=%d cached=%d out=%d ttft=%s tok/s=%s finish=%s %.2f s%n",
+                s.id, ctx.method().name(), ctx.path(), ctx.statusCode(), s.promptTokens, s.cachedTokens, s.completionTokens,
                 Double.isNaN(s.firstTokenSeconds) ? "-" : String.format(Locale.ROOT, "%.2fs", s.firstTokenSeconds),
                 Double.isNaN(s.tokensPerSecond) ? "-" : String.format(Locale.ROOT, "%.1f", s.tokensPerSecond),
                 s.finish, millis / 1000);

@@ -49,7 +49,11 @@ final class TestServers {
         return server;
     }
 
+    /**
+     * Without a prefix cache: a reused prefix gives the same logits only up to rounding, and these
+     * servers' tests compare replies to repeated requests exactly (PrefixReuseTest has one).
+     */
     static ServerOptions options(String apiKey, int maxConcurrent, int queue, long maxBody) {
-        return new ServerOptions("127.0.0.1", 0, apiKey, maxConcurrent, queue, maxBody);
+        return new ServerOptions("127.0.0.1", 0, apiKey, maxConcurrent, queue, maxBody, 0);
     }
 }

@@ -101,6 +101,16 @@ public final class TorchOps {
         return k.call(out, "last_row_logits", x);
     }
 
+    /** The first {@code positions} rows of a KV cache [KV, capacity, D] as a compact copy [KV, positions, D]. */
+    public PtNDArray kvRows(PtNDManager out, PtNDArray cache, int positions) {
+        return k.call(out, "kv_rows", cache, positions);
+    }
+
+    /** Writes the first {@code positions} of {@code rows} [KV, m, D] over those of {@code cache} [KV, capacity, D]. */
+    public void putKvRows(PtNDManager out, PtNDArray cache, PtNDArray rows, int positions) {
+        k.call(out, "put_kv_rows", cache, rows, positions);
+    }
+
     // --- libtorch's matmuls --------------------------------------------------------------------
 
     /** x [T, in] bf16 · w [out, in] bf16ᵀ on oneDNN. */

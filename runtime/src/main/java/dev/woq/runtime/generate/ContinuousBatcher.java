@@ -5,6 +5,7 @@ import dev.woq.runtime.model.InferenceSession;
 import dev.woq.runtime.model.LlamaModel;
 import dev.woq.runtime.util.ProcessMemory;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashSet;
 import java.util.Iterator;
 import java.util.List;
@@ -19,6 +20,12 @@ import java.util.concurrent.TimeUnit;
  * request joins between two steps (its prompt is prefilled, then it decodes with the others).
  * Decode reads every weight once per step whatever the batch, so a batch of four costs the
  * memory-bound step far less than four steps.
+ *
+ * <p>Prompts are prefilled one chunk ({@link LlamaModel#prefillChunk()} tokens) between two
+ * decode steps, oldest request first, so a stream already decoding never waits for more than
+ * one chunk however long a newer prompt is. With a {@link PrefixCache}, a prompt that starts
+ * like an earlier one (the same system prompt) takes that prefix's keys and values and computes
+ * only the rest; {@link Outcome#cachedPromptTokens()} says how many it took.
  *
  * <p>One thread, owned by the batcher, runs the model; {@link #submit} only queues. Listeners are
  * called on that thread, so they must hand tokens on and return at once. A finished, failed or
@@ -36,6 +43,12 @@ public final class ContinuousBatcher implements AutoCloseable {
 
         /** The model failed; the request is over. */
         void onError(RuntimeException error);
+
+        /**
+         * A chunk of the prompt was prefilled: {@code done} of its {@code total} tokens are in the
+         * KV cache (reused ones included). Called after each chunk, before the first token.
+         */
+        default void onPrefill(int done, int total) {}
     }
 
     /**
@@ -44,10 +57,12 @@ public final class ContinuousBatcher implements AutoCloseable {
      * @param queuedNanos from {@link #submit} until its prefill began
      * @param firstTokenNanos from {@link #submit} until its first token
      * @param decodeNanos from its first token until its last
+     * @param cachedPromptTokens prompt tokens whose keys and values came from the prefix cache
+     *     rather than being computed
      */
     public record Outcome(
             int promptTokens, int generatedTokens, StopReason reason, long queuedNanos, long firstTokenNanos,
-            long decodeNanos) {
+            long decodeNanos, int cachedPromptTokens) {
         /** Tokens per second after the first one (0 when only one was generated). */
         public double decodeTokensPerSecond() {
             return generatedTokens > 1 && decodeNanos > 0 ? (generatedTokens - 1) / (decodeNanos / 1e9) : 0;
@@ -78,7 +93,9 @@ public final class ContinuousBatcher implements AutoCloseable {
     private final LlamaModel model;
     private final int maxActive;
     private final BlockingQueue<Request> queue;
-    private final List<Sequence> active = new ArrayList<>();
+    private final List<Sequence> active = new ArrayList<>(); // decoding
+    private final List<Sequence> prefilling = new ArrayList<>(); // oldest first
+    private final PrefixCache prefixes;
     private final Thread worker;
     private volatile boolean closed;
 
@@ -87,12 +104,23 @@ public final class ContinuousBatcher implements AutoCloseable {
      * @param maxQueued requests waiting for a place at most; more are refused
      */
     public ContinuousBatcher(LlamaModel model, int maxActive, int maxQueued) {
+        this(model, maxActive, maxQueued, 0);
+    }
+
+    /**
+     * @param maxActive sequences in flight (prefilling or decoding) at most
+     * @param maxQueued requests waiting for a place at most; more are refused
+     * @param prefixCacheBytes native memory for the KV caches of recent prompts, reused by prompts
+     *     that start the same way; 0 turns reuse off
+     */
+    public ContinuousBatcher(LlamaModel model, int maxActive, int maxQueued, long prefixCacheBytes) {
         if (maxActive < 1 || maxQueued < 0) {
             throw new IllegalArgumentException("maxActive must be >= 1 and maxQueued >= 0: " + maxActive + ", " + maxQueued);
         }
         this.model = model;
         this.maxActive = maxActive;
         this.queue = new ArrayBlockingQueue<>(Math.max(1, maxQueued));
+        this.prefixes = new PrefixCache(prefixCacheBytes);
         this.worker = new Thread(this::run, "woq-batcher");
         this.worker.setDaemon(true);
         this.worker.start();
@@ -129,9 +157,9 @@ public final class ContinuousBatcher implements AutoCloseable {
         return request.ticket;
     }
 
-    /** Sequences being decoded now. */
+    /** Sequences in flight now: being decoded, or their prompt being prefilled. */
     public synchronized int activeCount() {
-        return active.size();
+        return active.size() + prefilling.size();
     }
 
     /** Requests waiting for a place. */
@@ -143,20 +171,24 @@ public final class ContinuousBatcher implements AutoCloseable {
         boolean busy = false;
         try {
             while (!closed) {
-                if (active.isEmpty() && queue.isEmpty() && busy) {
+                if (activeCount() == 0 && queue.isEmpty() && busy) {
                     // Idle after a burst: hand the freed KV caches' pages back to the OS, so the
                     // process returns to its baseline instead of staying at its high-water mark.
                     ProcessMemory.trimNativeHeap();
                     busy = false;
                 }
                 Request next = activeCount() < maxActive
-                        ? (active.isEmpty() ? queue.poll(100, TimeUnit.MILLISECONDS) : queue.poll())
+                        ? (activeCount() == 0 ? queue.poll(100, TimeUnit.MILLISECONDS) : queue.poll())
                         : null;
                 if (next != null) {
                     busy = true;
                     start(next);
                 }
                 dropCancelled();
+                // At most one chunk of prompt between two decode steps.
+                if (!prefilling.isEmpty()) {
+                    prefillChunk();
+                }
                 if (!active.isEmpty()) {
                     step();
                 }
@@ -169,49 +201,91 @@ public final class ContinuousBatcher implements AutoCloseable {
                     s.finish(StopReason.CANCELLED);
                 }
                 active.clear();
+                for (Sequence s : prefilling) {
+                    s.finish(StopReason.CANCELLED);
+                }
+                prefilling.clear();
             }
+            prefixes.close();
             for (Request r; (r = queue.poll()) != null; ) {
-                r.listener.onDone(new Outcome(r.prompt.length, 0, StopReason.CANCELLED, 0, 0, 0));
+                r.listener.onDone(new Outcome(r.prompt.length, 0, StopReason.CANCELLED, 0, 0, 0, 0));
             }
         }
     }
 
-    /** Prefills a new request and, unless it is already finished, adds it to the batch. */
+    /** Opens a new request's session, restores what the prefix cache holds of its prompt, and queues its prefill. */
     private void start(Request request) {
         long began = System.nanoTime();
         if (request.ticket.cancelled) {
-            request.listener.onDone(new Outcome(request.prompt.length, 0, StopReason.CANCELLED, began - request.submitted, 0, 0));
+            request.listener.onDone(new Outcome(request.prompt.length, 0, StopReason.CANCELLED,
+                    began - request.submitted, 0, 0, 0));
             return;
         }
         int capacity = (int) Math.min(model.config().maxPositionEmbeddings(),
                 (long) request.prompt.length + request.config.maxNewTokens());
         InferenceSession session = model.newSession(capacity);
-        Sequence sequence = new Sequence(request, session, began);
-        float[] logits;
+        int reused;
         try {
-            logits = session.prefill(request.prompt);
+            reused = prefixes.restore(session, request.prompt);
         } catch (RuntimeException e) {
             session.close();
             request.listener.onError(e);
             return;
         }
-        StopReason ended = sequence.accept(logits);
+        synchronized (this) {
+            prefilling.add(new Sequence(request, session, began, reused));
+        }
+    }
+
+    /**
+     * The next chunk of the oldest prompt being prefilled; when it was the last, the request
+     * chooses its first token and joins the decoding batch.
+     */
+    private void prefillChunk() {
+        Sequence s = prefilling.get(0);
+        int[] prompt = s.request.prompt;
+        int from = s.session.position();
+        int to = Math.min(prompt.length, from + model.prefillChunk());
+        float[] logits;
+        try {
+            logits = s.session.prefill(Arrays.copyOfRange(prompt, from, to));
+            s.request.listener.onPrefill(to, prompt.length);
+            if (to == prompt.length) {
+                prefixes.store(s.session, prompt);
+            }
+        } catch (RuntimeException e) {
+            synchronized (this) {
+                prefilling.remove(0);
+            }
+            s.session.close();
+            s.request.listener.onError(e);
+            return;
+        }
+        if (to < prompt.length) {
+            return;
+        }
+        synchronized (this) {
+            prefilling.remove(0);
+        }
+        StopReason ended = s.accept(logits);
         if (ended == null) {
             synchronized (this) {
-                active.add(sequence);
+                active.add(s);
             }
         } else {
-            sequence.finish(ended);
+            s.finish(ended);
         }
     }
 
     private void dropCancelled() {
         synchronized (this) {
-            for (Iterator<Sequence> it = active.iterator(); it.hasNext(); ) {
-                Sequence s = it.next();
-                if (s.request.ticket.cancelled) {
-                    it.remove();
-                    s.finish(StopReason.CANCELLED);
+            for (List<Sequence> list : List.of(active, prefilling)) {
+                for (Iterator<Sequence> it = list.iterator(); it.hasNext(); ) {
+                    Sequence s = it.next();
+                    if (s.request.ticket.cancelled) {
+                        it.remove();
+                        s.finish(StopReason.CANCELLED);
+                    }
                 }
             }
         }
@@ -278,14 +352,16 @@ public final class ContinuousBatcher implements AutoCloseable {
         final RepetitionPenalty penalty;
         final Set<Integer> stops;
         final long began;
+        final int cachedPromptTokens;
         long firstToken;
         int generated;
         int last;
 
-        Sequence(Request request, InferenceSession session, long began) {
+        Sequence(Request request, InferenceSession session, long began, int cachedPromptTokens) {
             this.request = request;
             this.session = session;
             this.began = began;
+            this.cachedPromptTokens = cachedPromptTokens;
             this.sampler = Sampler.of(request.config);
             this.penalty = new RepetitionPenalty(request.config.repetitionPenalty());
             this.stops = new HashSet<>(request.config.stopTokenIds());
@@ -328,7 +404,8 @@ public final class ContinuousBatcher implements AutoCloseable {
             long end = System.nanoTime();
             request.listener.onDone(new Outcome(
                     request.prompt.length, generated, reason, began - request.submitted,
-                    generated > 0 ? firstToken - request.submitted : 0, generated > 0 ? end - firstToken : 0));
+                    generated > 0 ? firstToken - request.submitted : 0, generated > 0 ? end - firstToken : 0,
+                    cachedPromptTokens));
         }
     }
 }

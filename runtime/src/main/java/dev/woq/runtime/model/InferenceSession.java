@@ -1,6 +1,7 @@
 package dev.woq.runtime.model;
 
 import dev.woq.runtime.WoqException;
+import java.util.Arrays;
 
 /**
  * One sequence being generated: its KV cache and how many positions it holds. Prefill the prompt
@@ -17,15 +18,64 @@ public final class InferenceSession implements AutoCloseable {
         this.cache = cache;
     }
 
-    /** Appends the tokens (a whole prompt, or the next turn) and returns the last one's logits. */
+    /**
+     * Appends the tokens (a whole prompt, or the next turn) and returns the last one's logits. A
+     * prompt longer than the model's {@link LlamaModel#prefillChunk()} runs in chunks of that
+     * many tokens, so memory stays bounded whatever its length.
+     */
     public float[] prefill(int[] ids) {
+        return prefill(ids, model.prefillChunk());
+    }
+
+    /**
+     * As {@link #prefill(int[])}, {@code chunkTokens} tokens per forward pass. Each chunk's
+     * queries attend to everything cached before it and causally to their own chunk, so the
+     * logits are those of one pass over the whole prompt up to rounding.
+     */
+    public float[] prefill(int[] ids, int chunkTokens) {
         if (ids.length == 0) {
             throw new WoqException("Nothing to prefill: the prompt has no tokens");
         }
+        if (chunkTokens < 1) {
+            throw new IllegalArgumentException("chunkTokens must be >= 1, got " + chunkTokens);
+        }
         ensureRoom(ids.length);
-        float[] logits = model.step(ids, cache, position);
-        position += ids.length;
+        float[] logits = null;
+        for (int from = 0; from < ids.length; from += chunkTokens) {
+            int to = Math.min(ids.length, from + chunkTokens);
+            int[] chunk = from == 0 && to == ids.length ? ids : Arrays.copyOfRange(ids, from, to);
+            logits = model.step(chunk, cache, position);
+            position += chunk.length;
+        }
         return logits;
+    }
+
+    /**
+     * A copy of the keys and values of the first {@code positions} positions, for another
+     * session that starts with the same tokens ({@link #restore}). It outlives this session.
+     */
+    public KvPrefix snapshot(int positions) {
+        if (positions < 1 || positions > position) {
+            throw new IllegalArgumentException("Cannot copy " + positions + " of the " + position + " cached positions");
+        }
+        return model.copyPrefix(cache, positions);
+    }
+
+    /**
+     * Starts this session from {@code prefix}: its keys and values are written into the cache and
+     * the sequence holds its positions, so the next {@link #prefill} computes only what follows.
+     * Only the first {@code positions} of the prefix are kept (a shorter shared prefix).
+     */
+    public void restore(KvPrefix prefix, int positions) {
+        if (positions < 1 || positions > prefix.positions()) {
+            throw new IllegalArgumentException("Cannot keep " + positions + " of a prefix of " + prefix.positions());
+        }
+        if (positions > cache.capacity()) {
+            throw new WoqException("A prefix of " + positions + " tokens does not fit this session's KV cache of "
+                    + cache.capacity());
+        }
+        model.restorePrefix(cache, prefix, positions);
+        position = positions;
     }
 
     /** Appends one token and returns the logits of the next. */

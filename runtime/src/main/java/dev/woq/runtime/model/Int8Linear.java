@@ -11,13 +11,18 @@ import java.util.Optional;
  * A weight-only int8 projection: symmetric per output channel ({@code w = q * scale}), with bf16
  * activations, on the int8 weights as stored (plain row-major: mapped from the checkpoint, no
  * repacking). Up to {@link #NATIVE_MAX_ROWS} tokens (decode, small batches) run on woq's AVX-512
- * kernel ({@code woq::int8_mm}) where it runs; longer prompts, and every call without it, on
- * libtorch's fused {@code _weight_int8pack_mm}, which is as fast from 4 tokens on and faster for
- * prompts (benchmarks/RESULTS.md).
+ * kernel ({@code woq::int8_mm}) where it runs, and so do prompts from {@link #PROMPT_MIN_ROWS}
+ * tokens where the rows come in whole tiles ({@link #promptKernelFits}): woq's prompt kernel
+ * dequantizes a tile of weights to bf16 once and passes every token over it (woq_avx512.cpp),
+ * several times the rate of libtorch's {@code _weight_int8pack_mm} (benchmarks/RESULTS.md).
+ * Everything else, and every call without woq's kernels, runs on libtorch's, which is as fast as
+ * woq's one-pass kernel from 4 tokens on.
  */
 public final class Int8Linear extends Projection {
     /** The most tokens woq's kernel takes. */
     static final long NATIVE_MAX_ROWS = 4;
+    /** The fewest tokens woq's prompt kernel takes (below, rows share one pass over the weights). */
+    static final long PROMPT_MIN_ROWS = 9;
     private final PtNDArray weight; // [out, in] int8
     private final PtNDArray scales; // [out] bf16
     private final NativeOps natives; // null: libtorch's kernel
@@ -32,10 +37,16 @@ public final class Int8Linear extends Projection {
 
     @Override
     public PtNDArray apply(PtNDManager scope, PtNDArray x) {
-        if (natives != null && x.getShape().get(0) <= NATIVE_MAX_ROWS) {
+        long rows = x.getShape().get(0);
+        if (natives != null && (rows <= NATIVE_MAX_ROWS || rows >= PROMPT_MIN_ROWS && promptKernelFits(out, in))) {
             return natives.int8(scope, x, weight, scales);
         }
         return ops.linearInt8(scope, x, weight, scales);
+    }
+
+    /** Whether woq's prompt kernel takes a projection of this shape: whole tiles of 32 rows, inputs in 32s. */
+    static boolean promptKernelFits(int out, int in) {
+        return out % 32 == 0 && in % 32 == 0;
     }
 
     /** Whether woq's kernel computes this projection's short calls. */

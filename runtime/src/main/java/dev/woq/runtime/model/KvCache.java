@@ -39,6 +39,39 @@ public final class KvCache implements AutoCloseable {
         return keys[layer];
     }
 
+    /** A copy of the first {@code positions} positions of every layer, owned by a sub-manager of {@code parent}. */
+    KvPrefix copyPrefix(TorchOps ops, PtNDManager parent, int positions) {
+        PtNDManager owner = (PtNDManager) parent.newSubManager();
+        try {
+            PtNDArray[] k = new PtNDArray[keys.length];
+            PtNDArray[] v = new PtNDArray[keys.length];
+            for (int i = 0; i < keys.length; i++) {
+                k[i] = ops.kvRows(owner, keys[i], positions);
+                v[i] = ops.kvRows(owner, values[i], positions);
+            }
+            long perLayer = k[0].size() * 2L * 2L; // keys and values, bf16
+            return new KvPrefix(owner, k, v, positions, perLayer * keys.length);
+        } catch (RuntimeException e) {
+            owner.close();
+            throw e;
+        }
+    }
+
+    /** Writes the first {@code positions} of {@code prefix} over those of every layer. */
+    void restore(TorchOps ops, KvPrefix prefix, int positions) {
+        if (prefix.layers() != keys.length || positions > capacity || positions > prefix.positions()) {
+            throw new IllegalArgumentException(positions + " positions of a prefix of " + prefix.positions() + " and "
+                    + prefix.layers() + " layers do not fit a cache of " + capacity + " positions and " + keys.length
+                    + " layers");
+        }
+        try (PtNDManager scope = (PtNDManager) manager.newSubManager()) {
+            for (int i = 0; i < keys.length; i++) {
+                ops.putKvRows(scope, keys[i], prefix.keys(i), positions);
+                ops.putKvRows(scope, values[i], prefix.values(i), positions);
+            }
+        }
+    }
+
     /** Layer {@code layer}'s values, same shape. */
     public PtNDArray values(int layer) {
         return values[layer];

@@ -24,6 +24,14 @@ import java.util.List;
  * several sequences at once (continuous batching).
  */
 public final class LlamaModel implements AutoCloseable {
+    /**
+     * Prompt tokens run through the model in one forward pass by default. Longer prompts go in
+     * chunks of this many, so the activations (the MLP's [chunk, intermediate] temporaries above
+     * all) stay the same size whatever the prompt's length, while a chunk is still long enough to
+     * keep the matmuls busy.
+     */
+    public static final int DEFAULT_PREFILL_CHUNK = 512;
+
     private final TorchOps ops;
     private final LlamaConfig config;
     private final PtNDManager manager;
@@ -33,6 +41,7 @@ public final class LlamaModel implements AutoCloseable {
     private final Linear lmHead;
     private final RotaryEmbedding rope;
     private final long weightBytesPerToken;
+    private volatile int prefillChunk = DEFAULT_PREFILL_CHUNK;
 
     private LlamaModel(TorchOps ops, LlamaConfig config, PtNDManager manager, PtNDArray embedding,
             List<DecoderLayer> layers, PtNDArray norm, Linear lmHead, RotaryEmbedding rope) {
@@ -118,6 +127,23 @@ public final class LlamaModel implements AutoCloseable {
         return weightBytesPerToken;
     }
 
+    /** Prompt tokens per forward pass in {@link InferenceSession#prefill(int[])}. */
+    public int prefillChunk() {
+        return prefillChunk;
+    }
+
+    /**
+     * Sets the prompt tokens per forward pass of {@link InferenceSession#prefill(int[])} (default
+     * {@value #DEFAULT_PREFILL_CHUNK}): smaller bounds the activations' memory more tightly and,
+     * in the server, the pause a long prompt causes the streams decoding beside it.
+     */
+    public void setPrefillChunk(int tokens) {
+        if (tokens < 1) {
+            throw new WoqException("The prefill chunk must be at least 1 token, got " + tokens);
+        }
+        this.prefillChunk = tokens;
+    }
+
     /** A new sequence whose KV cache holds up to {@code capacity} positions. */
     public InferenceSession newSession(int capacity) {
         if (capacity < 1 || capacity > config.maxPositionEmbeddings()) {
@@ -146,6 +172,16 @@ public final class LlamaModel implements AutoCloseable {
             PtNDArray logits = lmHead.apply(scope, ops.rmsNorm(scope, last, norm, config.rmsNormEps()));
             return ops.toFloat(scope, logits).toFloatArray();
         }
+    }
+
+    /** A copy of the first {@code positions} positions of {@code cache}, owned by this model's memory. */
+    KvPrefix copyPrefix(KvCache cache, int positions) {
+        return cache.copyPrefix(ops, manager, positions);
+    }
+
+    /** Writes the first {@code positions} of {@code prefix} into the start of {@code cache}. */
+    void restorePrefix(KvCache cache, KvPrefix prefix, int positions) {
+        cache.restore(ops, prefix, positions);
     }
 
     /**

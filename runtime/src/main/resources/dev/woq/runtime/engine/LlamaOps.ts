@@ -44,23 +44,44 @@ class LlamaOps(Module):
     vh = torch.transpose(torch.view(v, [t, n_kv_heads, head_dim]), 0, 1)
     _0 = torch.copy_(torch.narrow(k_cache, 1, pos, t), kh)
     _1 = torch.copy_(torch.narrow(v_cache, 1, pos, t), vh)
-    keys = torch.unsqueeze(torch.narrow(k_cache, 1, 0, pos + t), 0)
-    values = torch.unsqueeze(torch.narrow(v_cache, 1, 0, pos + t), 0)
-    # Grouped heads without enable_gqa (which libtorch 2.7 runs on its slow math path, expanding
-    # the cache): the G query heads sharing a KV head become G*t query rows of that head, so SDPA
-    # sees plain multi-head attention over the cache as it is. Head h = kv * G + g.
     g = n_heads // n_kv_heads
-    query = torch.unsqueeze(torch.reshape(qh, [n_kv_heads, g * t, head_dim]), 0)
     if t == 1:
+      # Grouped heads without enable_gqa (which libtorch 2.7 runs on its slow math path, expanding
+      # the cache): the G query heads sharing a KV head become G query rows of that head, so SDPA
+      # sees plain multi-head attention over the cache as it is. Head h = kv * G + g.
+      query = torch.unsqueeze(torch.reshape(qh, [n_kv_heads, g, head_dim]), 0)
+      keys = torch.unsqueeze(torch.narrow(k_cache, 1, 0, pos + 1), 0)
+      values = torch.unsqueeze(torch.narrow(v_cache, 1, 0, pos + 1), 0)
       out = torch.scaled_dot_product_attention(query, keys, values, None, 0.0, False, scale=None)
+      return torch.reshape(out, [1, n_heads * head_dim])
+    # Several tokens (a prompt chunk): no mask is built. The chunk's own keys are attended with
+    # is_causal (the chunk is square, so libtorch's top-left causal mask is the right one), the
+    # keys cached before it with no mask at all (every query sees them), both on libtorch's
+    # blocked flash kernel, which never holds a [t, pos + t] matrix; the two partial results are
+    # merged by their log-sum-exp, as flash attention merges its key blocks.
+    # The chunk's keys and values are repeated per query head ([H, t, D], small) for is_causal.
+    q4 = torch.unsqueeze(qh, 0)
+    kc = torch.unsqueeze(torch.repeat_interleave(kh, g, 0), 0)
+    vc = torch.unsqueeze(torch.repeat_interleave(vh, g, 0), 0)
+    own, own_lse = torch._scaled_dot_product_flash_attention_for_cpu(q4, kc, vc, 0.0, True, attn_mask=None, scale=None)
+    if pos == 0:
+      heads = torch.reshape(own, [n_heads, t, head_dim])
     else:
-      # Row g*t + i is new token i at position pos + i: it sees keys 0 .. pos + i.
-      kpos = torch.arange(pos + t)
-      qpos = torch.add(torch.arange(t), pos)
-      mask = torch.repeat(torch.le(torch.unsqueeze(kpos, 0), torch.unsqueeze(qpos, 1)), [g, 1])
-      out = torch.scaled_dot_product_attention(query, keys, values, mask, 0.0, False, scale=None)
-    # out: [1, KV, G*t, D] -> [H, t, D] -> [t, H*D]
-    heads = torch.reshape(out, [n_heads, t, head_dim])
+      # The cached prefix, grouped as for t == 1: row g*t + i of KV head kv is token i of head kv*G + g.
+      query = torch.unsqueeze(torch.reshape(qh, [n_kv_heads, g * t, head_dim]), 0)
+      keys = torch.unsqueeze(torch.narrow(k_cache, 1, 0, pos), 0)
+      values = torch.unsqueeze(torch.narrow(v_cache, 1, 0, pos), 0)
+      old, old_lse = torch._scaled_dot_product_flash_attention_for_cpu(query, keys, values, 0.0, False, attn_mask=None, scale=None)
+      l1 = torch.reshape(old_lse, [n_heads, t, 1])
+      l2 = torch.reshape(own_lse, [n_heads, t, 1])
+      m = torch.maximum(l1, l2)
+      w1 = torch.exp(torch.sub(l1, m))
+      w2 = torch.exp(torch.sub(l2, m))
+      o1 = torch.to(torch.reshape(old, [n_heads, t, head_dim]), 6)
+      o2 = torch.to(torch.reshape(own, [n_heads, t, head_dim]), 6)
+      merged = torch.div(torch.add(torch.mul(o1, w1), torch.mul(o2, w2)), torch.add(w1, w2))
+      heads = torch.to(merged, 15)
+    # heads: [H, t, D] -> [t, H*D]
     return torch.reshape(torch.transpose(heads, 0, 1), [t, n_heads * head_dim])
   def attention_batch(self: __torch__.LlamaOps, q: Tensor, k: Tensor, v: Tensor, cos: Tensor, sin: Tensor, k_caches: List[Tensor], v_caches: List[Tensor], positions: List[int], n_heads: int, n_kv_heads: int, head_dim: int) -> Tensor:
     # One new token for each of B sequences (continuous batching): row b of q, k, v belongs to
@@ -109,5 +130,11 @@ class LlamaOps(Module):
     return torch._weight_int4pack_mm_for_cpu(x, w, group, sz)
   def linear_int8(self: __torch__.LlamaOps, x: Tensor, w: Tensor, scales: Tensor) -> Tensor:
     return torch._weight_int8pack_mm(x, w, scales)
+  def kv_rows(self: __torch__.LlamaOps, cache: Tensor, n: int) -> Tensor:
+    # The first n positions of a [KV, capacity, D] cache as a compact [KV, n, D] copy.
+    return torch.clone(torch.narrow(cache, 1, 0, n), memory_format=0)
+  def put_kv_rows(self: __torch__.LlamaOps, cache: Tensor, rows: Tensor, n: int) -> Tensor:
+    # The first n of rows [KV, m, D] written over the first n positions of the cache.
+    return torch.copy_(torch.narrow(cache, 1, 0, n), torch.narrow(rows, 1, 0, n))
   def clone(self: __torch__.LlamaOps, x: Tensor) -> Tensor:
     return torch.clone(x)

@@ -39,7 +39,8 @@ class QuantizedLinearTest {
     static final int OUT = 96;
     /** Three of the AVX-512 kernels' 32-row blocks and a ragged tail. */
     static final int INT8_OUT = 100;
-    static final int IN = 256;
+    /** The int4 prompt kernel's 1024-input tile and a tail of 256. */
+    static final int IN = 1280;
     static final int TOKENS = 3;
 
     @Test
@@ -62,9 +63,10 @@ class QuantizedLinearTest {
                 if (natives.ops().isEmpty()) {
                     continue;
                 }
-                // one token (four rows at once), the most that share one pass (8), 9 (a block of 8,
-                // then one row at an offset) and 37 (blocks of 8 and a tail of 5)
-                for (int tokens : new int[] {1, 8, 9, 37}) {
+                // one token (four rows at once), 7 and 8 (rows sharing one pass); from 9 on, with 96
+                // rows (whole tiles of 32), the prompt kernel: one block of 12 tokens and tails
+                // (9, 16, 37 = 3 x 12 + 1, 130); with 100 rows the blocks of 8 and their tails
+                for (int tokens : new int[] {1, 7, 8, 9, 16, 37, 130}) {
                     compare(sub, out, Int4Avx512Linear.class, "int4-g" + group, natives.withoutAmx(), tokens);
                     if (natives.amx() && out % 16 == 0) {
                         compare(sub, out, Int4AmxLinear.class, "int4-g" + group, natives, tokens);
@@ -164,27 +166,32 @@ class QuantizedLinearTest {
     }
 
     @Test
-    void int8KernelMatchesBf16MatmulOnDequantizedWeights(@TempDir Path dir) {
-        SplittableRandom r = new SplittableRandom(8);
-        byte[] codes = new byte[INT8_OUT * IN];
-        short[] scales = new short[INT8_OUT];
-        float[] dequant = new float[INT8_OUT * IN];
-        for (int n = 0; n < INT8_OUT; n++) {
-            scales[n] = bf16((float) (0.0001 + 0.001 * r.nextDouble()));
-            for (int k = 0; k < IN; k++) {
-                codes[n * IN + k] = (byte) (r.nextInt(256) - 128);
-                dequant[n * IN + k] = codes[n * IN + k] * f32(scales[n]);
+    void int8KernelMatchesBf16MatmulOnDequantizedWeights(@TempDir Path root) {
+        // 96 rows: whole 32-row tiles, so prompts from 9 tokens run on woq's prompt kernel; 100: a
+        // ragged tail, so they stay on libtorch's
+        for (int out : new int[] {96, INT8_OUT}) {
+            Path dir = root.resolve("o" + out);
+            SplittableRandom r = new SplittableRandom(8 + out);
+            byte[] codes = new byte[out * IN];
+            short[] scales = new short[out];
+            float[] dequant = new float[out * IN];
+            for (int n = 0; n < out; n++) {
+                scales[n] = bf16((float) (0.0001 + 0.001 * r.nextDouble()));
+                for (int k = 0; k < IN; k++) {
+                    codes[n * IN + k] = (byte) (r.nextInt(256) - 128);
+                    dequant[n * IN + k] = codes[n * IN + k] * f32(scales[n]);
+                }
             }
-        }
-        write(dir, List.of(
-                tensor("layer.qweight", SafetensorsDtype.I8, bytes(codes), INT8_OUT, IN),
-                tensor("layer.scales", SafetensorsDtype.BF16, bytes(scales), INT8_OUT),
-                tensor("reference.weight", SafetensorsDtype.BF16, bytes(toBf16(dequant)), INT8_OUT, IN)));
-        compare(dir, INT8_OUT, Int8Linear.class, "int8", NativeKernels.none(), TOKENS);
-        NativeKernels natives = TorchRuntime.start(2).natives();
-        if (natives.ops().isPresent()) {
-            for (int tokens = 1; tokens <= Int8Linear.NATIVE_MAX_ROWS; tokens++) {
-                compare(dir, INT8_OUT, Int8Linear.class, "int8", natives, tokens);
+            write(dir, List.of(
+                    tensor("layer.qweight", SafetensorsDtype.I8, bytes(codes), out, IN),
+                    tensor("layer.scales", SafetensorsDtype.BF16, bytes(scales), out),
+                    tensor("reference.weight", SafetensorsDtype.BF16, bytes(toBf16(dequant)), out, IN)));
+            compare(dir, out, Int8Linear.class, "int8", NativeKernels.none(), TOKENS);
+            NativeKernels natives = TorchRuntime.start(2).natives();
+            if (natives.ops().isPresent()) {
+                for (int tokens : new int[] {1, 2, 3, 4, 9, 16, 37, 130}) {
+                    compare(dir, out, Int8Linear.class, "int8", natives, tokens);
+                }
             }
         }
     }

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Prompt and decode speed of woq and llama.cpp on the same weights, alternately: for each round,
+# `woq bench` at each prompt length, then `llama-bench -p 128,512,2048 -n 32 -t THREADS` on the
+# GGUF; prints one row per prompt length (woq tok/s, llama.cpp tok/s, ratio) and writes the raw
+# JSON of every run to OUT_DIR.
+# Usage: benchmarks/run-prefill-vs-llamacpp.sh LLAMA_CPP_BUILD_DIR GGUF MODEL DTYPE OUT_DIR
+#        [ROUNDS=2] [THREADS=2]
+# LLAMA_CPP_BUILD_DIR holds bin/llama-bench (built by you, outside this repository); GGUF is the
+# same weights in the matching llama.cpp format (int4 ~ Q4_0, int8 ~ Q8_0, bf16 ~ BF16); MODEL
+# and DTYPE are what `woq bench --model MODEL --dtypes DTYPE` takes (set WOQ_HOME for a registry).
+# Needs: mvn -B -q -DskipTests package -pl cli -am; jq; a quiet machine (on a shared host, wrap
+# the call in flock on a lock the others use).
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+if [[ $# -lt 5 || "$1" == -h || "$1" == --help ]]; then
+  sed -n '2,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+  [[ $# -ge 5 ]] && exit 0 || exit 2
+fi
+build="$1"; gguf="$2"; model="$3"; dtype="$4"; out="$5"; rounds="${6:-2}"; threads="${7:-2}"
+bench="$build/bin/llama-bench"
+[[ -x "$bench" ]] || { echo "run-prefill-vs-llamacpp: $bench is missing: build llama.cpp's llama-bench first" >&2; exit 1; }
+[[ -f "$gguf" ]] || { echo "run-prefill-vs-llamacpp: no GGUF file at $gguf" >&2; exit 1; }
+command -v jq >/dev/null || { echo "run-prefill-vs-llamacpp: jq is missing (apt-get install jq)" >&2; exit 1; }
+mkdir -p "$out"
+lengths=(128 512 2048)
+for ((r = 1; r <= rounds; r++)); do
+  for p in "${lengths[@]}"; do
+    echo "run-prefill-vs-llamacpp: round $r: woq $dtype, $p-token prompt" >&2
+    "$here/woq" bench --model "$model" --dtypes "$dtype" --prompt-tokens "$p" --new-tokens 32 --runs 1 \
+      --threads "$threads" --out "$out/woq-r$r-p$p" --json > "$out/woq-r$r-p$p.json"
+  done
+  echo "run-prefill-vs-llamacpp: round $r: llama-bench" >&2
+  "$bench" -m "$gguf" -p "$(IFS=,; echo "${lengths[*]}")" -n 32 -t "$threads" -o json > "$out/llama-r$r.json"
+done
+printf '| round | prompt | woq %s prefill tok/s | llama.cpp prefill tok/s | ratio | woq decode tok/s | llama.cpp decode tok/s | ratio |\n' "$dtype"
+printf '| --- | --- | --- | --- | --- | --- | --- | --- |\n'
+for ((r = 1; r <= rounds; r++)); do
+  llama_decode=$(jq '[.[] | select(.n_prompt == 0 and .n_gen > 0)][0].avg_ts' "$out/llama-r$r.json")
+  for p in "${lengths[@]}"; do
+    woq_pp=$(jq '.formats[0].prefill_tokens_per_second.median' "$out/woq-r$r-p$p.json")
+    woq_tg=$(jq '.formats[0].decode_tokens_per_second.median' "$out/woq-r$r-p$p.json")
+    llama_pp=$(jq --argjson p "$p" '[.[] | select(.n_prompt == $p and .n_gen == 0)][0].avg_ts' "$out/llama-r$r.json")
+    awk -v r="$r" -v p="$p" -v a="$woq_pp" -v b="$llama_pp" -v c="$woq_tg" -v d="$llama_decode" \
+      'BEGIN { printf "| %d | %d | %.2f | %.2f | %.2fx | %.2f | %.2f | %.2fx |\n", r, p, a, b, a / b, c, d, c / d }'
+  done
+done
