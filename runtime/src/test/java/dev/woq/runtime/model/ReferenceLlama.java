@@ -16,11 +16,17 @@ import java.nio.file.StandardOpenOption;
  */
 final class ReferenceLlama {
     private final LlamaConfig c;
-    private final SafetensorsCheckpoint ckpt;
+    private final java.util.function.Function<String, float[]> weights;
 
     ReferenceLlama(LlamaConfig config, SafetensorsCheckpoint checkpoint) {
         this.c = config;
-        this.ckpt = checkpoint;
+        this.weights = name -> bf16(checkpoint, name);
+    }
+
+    /** A reference whose weights come from {@code weights} (name → row-major floats), e.g. dequantized ones. */
+    ReferenceLlama(LlamaConfig config, java.util.function.Function<String, float[]> weights) {
+        this.c = config;
+        this.weights = weights;
     }
 
     /** Logits [positions][vocab] for every position of {@code ids}. */
@@ -170,6 +176,11 @@ final class ReferenceLlama {
     }
 
     private float[] read(String name) {
+        return weights.apply(name);
+    }
+
+    /** A bf16 tensor of {@code ckpt} as floats. */
+    static float[] bf16(SafetensorsCheckpoint ckpt, String name) {
         TensorInfo info = ckpt.tensor(name);
         if (info.dtype() != SafetensorsDtype.BF16) {
             throw new IllegalStateException("reference reads bf16 only: " + name);
