@@ -7,6 +7,8 @@ import dev.woq.runtime.eval.EvalResult;
 import dev.woq.runtime.eval.TextEvaluator;
 import dev.woq.runtime.format.WeightFormat;
 import dev.woq.runtime.model.LlamaModel;
+import dev.woq.runtime.quant.Int4Search;
+import dev.woq.runtime.quant.QuantRecipe;
 import dev.woq.runtime.util.ProcessMemory;
 import dev.woq.tokenizer.Llama3Tokenizer;
 import java.io.Console;
@@ -45,6 +47,8 @@ import picocli.CommandLine.Spec;
             "  woq eval --model /tmp/s --dtype int4 --text notes.txt --reference bf16",
             "  woq eval --model /tmp/s --dtype int4 --group-size 32 --text notes.txt \\",
             "      --reference bf16 --context 256 --json",
+            "  woq eval --model /tmp/s --dtype int4 --int4-search none --text notes.txt \\",
+            "      --reference bf16                 # int4 rounded to nearest",
             "  woq eval --model /tmp/s --text notes.txt      # bf16 perplexity only"
         })
 final class EvalCommand implements Callable<Integer> {
@@ -59,6 +63,11 @@ final class EvalCommand implements Callable<Integer> {
             description = "Compare with the same model in this dtype (bf16, int8 or int4; default: none,"
                     + " perplexity only).")
     String reference;
+
+    @Option(names = "--int4-search", paramLabel = "KIND",
+            description = "With --dtype int4: the entry quantized with mse or none (round to nearest)"
+                    + " (default: mse).")
+    String int4Search;
 
     @Option(names = "--context", paramLabel = "N", defaultValue = "512",
             description = "Tokens per window (default: ${DEFAULT-VALUE}).")
@@ -89,7 +98,18 @@ final class EvalCommand implements Callable<Integer> {
         }
         WeightFormat format = weights.format();
         WeightFormat referenceFormat = reference == null ? null : WeightFormat.parse(reference, null);
-        Path dir = weights.resolve(err);
+        Path dir;
+        String dtypeName = format.id();
+        if (int4Search != null) {
+            if (!(format instanceof WeightFormat.Int4)) {
+                throw new WoqException("--int4-search applies to --dtype int4, not " + format.id() + ".");
+            }
+            QuantRecipe recipe = QuantRecipe.parse("int4", weights.groupSize, false, Int4Search.parse(int4Search));
+            dtypeName = recipe.id();
+            dir = WeightsOptions.resolve(weights.model, recipe, weights.home.registry(), err);
+        } else {
+            dir = weights.resolve(err);
+        }
         Path referenceDir = referenceFormat == null ? null
                 : WeightsOptions.resolve(weights.model, referenceFormat, weights.home.registry(), err);
 
@@ -120,7 +140,7 @@ final class EvalCommand implements Callable<Integer> {
             if (json) {
                 JsonObject o = result.toJson();
                 o.addProperty("model_dir", dir.toAbsolutePath().toString());
-                o.addProperty("dtype", format.id());
+                o.addProperty("dtype", dtypeName);
                 o.addProperty("weights", model.weightFormat());
                 if (ref != null) {
                     o.addProperty("reference_dtype", referenceFormat.id());
