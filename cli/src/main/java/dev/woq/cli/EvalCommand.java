@@ -9,6 +9,7 @@ import dev.woq.runtime.format.WeightFormat;
 import dev.woq.runtime.model.LlamaModel;
 import dev.woq.runtime.quant.Int4Search;
 import dev.woq.runtime.quant.QuantRecipe;
+import dev.woq.runtime.quant.WeightSqnr;
 import dev.woq.runtime.util.ProcessMemory;
 import dev.woq.tokenizer.Llama3Tokenizer;
 import java.io.Console;
@@ -73,6 +74,11 @@ final class EvalCommand implements Callable<Integer> {
             description = "Tokens per window (default: ${DEFAULT-VALUE}).")
     int context;
 
+    @Option(names = "--weight-sqnr",
+            description = "Also report the weight SQNR (dB) of the quantized projections against the bf16 source"
+                    + " (reads both checkpoints once more).")
+    boolean weightSqnr;
+
     @Option(names = "--json", description = "Print one JSON object with every figure.")
     boolean json;
 
@@ -113,6 +119,15 @@ final class EvalCommand implements Callable<Integer> {
         Path referenceDir = referenceFormat == null ? null
                 : WeightsOptions.resolve(weights.model, referenceFormat, weights.home.registry(), err);
 
+        Double sqnr = null;
+        if (weightSqnr) {
+            if (!format.quantized()) {
+                throw new WoqException("--weight-sqnr needs a quantized --dtype (int8 or int4), not " + format.id() + ".");
+            }
+            sqnr = WeightSqnr.measure(WeightsOptions.resolve(weights.model, WeightFormat.parse("bf16", null),
+                    weights.home.registry(), err), dir);
+        }
+
         int[] tokens;
         Path tokenizerFile = tokenizerOption.file != null ? tokenizerOption.file : dir.resolve("tokenizer.json");
         if (!Files.isRegularFile(tokenizerFile)) {
@@ -145,10 +160,16 @@ final class EvalCommand implements Callable<Integer> {
                 if (ref != null) {
                     o.addProperty("reference_dtype", referenceFormat.id());
                 }
+                if (sqnr != null) {
+                    o.addProperty("weight_sqnr_db", sqnr);
+                }
                 o.addProperty("seconds", seconds);
                 out.println(o);
             } else {
                 out.print(result.toText());
+                if (sqnr != null) {
+                    out.printf(Locale.ROOT, "weight SQNR        %.2f dB%n", sqnr);
+                }
             }
             out.flush();
         }

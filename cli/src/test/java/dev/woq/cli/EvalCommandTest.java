@@ -57,6 +57,17 @@ class EvalCommandTest {
     }
 
     @Test
+    void weightSqnrOfMseSearchBeatsRoundToNearest() {
+        Path home = tmp.resolve("home-d");
+        JsonObject mse = eval(home, "--dtype", "int4", "--weight-sqnr");
+        JsonObject rtn = eval(home, "--dtype", "int4", "--int4-search", "none", "--weight-sqnr");
+        assertEquals("int4-g128-rtn", rtn.get("dtype").getAsString());
+        double a = mse.get("weight_sqnr_db").getAsDouble();
+        double b = rtn.get("weight_sqnr_db").getAsDouble();
+        assertTrue(a > b && b > 15, "mse " + a + " dB, rtn " + b + " dB");
+    }
+
+    @Test
     void bf16AgainstItselfAgreesEverywhere() {
         JsonObject r = eval(tmp.resolve("home-b"), "--reference", "bf16");
         assertEquals(0, r.get("kl_mean").getAsDouble(), 1e-9);
