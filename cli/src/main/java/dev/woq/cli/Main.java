@@ -13,8 +13,8 @@ import picocli.CommandLine.Command;
         versionProvider = Version.class,
         description = "Llama 3 on CPUs from Java: bf16, or weight-only int8/int4 from a local registry.",
         subcommands = {SynthCommand.class, GenerateCommand.class, ChatCommand.class, QuantizeCommand.class,
-            RegistryCommand.class, BenchCommand.class, ServeCommand.class, ExportCommand.class, ImportCommand.class,
-            IndexCommand.class, SearchCommand.class, AskCommand.class, BatchCommand.class,
+            RegistryCommand.class, BenchCommand.class, ServeCommand.class, EvalCommand.class, ExportCommand.class,
+            ImportCommand.class, IndexCommand.class, SearchCommand.class, AskCommand.class, BatchCommand.class,
             CommandLine.HelpCommand.class},
         footerHeading = "%nExamples:%n",
         // Help is wrapped at 80 columns: every example line must fit, or picocli breaks it mid-command.
@@ -28,6 +28,7 @@ import picocli.CommandLine.Command;
             "  woq quantize --model /tmp/s --dtype int4   # into ~/.woq/registry",
             "  woq registry list                       # quantized models",
             "  woq bench --model /tmp/s                # bf16, int8, int4 side by side",
+            "  woq eval --model /tmp/s --dtype int4 --text t.txt --reference bf16",
             "  woq serve --model /tmp/s --dtype int4   # OpenAI's API on localhost:8080",
             "  woq export --model /tmp/s --out /tmp/s.gguf   # for llama.cpp",
             "  woq import --gguf model.Q4_K_M.gguf --dtype int4",

@@ -1,5 +1,6 @@
 package dev.woq.cli;
 
+import dev.woq.runtime.quant.Int4Search;
 import dev.woq.runtime.quant.QuantRecipe;
 import dev.woq.runtime.quant.Quantizer;
 import dev.woq.runtime.registry.Entry;
@@ -34,6 +35,7 @@ import picocli.CommandLine.Spec;
             "  woq quantize --model ~/models/Meta-Llama-3-8B-Instruct --dtype int4",
             "  woq quantize --model /tmp/s --dtype int4 --group-size 64",
             "  woq quantize --model meta-llama/Meta-Llama-3-8B-Instruct --dtype int8",
+            "  woq quantize --model /tmp/s --dtype int4 --int4-search none  # int4-g128-rtn",
             "  woq registry list"
         })
 final class QuantizeCommand implements Callable<Integer> {
@@ -48,6 +50,12 @@ final class QuantizeCommand implements Callable<Integer> {
     @Option(names = "--group-size", paramLabel = "N",
             description = "int4 group size: 32, 64 or 128 (default: 128 with int4; int8 takes none).")
     Integer groupSize;
+
+    @Option(names = "--int4-search", paramLabel = "KIND",
+            description = "How int4 picks each group's scale and zero: mse (search the range with the least"
+                    + " squared error) or none (round to nearest over min/max; entry int4-g<N>-rtn)"
+                    + " (default: mse).")
+    String int4Search;
 
     @Option(names = "--keep-lm-head-bf16",
             description = "Leave lm_head.weight in bf16 (default: quantized like the other projections).")
@@ -66,7 +74,8 @@ final class QuantizeCommand implements Callable<Integer> {
     public Integer call() {
         PrintWriter stdout = spec.commandLine().getOut();
         PrintWriter stderr = spec.commandLine().getErr();
-        QuantRecipe recipe = QuantRecipe.parse(dtype, groupSize, keepLmHeadBf16);
+        QuantRecipe recipe = QuantRecipe.parse(dtype, groupSize, keepLmHeadBf16,
+                int4Search == null ? null : Int4Search.parse(int4Search));
         Path source = ModelLocator.locate(model);
         ModelRegistry registry = home.registry();
         Instant started = Instant.now();

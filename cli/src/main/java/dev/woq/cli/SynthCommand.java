@@ -3,6 +3,7 @@ package dev.woq.cli;
 import dev.woq.runtime.WoqException;
 import dev.woq.runtime.synth.SyntheticCheckpoint;
 import dev.woq.runtime.synth.SyntheticPreset;
+import dev.woq.runtime.synth.SyntheticWeights;
 import dev.woq.runtime.util.Trees;
 import dev.woq.tokenizer.TokenizerLocations;
 import java.io.IOException;
@@ -30,12 +31,15 @@ import picocli.CommandLine.Spec;
                     + " small (290 MB), llama3-8b (16 GB, the shape of Meta-Llama-3-8B-Instruct), llama3.2-1b (2.5 GB,"
                     + " Llama-3.2-1B-Instruct's: rope scaling, tied embeddings, 128k context), llama2-7b (13.5 GB,"
                     + " Llama-2-7b-chat's shape; no tokenizer unless --tokenizer gives a Llama 2 one). Weights"
-                    + " are random: the text is noise, the speed and memory are real."
+                    + " are random: the text is noise, the speed and memory are real. --weights llm-like draws"
+                    + " them as trained Llama weights look (heavy tails, outlier input channels, per-matrix"
+                    + " scales), so that quantizers compare as they would on real weights."
         },
         footerHeading = "%nExamples:%n",
         footer = {
             "  woq synth --preset small --out /tmp/s",
-            "  woq synth --preset llama3-8b --out models/llama3-8b --seed 1"
+            "  woq synth --preset llama3-8b --out models/llama3-8b --seed 1",
+            "  woq synth --preset small --weights llm-like --out /tmp/s-llm"
         })
 final class SynthCommand implements Callable<Integer> {
     @Option(names = "--preset", required = true, paramLabel = "NAME",
@@ -49,6 +53,11 @@ final class SynthCommand implements Callable<Integer> {
     @Option(names = "--seed", paramLabel = "N", defaultValue = "0",
             description = "Seed of the random weights (default: ${DEFAULT-VALUE}).")
     long seed;
+
+    @Option(names = "--weights", paramLabel = "KIND", defaultValue = "random",
+            description = "random (Gaussian) or llm-like (heavy tails, outlier channels, per-matrix scales)"
+                    + " (default: ${DEFAULT-VALUE}).")
+    String weights;
 
     @Option(names = "--tokenizer", paramLabel = "FILE",
             description = "tokenizer.json to include (default: the one scripts/fetch-tokenizer.sh caches).")
@@ -71,6 +80,7 @@ final class SynthCommand implements Callable<Integer> {
         PrintWriter stdout = spec.commandLine().getOut();
         PrintWriter stderr = spec.commandLine().getErr();
         SyntheticPreset p = SyntheticPreset.parse(preset);
+        SyntheticWeights kind = SyntheticWeights.parse(weights);
         if (shardSize < 1) {
             throw new WoqException("--shard-size must be positive, got " + shardSize);
         }
@@ -88,10 +98,12 @@ final class SynthCommand implements Callable<Integer> {
             replaceable(out);
             deleteTree(out);
         }
-        SyntheticCheckpoint.write(out, p.config(), seed, tok, shardSize, progress::update);
+        SyntheticCheckpoint.write(out, p.config(), seed, SyntheticCheckpoint.HF_INIT_STD, kind, tok, shardSize,
+                progress::update);
         progress.finish();
         double seconds = (System.nanoTime() - start) / 1e9;
-        stderr.printf(Locale.ROOT, "woq: wrote %s checkpoint to %s in %.1f s%n", p.cliName(), out, seconds);
+        stderr.printf(Locale.ROOT, "woq: wrote %s checkpoint (%s weights) to %s in %.1f s%n", p.cliName(), kind,
+                out, seconds);
         stderr.flush();
         stdout.println(out);
         stdout.flush();

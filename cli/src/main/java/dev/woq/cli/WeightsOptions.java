@@ -1,6 +1,7 @@
 package dev.woq.cli;
 
 import dev.woq.runtime.format.WeightFormat;
+import dev.woq.runtime.quant.QuantRecipe;
 import dev.woq.runtime.registry.ModelRegistry;
 import dev.woq.runtime.registry.ModelResolver;
 import java.io.PrintWriter;
@@ -46,12 +47,18 @@ final class WeightsOptions {
      * else its registry entry, quantized first (once, saying so) when the registry lacks it.
      */
     static Path resolve(String model, WeightFormat format, ModelRegistry registry, PrintWriter err) {
-        QuantizeCommand.TensorProgress progress = QuantizeCommand.TensorProgress.onTerminal("quantizing " + format.id(), err);
+        return format.quantized() ? resolve(model, QuantRecipe.of(format, true), registry, err)
+                : new ModelResolver(registry).resolve(model, format);
+    }
+
+    /** The registry entry of {@code model} quantized by {@code recipe}, made first (once, saying so) if missing. */
+    static Path resolve(String model, QuantRecipe recipe, ModelRegistry registry, PrintWriter err) {
+        QuantizeCommand.TensorProgress progress = QuantizeCommand.TensorProgress.onTerminal("quantizing " + recipe.id(), err);
         Path dir = new ModelResolver(registry, progress, message -> {
             progress.interrupt();
             err.println("woq: " + message);
             err.flush();
-        }).resolve(model, format);
+        }).resolve(model, recipe);
         progress.finish();
         return dir;
     }

@@ -14,14 +14,14 @@ class HelpTest {
     void woqHelpListsTheCommandsAndEndsWithExamples() {
         String help = help("--help");
 
-        for (String command : List.of("synth", "generate", "chat", "quantize", "registry", "bench", "help")) {
+        for (String command : List.of("synth", "generate", "chat", "quantize", "registry", "bench", "eval", "help")) {
             assertTrue(help.contains("  " + command + " "), () -> "no " + command + " in:\n" + help);
         }
         assertTrue(help.contains("--version"), help);
         List<String> lines = help.lines().toList();
         int commands = lines.indexOf("Commands:");
-        assertEquals(List.of("synth", "generate", "chat", "quantize", "registry", "bench", "serve", "export", "import",
-                        "index", "search", "ask", "batch", "help"),
+        assertEquals(List.of("synth", "generate", "chat", "quantize", "registry", "bench", "serve", "eval", "export",
+                        "import", "index", "search", "ask", "batch", "help"),
                 lines.subList(commands + 1, lines.indexOf("")).stream().map(l -> l.strip().split(" ")[0]).toList(),
                 () -> "one summary line per command:\n" + help);
         assertEndsWithExamples(help, "woq generate");

@@ -50,6 +50,26 @@ class QuantizeCommandTest {
     }
 
     @Test
+    void roundToNearestInt4IsItsOwnEntryAndRegistryShowNamesTheSearch() {
+        Cli.Result rtn = Cli.run("quantize", "--model", tiny.toString(), "--dtype", "int4", "--int4-search", "none",
+                "--woq-home", home.toString());
+        assertEquals(0, rtn.exitCode(), rtn::describe);
+        assertEquals(home.resolve("registry/tiny/int4-g128-rtn").toAbsolutePath().toString(), rtn.out().strip());
+        Cli.Result mse = Cli.run("quantize", "--model", tiny.toString(), "--dtype", "int4", "--woq-home", home.toString());
+        assertEquals(home.resolve("registry/tiny/int4-g128").toAbsolutePath().toString(), mse.out().strip());
+
+        Cli.Result show = Cli.run("registry", "show", "tiny", "--woq-home", home.toString());
+        assertEquals(0, show.exitCode(), show::describe);
+        assertTrue(show.out().contains("\"search\":\"none\"") && show.out().contains("\"search\":\"mse\""),
+                show::describe);
+
+        Cli.Result int8 = Cli.run("quantize", "--model", tiny.toString(), "--dtype", "int8", "--int4-search", "mse",
+                "--woq-home", home.toString());
+        assertEquals(1, int8.exitCode(), int8::describe);
+        assertTrue(int8.err().contains("int4 search"), int8::describe);
+    }
+
+    @Test
     void int8AndKeptLmHeadAreTheirOwnEntries() {
         Cli.Result r = Cli.run("quantize", "--model", tiny.toString(), "--dtype", "int8", "--keep-lm-head-bf16",
                 "--woq-home", home.toString());

@@ -155,6 +155,57 @@ class SynthCommandTest {
         assertFalse(err.contains("Exception") || err.contains("\tat "), () -> "no stack trace expected: " + r.describe());
     }
 
+    @Test
+    void llmLikeWeightsAreHeavyTailedWhereRandomOnesAreGaussian() throws IOException {
+        Path llm = tmp.resolve("tiny-llm");
+        Cli.Result r = Cli.run("synth", "--preset", "tiny", "--weights", "llm-like", "--out", llm.toString(),
+                "--tokenizer", Cli.tokenizer().toString());
+        assertEquals(0, r.exitCode(), r::describe);
+        assertTrue(r.err().contains("llm-like weights"), r::describe);
+        String name = "model.layers.0.mlp.up_proj.weight";
+        double heavy = kurtosis(SafetensorsFile.open(llm.resolve("model.safetensors")).tensor(name).orElseThrow());
+        double gaussian = kurtosis(SafetensorsFile.open(tiny.resolve("model.safetensors")).tensor(name).orElseThrow());
+        assertTrue(heavy > 6, "llm-like kurtosis " + heavy);
+        assertEquals(3.0, gaussian, 0.3, "random kurtosis");
+    }
+
+    @Test
+    void unknownWeightsKindIsRefusedNamingTheChoices() {
+        Cli.Result r = Cli.run("synth", "--preset", "tiny", "--weights", "trained", "--out",
+                tmp.resolve("never").toString(), "--tokenizer", Cli.tokenizer().toString());
+        assertEquals(1, r.exitCode(), r::describe);
+        assertTrue(r.err().contains("Unknown weights 'trained'") && r.err().contains("llm-like"), r::describe);
+        assertFalse(Files.exists(tmp.resolve("never")));
+    }
+
+    /** Kurtosis (4th standardized moment) of a bf16 tensor. */
+    private static double kurtosis(dev.woq.runtime.safetensors.TensorInfo t) throws IOException {
+        java.nio.ByteBuffer buf = java.nio.ByteBuffer.allocate(Math.toIntExact(t.byteLength()))
+                .order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(t.file())) {
+            long pos = t.fileOffset();
+            while (buf.hasRemaining()) {
+                pos += ch.read(buf, pos);
+            }
+        }
+        buf.flip();
+        int n = buf.remaining() / 2;
+        double[] w = new double[n];
+        double mean = 0;
+        for (int i = 0; i < n; i++) {
+            w[i] = Float.intBitsToFloat((buf.getShort() & 0xFFFF) << 16);
+            mean += w[i] / n;
+        }
+        double m2 = 0;
+        double m4 = 0;
+        for (double v : w) {
+            double d = (v - mean) * (v - mean);
+            m2 += d / n;
+            m4 += d * d / n;
+        }
+        return m4 / (m2 * m2);
+    }
+
     private static JsonObject parse(Path file) throws IOException {
         return JsonParser.parseString(Files.readString(file, StandardCharsets.UTF_8)).getAsJsonObject();
     }

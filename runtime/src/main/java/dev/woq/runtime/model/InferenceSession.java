@@ -78,6 +78,21 @@ public final class InferenceSession implements AutoCloseable {
         position = positions;
     }
 
+    /**
+     * Appends the tokens and returns the logits at every one of their positions: row {@code i}
+     * predicts the token after {@code ids[i]}. For scoring text (perplexity, KL divergence), not
+     * generation; memory grows with {@code ids.length} x vocabulary floats.
+     */
+    public float[][] prefillAll(int[] ids) {
+        if (ids.length == 0) {
+            throw new WoqException("Nothing to prefill: no tokens");
+        }
+        ensureRoom(ids.length);
+        float[][] logits = model.stepAll(ids, cache, position);
+        position += ids.length;
+        return logits;
+    }
+
     /** Appends one token and returns the logits of the next. */
     public float[] decode(int id) {
         return prefill(new int[] {id});

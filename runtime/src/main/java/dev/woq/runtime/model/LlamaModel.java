@@ -185,6 +185,33 @@ public final class LlamaModel implements AutoCloseable {
     }
 
     /**
+     * As {@link #step} but returns the fp32 logits of every position of {@code ids}, row-major
+     * {@code [ids.length][vocab]}: what perplexity and KL divergence need ({@code woq eval}). The LM
+     * head runs on the whole [T, hidden] block, so keep T small enough for T x vocab floats.
+     */
+    float[][] stepAll(int[] ids, KvCache cache, int position) {
+        int vocab = config.vocabSize();
+        float[] flat;
+        try (PtNDManager scope = (PtNDManager) manager.newSubManager()) {
+            long[] longIds = new long[ids.length];
+            for (int i = 0; i < ids.length; i++) {
+                longIds[i] = ids[i];
+            }
+            PtNDArray x = ops.embedding(scope, embedding, (PtNDArray) scope.create(longIds)); // [T, hidden]
+            for (DecoderLayer layer : layers) {
+                layer.forward(scope, x, cache, position);
+            }
+            PtNDArray logits = lmHead.apply(scope, ops.rmsNorm(scope, x, norm, config.rmsNormEps())); // [T, vocab]
+            flat = ops.toFloat(scope, logits).toFloatArray();
+        }
+        float[][] out = new float[ids.length][];
+        for (int t = 0; t < ids.length; t++) {
+            out[t] = Arrays.copyOfRange(flat, t * vocab, (t + 1) * vocab);
+        }
+        return out;
+    }
+
+    /**
      * Continuous batching's step: appends one token to each session ({@code ids[b]} to
      * {@code sessions.get(b)}) in one forward pass and returns each one's next-token logits. Every
      * projection and the LM head run once on a [B, hidden] matrix, so the weights are read once

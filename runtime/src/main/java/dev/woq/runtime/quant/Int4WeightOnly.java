@@ -8,13 +8,16 @@ import dev.woq.runtime.model.LlamaWeights;
 /**
  * Asymmetric int4, group-wise along the input dimension, as gpt-fast and torchao's {@code
  * int4_weight_only}: every {@code groupSize} consecutive inputs of an output row share a bf16 scale
- * and zero point. See {@link WeightCodec#quantizeInt4Row} for the arithmetic and the package
- * documentation for the on-disk layout.
+ * and zero point. {@code search} chooses them: {@link Int4Search#MSE} (the default) searches the
+ * range with the least squared error ({@link Int4MseSearch}), {@link Int4Search#NONE} rounds to
+ * nearest over min/max ({@link WeightCodec#quantizeInt4Row}); the layout is the same. See the
+ * package documentation for the on-disk layout.
  *
  * @param groupSize 32, 64 or 128
  * @param quantizeLmHead whether {@code lm_head.weight} is quantized too
+ * @param search how each group's scale and zero are chosen
  */
-public record Int4WeightOnly(int groupSize, boolean quantizeLmHead) implements QuantRecipe {
+public record Int4WeightOnly(int groupSize, boolean quantizeLmHead, Int4Search search) implements QuantRecipe {
     static final String GROUP_SIZES_TEXT = WeightFormat.Int4.GROUP_SIZES_TEXT;
 
     /**
@@ -25,6 +28,12 @@ public record Int4WeightOnly(int groupSize, boolean quantizeLmHead) implements Q
 
     public Int4WeightOnly {
         new WeightFormat.Int4(groupSize); // refuses a group size the kernels do not run
+        java.util.Objects.requireNonNull(search, "search");
+    }
+
+    /** Group size {@code groupSize}, the default search. */
+    public Int4WeightOnly(int groupSize, boolean quantizeLmHead) {
+        this(groupSize, quantizeLmHead, Int4Search.DEFAULT);
     }
 
     @Override
@@ -32,14 +41,25 @@ public record Int4WeightOnly(int groupSize, boolean quantizeLmHead) implements Q
         return new WeightFormat.Int4(groupSize);
     }
 
-    /** Group size {@code groupSize}, LM head quantized. */
+    /** Group size {@code groupSize}, LM head quantized, the default search. */
     public Int4WeightOnly(int groupSize) {
         this(groupSize, true);
     }
 
+    /** {@code int4-g128} with the default search, {@code int4-g128-rtn} with round-to-nearest. */
     @Override
     public String id() {
-        return "int4-g" + groupSize;
+        return "int4-g" + groupSize + (search == Int4Search.NONE ? "-rtn" : "");
+    }
+
+    /** Quantizes one row with this recipe's search; arguments as {@link WeightCodec#quantizeInt4Row}. */
+    public void quantizeRow(float[] row, int k, byte[] packed, int packedOffset, short[] scales, short[] zeros,
+            int groupOffset) {
+        if (search == Int4Search.MSE) {
+            Int4MseSearch.quantizeRow(row, k, groupSize, packed, packedOffset, scales, zeros, groupOffset);
+        } else {
+            WeightCodec.quantizeInt4Row(row, k, groupSize, packed, packedOffset, scales, zeros, groupOffset);
+        }
     }
 
     @Override
@@ -65,6 +85,7 @@ public record Int4WeightOnly(int groupSize, boolean quantizeLmHead) implements Q
         json.addProperty("dtype", "int4");
         json.addProperty("group_size", groupSize);
         json.addProperty("quantize_lm_head", quantizeLmHead);
+        json.addProperty("search", search.cliName());
         return json;
     }
 }

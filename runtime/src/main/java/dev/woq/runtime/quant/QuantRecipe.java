@@ -10,7 +10,7 @@ import java.util.Locale;
  * How to quantize a Llama checkpoint's projection weights: int4 group-wise ({@link Int4WeightOnly})
  * or int8 per output channel ({@link Int8WeightOnly}). Written beside the quantized weights as
  * {@code woq_quantization.json} ({@link #toJson()}), e.g. {@code {"dtype":"int4","group_size":128,
- * "quantize_lm_head":true}}.
+ * "quantize_lm_head":true,"search":"mse"}}; an int4 recipe without {@code search} was rounded to nearest.
  */
 public sealed interface QuantRecipe permits Int4WeightOnly, Int8WeightOnly {
     /** The file {@link Quantizer} writes the recipe to. */
@@ -19,7 +19,10 @@ public sealed interface QuantRecipe permits Int4WeightOnly, Int8WeightOnly {
     /** The int4 group size when none is given. */
     int DEFAULT_GROUP_SIZE = 128;
 
-    /** Short name: {@code "int4-g128"}, {@code "int4-g64"}, {@code "int4-g32"} or {@code "int8"}. */
+    /**
+     * Short name: {@code "int4-g128"}, {@code "int4-g64"}, {@code "int4-g32"} (each with {@code
+     * "-rtn"} for round-to-nearest) or {@code "int8"}; the registry names entries by it.
+     */
     String id();
 
     /** Whether {@code lm_head.weight} is quantized too (when the model does not tie it to the embedding). */
@@ -64,11 +67,26 @@ public sealed interface QuantRecipe permits Int4WeightOnly, Int8WeightOnly {
      * @throws ConfigException naming the value refused and the values accepted
      */
     static QuantRecipe parse(String dtype, Integer groupSize, boolean keepLmHeadBf16) {
+        return parse(dtype, groupSize, keepLmHeadBf16, null);
+    }
+
+    /**
+     * As {@link #parse(String, Integer, boolean)} with int4's search.
+     *
+     * @param search {@link Int4Search} for int4; {@code null} for {@link Int4Search#DEFAULT}, and
+     *     must be {@code null} with int8 (which has no groups to search)
+     */
+    static QuantRecipe parse(String dtype, Integer groupSize, boolean keepLmHeadBf16, Int4Search search) {
         String d = dtype == null ? "" : dtype.trim().toLowerCase(Locale.ROOT);
         switch (d) {
             case "int4":
-                return new Int4WeightOnly(groupSize == null ? DEFAULT_GROUP_SIZE : groupSize, !keepLmHeadBf16);
+                return new Int4WeightOnly(groupSize == null ? DEFAULT_GROUP_SIZE : groupSize, !keepLmHeadBf16,
+                        search == null ? Int4Search.DEFAULT : search);
             case "int8":
+                if (search != null) {
+                    throw new ConfigException("An int4 search (" + search + ") was given with int8, whose one scale"
+                            + " per output channel is max|w| / 127. Drop it, or use int4.");
+                }
                 if (groupSize != null) {
                     throw new ConfigException("Group size " + groupSize + " was given with int8, but int8 has one scale"
                             + " per output channel and no groups. Drop the group size, or use int4 (group sizes "
@@ -119,8 +137,14 @@ public sealed interface QuantRecipe permits Int4WeightOnly, Int8WeightOnly {
             }
             quantizeLmHead = q.getAsBoolean();
         }
+        // Entries written before the search existed were rounded to nearest.
+        String named = string(json, "search");
         try {
-            return parse(dtype, groupSize, !quantizeLmHead);
+            Int4Search search = null;
+            if ("int4".equals(dtype.trim().toLowerCase(Locale.ROOT))) {
+                search = named == null ? Int4Search.NONE : Int4Search.parse(named);
+            }
+            return parse(dtype, groupSize, !quantizeLmHead, search);
         } catch (ConfigException e) {
             throw new ConfigException(FILE_NAME + ": " + e.getMessage());
         }
@@ -132,8 +156,8 @@ public sealed interface QuantRecipe permits Int4WeightOnly, Int8WeightOnly {
             return null;
         }
         if (!e.isJsonPrimitive() || !e.getAsJsonPrimitive().isString()) {
-            throw new ConfigException(FILE_NAME + ": \"" + key + "\" is " + e + ", not a string. Expected \"int4\" or"
-                    + " \"int8\". Quantize the model again.");
+            throw new ConfigException(FILE_NAME + ": \"" + key + "\" is " + e + ", not a string"
+                    + (key.equals("dtype") ? ". Expected \"int4\" or \"int8\"." : ".") + " Quantize the model again.");
         }
         return e.getAsString();
     }

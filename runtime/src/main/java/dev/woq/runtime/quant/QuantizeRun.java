@@ -75,7 +75,7 @@ final class QuantizeRun {
                 for (int r = task * ROWS_PER_TASK; r < end; r++) {
                     loadRow(t, first + r, in, (int) (r * rowBytes), k, row);
                     if (zeros != null) {
-                        WeightCodec.quantizeInt4Row(row, k, groupSize, out, r * outRowBytes, scales, zeros,
+                        ((Int4WeightOnly) recipe).quantizeRow(row, k, out, r * outRowBytes, scales, zeros,
                                 (first + r) * groupsPerRow);
                     } else {
                         scales[first + r] = WeightCodec.quantizeInt8Row(row, k, out, r * outRowBytes);

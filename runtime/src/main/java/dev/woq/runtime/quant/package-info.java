@@ -11,7 +11,10 @@
  *       row n and each group of g consecutive k: {@code scale = bf16(max(max - min, 1e-6) / 15)},
  *       {@code zero = bf16(min + 8 * scale)}, {@code q = clamp(rint((w - (zero - 8 * scale)) / scale),
  *       0, 15)}, and {@code w' = (q - 8) * scale + zero}. Constant groups are exact (q = 8, zero = the
- *       value). Needs K % g == 0 and N % 16 == 0 (libtorch's int4 pack).
+ *       value). Needs K % g == 0 and N % 16 == 0 (libtorch's int4 pack). That is round-to-nearest
+ *       ({@code search} {@code none}, ids {@code int4-g128-rtn} etc.); the default {@code search}
+ *       {@code mse} ({@link dev.woq.runtime.quant.Int4MseSearch}) stores the same tensors with the
+ *       scale and zero of least squared error per group.
  *   <li>{@code int8} ({@link dev.woq.runtime.quant.Int8WeightOnly}): symmetric 8-bit, one scale per
  *       output row: {@code scale = bf16(max|w| / 127)}, {@code q = clamp(rint(w / scale), -128, 127)},
  *       {@code w' = q * scale}. All-zero rows are exact. Needs K % 16 == 0 (the AVX-512 int8 kernel).
@@ -22,7 +25,8 @@
  * A quantized checkpoint directory holds the source's {@code config.json}, {@code
  * generation_config.json}, {@code tokenizer.json} and {@code tokenizer_config.json} (those that
  * exist), {@code woq_quantization.json} (the recipe, e.g. {@code {"dtype": "int4", "group_size": 128,
- * "quantize_lm_head": true}}; int8 has no {@code group_size}; written last), and safetensors weights in
+ * "quantize_lm_head": true, "search": "mse"}}; int8 has no {@code group_size} or {@code search}; an
+ * int4 recipe without {@code search} was rounded to nearest; written last), and safetensors weights in
  * Hugging Face's layout ({@code model.safetensors}, or 5 GB shards with {@code
  * model.safetensors.index.json}), every shard's header carrying {@code __metadata__ {"format": "pt"}}.
  *

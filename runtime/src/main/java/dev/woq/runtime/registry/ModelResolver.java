@@ -45,7 +45,14 @@ public final class ModelResolver {
         if (!format.quantized()) {
             return locate(model);
         }
-        QuantRecipe recipe = QuantRecipe.of(format, true);
+        return resolve(model, QuantRecipe.of(format, true));
+    }
+
+    /**
+     * The registry entry holding {@code model} quantized by {@code recipe}, made first (once) when
+     * missing: for a recipe other than the format's default, e.g. int4 rounded to nearest.
+     */
+    public Path resolve(String model, QuantRecipe recipe) {
         Path source;
         try {
             source = locate(model);

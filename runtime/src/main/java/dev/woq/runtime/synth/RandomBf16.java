@@ -54,7 +54,8 @@ final class RandomBf16 {
         });
     }
 
-    private static long mix(long seed, long stream, long block) {
+    /** A 64-bit hash of (seed, stream, block): the seed of one independently drawn block. */
+    static long mix(long seed, long stream, long block) {
         long h = seed * 0x9E3779B97F4A7C15L + stream * 0xC2B2AE3D27D4EB4FL + block * 0x165667B19E3779F9L;
         h ^= h >>> 33;
         h *= 0xFF51AFD7ED558CCDL;

@@ -64,6 +64,16 @@ public final class SyntheticCheckpoint {
     public static void write(
             Path out, LlamaConfig config, long seed, double weightStd, Path tokenizerJson, long maxShardBytes,
             Progress progress) {
+        write(out, config, seed, weightStd, SyntheticWeights.RANDOM, tokenizerJson, maxShardBytes, progress);
+    }
+
+    /**
+     * As {@link #write(Path, LlamaConfig, long, double, Path, long, Progress)} with matrices drawn as
+     * {@code weights} says, around {@code weightStd}.
+     */
+    public static void write(
+            Path out, LlamaConfig config, long seed, double weightStd, SyntheticWeights weights, Path tokenizerJson,
+            long maxShardBytes, Progress progress) {
         if (Files.exists(out)) {
             throw new CheckpointException(out + " already exists: choose a new directory or remove it first");
         }
@@ -79,7 +89,7 @@ public final class SyntheticCheckpoint {
             throw new CheckpointException("Cannot create a directory next to " + out + ": " + e.getMessage(), e);
         }
         try {
-            writeWeights(tmp, config, seed, weightStd, maxShardBytes, progress);
+            writeWeights(tmp, config, seed, weightStd, weights, maxShardBytes, progress);
             Files.writeString(tmp.resolve(LlamaConfig.FILE_NAME), config.toJson(), StandardCharsets.UTF_8);
             Files.writeString(tmp.resolve("generation_config.json"), generationConfig(config), StandardCharsets.UTF_8);
             if (tokenizerJson != null) {
@@ -108,8 +118,8 @@ public final class SyntheticCheckpoint {
         }
     }
 
-    private static void writeWeights(
-            Path dir, LlamaConfig config, long seed, double weightStd, long maxShardBytes, Progress progress)
+    private static void writeWeights(Path dir, LlamaConfig config, long seed, double weightStd,
+            SyntheticWeights kind, long maxShardBytes, Progress progress)
             throws IOException {
         List<TensorDeclaration> declarations = new ArrayList<>();
         for (LlamaWeights.Entry e : LlamaWeights.entries(config)) {
@@ -118,18 +128,25 @@ public final class SyntheticCheckpoint {
         long total = declarations.stream().mapToLong(TensorDeclaration::byteLength).sum();
         RandomBf16 weights = new RandomBf16(seed, 0.0, weightStd);
         RandomBf16 norms = new RandomBf16(seed + 1, 1.0, 0.1);
+        LlmLikeBf16 llmLike = kind == SyntheticWeights.LLM_LIKE ? new LlmLikeBf16(seed) : null;
         ByteBuffer chunk = ByteBuffer.allocateDirect(CHUNK_BYTES).order(ByteOrder.LITTLE_ENDIAN);
         long done = 0;
         try (ShardedCheckpointWriter writer = new ShardedCheckpointWriter(dir, declarations, maxShardBytes)) {
             for (int t = 0; t < declarations.size(); t++) {
                 TensorDeclaration d = declarations.get(t);
                 RandomBf16 source = d.shape().size() == 1 ? norms : weights;
+                LlmLikeBf16.Matrix matrix = llmLike != null && d.shape().size() == 2
+                        ? llmLike.matrix(t, Math.toIntExact(d.shape().get(1)), weightStd) : null;
                 long remaining = d.byteLength();
                 long block = 0;
                 while (remaining > 0) {
                     int n = (int) Math.min(CHUNK_BYTES, remaining);
                     chunk.clear().limit(n);
-                    source.fill(chunk, t, block);
+                    if (matrix != null) {
+                        llmLike.fill(chunk, matrix, (d.byteLength() - remaining) / 2);
+                    } else {
+                        source.fill(chunk, t, block);
+                    }
                     block += (n / 2 + RandomBf16.BLOCK_VALUES - 1) / RandomBf16.BLOCK_VALUES;
                     writer.writeTensor(d.name(), chunk);
                     remaining -= n;

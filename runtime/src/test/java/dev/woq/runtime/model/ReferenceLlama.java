@@ -19,9 +19,7 @@ import java.nio.file.StandardOpenOption;
  */
 final class ReferenceLlama {
     private final LlamaConfig c;
-    private final SafetensorsCheckpoint ckpt;
-    /** How {@code ckpt}'s projections are quantized, or null for a bf16 checkpoint. */
-    private final QuantRecipe recipe;
+    private final java.util.function.Function<String, float[]> weights;
 
     ReferenceLlama(LlamaConfig config, SafetensorsCheckpoint checkpoint) {
         this(config, checkpoint, null);
@@ -33,9 +31,17 @@ final class ReferenceLlama {
      * {@code q * scale}), so the reference computes the quantized model, not its bf16 source.
      */
     ReferenceLlama(LlamaConfig config, SafetensorsCheckpoint checkpoint, QuantRecipe recipe) {
+        this(config, name -> recipe != null && !checkpoint.contains(name)
+                && checkpoint.contains(Quantizer.qweightName(name))
+                ? TensorRows.dequantizeRows(checkpoint, recipe, name, 0,
+                        Math.toIntExact(checkpoint.tensor(Quantizer.qweightName(name)).shape().get(0)))
+                : bf16(checkpoint, name));
+    }
+
+    /** A reference whose weights come from {@code weights} (name → row-major floats), e.g. dequantized ones. */
+    ReferenceLlama(LlamaConfig config, java.util.function.Function<String, float[]> weights) {
         this.c = config;
-        this.ckpt = checkpoint;
-        this.recipe = recipe;
+        this.weights = weights;
     }
 
     /** Logits [positions][vocab] for every position of {@code ids}. */
@@ -185,10 +191,11 @@ final class ReferenceLlama {
     }
 
     private float[] read(String name) {
-        if (recipe != null && !ckpt.contains(name) && ckpt.contains(Quantizer.qweightName(name))) {
-            int rows = Math.toIntExact(ckpt.tensor(Quantizer.qweightName(name)).shape().get(0));
-            return TensorRows.dequantizeRows(ckpt, recipe, name, 0, rows);
-        }
+        return weights.apply(name);
+    }
+
+    /** A bf16 tensor of {@code ckpt} as floats. */
+    static float[] bf16(SafetensorsCheckpoint ckpt, String name) {
         TensorInfo info = ckpt.tensor(name);
         if (info.dtype() != SafetensorsDtype.BF16) {
             throw new IllegalStateException("reference reads bf16 only: " + name);

@@ -49,12 +49,32 @@ class QuantRecipeTest {
 
     @Test
     void jsonHasTheDocumentedFields() {
-        assertEquals(JsonParser.parseString("{\"dtype\":\"int4\",\"group_size\":128,\"quantize_lm_head\":true}"),
+        assertEquals(JsonParser.parseString(
+                "{\"dtype\":\"int4\",\"group_size\":128,\"quantize_lm_head\":true,\"search\":\"mse\"}"),
                 new Int4WeightOnly(128).toJson());
         assertEquals(JsonParser.parseString("{\"dtype\":\"int8\",\"quantize_lm_head\":false}"),
                 new Int8WeightOnly(false).toJson());
         assertEquals(new Int8WeightOnly(true), QuantRecipe.fromJson(
                 JsonParser.parseString("{\"dtype\":\"int8\"}").getAsJsonObject()));
+    }
+
+    @Test
+    void int4SearchDefaultsToMseAndIsNamedInTheEntryName() {
+        Int4WeightOnly mse = (Int4WeightOnly) QuantRecipe.parse("int4", 128, false);
+        assertEquals(Int4Search.MSE, mse.search());
+        assertEquals("int4-g128", mse.id());
+        QuantRecipe rtn = QuantRecipe.parse("int4", 32, false, Int4Search.NONE);
+        assertEquals("int4-g32-rtn", rtn.id());
+        assertEquals(rtn, QuantRecipe.fromJson(rtn.toJson()));
+        // Entries written before the search existed were rounded to nearest.
+        assertEquals(Recipes.rtn(128), QuantRecipe.fromJson(JsonParser.parseString(
+                "{\"dtype\":\"int4\",\"group_size\":128,\"quantize_lm_head\":true}").getAsJsonObject()));
+        ConfigException e = assertThrows(ConfigException.class,
+                () -> QuantRecipe.parse("int8", null, false, Int4Search.MSE));
+        assertTrue(e.getMessage().contains("int8"), e.getMessage());
+        e = assertThrows(ConfigException.class, () -> QuantRecipe.fromJson(JsonParser.parseString(
+                "{\"dtype\":\"int4\",\"group_size\":128,\"search\":\"gptq\"}").getAsJsonObject()));
+        assertTrue(e.getMessage().contains(QuantRecipe.FILE_NAME) && e.getMessage().contains("'gptq'"), e.getMessage());
     }
 
     @Test

@@ -162,7 +162,7 @@ class QuantizerTest {
     @ParameterizedTest
     @MethodSource("dev.woq.runtime.quant.Recipes#all")
     void keepingTheLmHeadLeavesItBf16(QuantRecipe recipe) throws IOException {
-        QuantRecipe keep = recipe instanceof Int4WeightOnly r4 ? new Int4WeightOnly(r4.groupSize(), false)
+        QuantRecipe keep = recipe instanceof Int4WeightOnly r4 ? new Int4WeightOnly(r4.groupSize(), false, r4.search())
                 : new Int8WeightOnly(false);
         Path src = TestCheckpoints.tiny();
         Path dst = Files.createDirectory(temp.resolve("q"));
@@ -236,7 +236,7 @@ class QuantizerTest {
     void keepingAnUnpackableLmHeadInBf16QuantizesTheRestAndCopiesTheTokenizer() throws IOException {
         Path src = oddCheckpoint();
         Path dst = Files.createDirectory(temp.resolve("q"));
-        QuantRecipe recipe = QuantRecipe.parse("int4", 32, true);
+        QuantRecipe recipe = QuantRecipe.parse("int4", 32, true, Int4Search.NONE); // its analytic bound is checked below
         Quantizer.quantize(src, dst, recipe, Quantizer.Progress.NONE);
         assertEquals(List.of("config.json", "generation_config.json", "model.safetensors", "tokenizer.json",
                 "tokenizer_config.json", QuantRecipe.FILE_NAME), list(dst));
@@ -249,6 +249,30 @@ class QuantizerTest {
         for (String p : LlamaWeights.layer(0).projections()) {
             assertDequantizesWithinBound(source, out, recipe, source.tensor(p));
         }
+    }
+
+    @Test
+    void mseSearchWritesTheSameLayoutWithLessErrorThanRoundToNearest() throws IOException {
+        Path src = TestCheckpoints.tiny();
+        SafetensorsCheckpoint source = SafetensorsCheckpoint.open(src);
+        double[] noise = new double[2];
+        Int4WeightOnly[] recipes = {Recipes.rtn(128), new Int4WeightOnly(128, true, Int4Search.MSE)};
+        for (int i = 0; i < 2; i++) {
+            Path dst = Files.createDirectory(temp.resolve("q" + i));
+            Quantizer.quantize(src, dst, recipes[i], Quantizer.Progress.NONE);
+            SafetensorsCheckpoint out = SafetensorsCheckpoint.open(dst);
+            for (String p : LlamaWeights.layer(1).projections()) {
+                TensorInfo t = source.tensor(p);
+                int n = Math.toIntExact(t.shape().get(0));
+                assertEquals(out.tensor(Quantizer.qweightName(p)).shape(), List.of(t.shape().get(0), t.shape().get(1) / 2));
+                float[] w = TensorRows.readRows(t, 0, n);
+                float[] dq = TensorRows.dequantizeRows(out, recipes[i], p, 0, n);
+                for (int j = 0; j < w.length; j++) {
+                    noise[i] += (double) (w[j] - dq[j]) * (w[j] - dq[j]);
+                }
+            }
+        }
+        assertTrue(noise[1] < noise[0] * 0.95, "mse squared error " + noise[1] + " vs rtn " + noise[0]);
     }
 
     @Test

@@ -2,12 +2,16 @@ package dev.woq.runtime.quant;
 
 import java.util.stream.Stream;
 
-/** The four recipes every parametrized test runs over. */
+
 final class Recipes {
     private Recipes() {}
 
     static Stream<QuantRecipe> all() {
-        return Stream.of(new Int4WeightOnly(32), new Int4WeightOnly(64), new Int4WeightOnly(128), new Int8WeightOnly());
+        return Stream.of(rtn(32), rtn(64), rtn(128), new Int8WeightOnly());
+    }
+
+    static Int4WeightOnly rtn(int groupSize) {
+        return new Int4WeightOnly(groupSize, true, Int4Search.NONE);
     }
 
     /**

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# int4 quality side by side on llm-like synthetic weights: weight SQNR, quantize time, and
+# `woq eval` (perplexity, KL divergence to bf16, top-1 agreement, logits cosine) for int4 with the
+# MSE search and with round-to-nearest at groups 128 and 32, and int8.
+#   benchmarks/run-quality.sh [PRESET] [WORKDIR] [CONTEXT]
+# The text is docs/architecture.md as of commit 30425a1 (part of this repository), so the
+# tokens are the same on every run. Needs the woq launcher built (README: Build) and the tokenizer.
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+preset="${1:-small}"
+work="${2:-/tmp/woq-quality}"
+context="${3:-256}"
+woq="$here/woq"
+model="$work/$preset-llm"
+home="$work/home"
+text="$work/eval.txt"
+mkdir -p "$work"
+git -C "$here" show 30425a1:docs/architecture.md > "$text"
+if [[ ! -f "$model/config.json" ]]; then
+  "$woq" synth --preset "$preset" --weights llm-like --seed 1 --out "$model" >/dev/null
+fi
+run() { # name, quantize args...; then eval args
+  local name="$1"; shift
+  local q=() e=()
+  while [[ $# -gt 0 && "$1" != "--" ]]; do q+=("$1"); shift; done
+  shift
+  e=("$@")
+  local qlog
+  qlog="$("$woq" quantize --model "$model" --woq-home "$home" --force "${q[@]}" 2>&1 >/dev/null)"
+  local qsec
+  qsec="$(sed -n 's/.*(quantizing \([0-9.]*\) s).*/\1/p' <<<"$qlog")"
+  local json
+  json="$("$woq" eval --model "$model" --woq-home "$home" --text "$text" --context "$context" \
+    --reference bf16 --weight-sqnr --json "${e[@]}" 2>/dev/null)"
+  python3 - "$name" "$qsec" "$json" <<'PY'
+import json, sys
+name, qsec, j = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+print(f"| {name} | {j['weight_sqnr_db']:.2f} | {j['kl_mean']:.6f} | {j['kl_p99']:.6f} | "
+      f"{100*j['top1_agreement']:.2f} % | {j['logits_cosine']:.5f} | {j['perplexity']:.3f} | {qsec} s |")
+PY
+}
+echo "preset $preset, llm-like weights, $context-token windows"
+echo "| recipe | weight SQNR (dB) | KL mean | KL p99 | top-1 | cosine | ppl | quantize |"
+echo "| --- | --- | --- | --- | --- | --- | --- | --- |"
+run "int4-g128 (mse)" --dtype int4 -- --dtype int4
+run "int4-g128-rtn" --dtype int4 --int4-search none -- --dtype int4 --int4-search none
+run "int4-g32 (mse)" --dtype int4 --group-size 32 -- --dtype int4 --group-size 32
+run "int4-g32-rtn" --dtype int4 --group-size 32 --int4-search none -- --dtype int4 --group-size 32 --int4-search none
+run "int8" --dtype int8 -- --dtype int8
