@@ -56,7 +56,7 @@ public final class DecodePaths {
             System.err.println("DecodePaths: " + local.describe());
             int[] prompt = ModelBenchmark.prompt(16, local.model().config().bosTokenId());
             String[] names = {"bench loop", "generate (stream)", "chat turn", "batcher B=1", "generate top-p 0.9",
-                "bench loop, thread", "decode(list) main"};
+                "bench loop, thread", "decode(list) main", "thread, no-optimize", "thread, set threads"};
             double[][] medians = new double[names.length][rounds];
             ModelBenchmark.run(local.model(), Arrays.copyOf(prompt, 8), 4);
             PrintWriter sink = new PrintWriter(OutputStream.nullOutputStream());
@@ -73,6 +73,21 @@ public final class DecodePaths {
                 t.join();
                 medians[5][r] = onThread[0];
                 medians[6][r] = listDecode(local, prompt, tokens);
+                int nThreads = threads;
+                Thread t2 = new Thread(() -> {
+                    ai.djl.pytorch.jni.JniUtils.setGraphExecutorOptimize(false);
+                    onThread[0] = ModelBenchmark.run(local.model(), prompt, n).medianStepNanos() / 1e6;
+                });
+                t2.start();
+                t2.join();
+                medians[7][r] = onThread[0];
+                Thread t3 = new Thread(() -> {
+                    ai.djl.pytorch.jni.JniUtils.setNumThreads(nThreads);
+                    onThread[0] = ModelBenchmark.run(local.model(), prompt, n).medianStepNanos() / 1e6;
+                });
+                t3.start();
+                t3.join();
+                medians[8][r] = onThread[0];
             }
             double base = Spread.of(medians[0]).median();
             System.out.printf(Locale.ROOT, "%-20s %12s %10s %10s%n", "path", "ms/token", "tok/s", "of bench");
