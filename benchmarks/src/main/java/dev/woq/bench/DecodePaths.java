@@ -7,14 +7,12 @@ import dev.woq.runtime.chat.Conversation;
 import dev.woq.runtime.generate.ContinuousBatcher;
 import dev.woq.runtime.generate.GenerationConfig;
 import dev.woq.runtime.generate.Generator;
-import dev.woq.runtime.generate.Sampler;
-import dev.woq.runtime.model.InferenceSession;
+import dev.woq.runtime.generate.Warmup;
 import dev.woq.tokenizer.StreamingDecoder;
 import java.io.OutputStream;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.Arrays;
-import java.util.List;
 import java.util.Locale;
 import java.util.Set;
 import java.util.concurrent.CountDownLatch;
@@ -24,7 +22,8 @@ import java.util.function.IntConsumer;
  * Per-token cost of every way woq generates, in one process on one loaded model, alternating
  * round by round so that a shared host's noise falls on all of them alike: the bench loop
  * ({@link ModelBenchmark#run}), {@link Generator} streaming text, a {@link Conversation} turn,
- * a {@link ContinuousBatcher} with one stream, and sampling at temperature 0.6 / top-p 0.9.
+ * a {@link ContinuousBatcher} with one stream, sampling at temperature 0.6 / top-p 0.9, and the
+ * bench loop again on a thread of its own.
  * Each path's figure is the median interval between two tokens (as the bench's median step), in
  * milliseconds, and the tokens/s it makes.
  *
@@ -56,9 +55,9 @@ public final class DecodePaths {
             System.err.println("DecodePaths: " + local.describe());
             int[] prompt = ModelBenchmark.prompt(16, local.model().config().bosTokenId());
             String[] names = {"bench loop", "generate (stream)", "chat turn", "batcher B=1", "generate top-p 0.9",
-                "bench loop, thread", "decode(list) main", "thread, no-optimize", "thread, set threads"};
+                "bench loop, new thread"};
             double[][] medians = new double[names.length][rounds];
-            ModelBenchmark.run(local.model(), Arrays.copyOf(prompt, 8), 4);
+            Warmup.run(local.model());
             PrintWriter sink = new PrintWriter(OutputStream.nullOutputStream());
             for (int r = 0; r < rounds; r++) {
                 medians[0][r] = ModelBenchmark.run(local.model(), prompt, tokens).medianStepNanos() / 1e6;
@@ -66,28 +65,14 @@ public final class DecodePaths {
                 medians[2][r] = chat(local, tokens, sink);
                 medians[3][r] = batcher(local, prompt, tokens);
                 medians[4][r] = generate(local, prompt, new GenerationConfig(tokens, 0.6, 0, 0.9, 1, 7, Set.of()), sink);
+                // The same loop on a thread of its own: libgomp keeps a team of threads per calling
+                // thread, and how its workers wait differs once there is more than one team.
                 double[] onThread = new double[1];
                 int n = tokens;
                 Thread t = new Thread(() -> onThread[0] = ModelBenchmark.run(local.model(), prompt, n).medianStepNanos() / 1e6);
                 t.start();
                 t.join();
                 medians[5][r] = onThread[0];
-                medians[6][r] = listDecode(local, prompt, tokens);
-                int nThreads = threads;
-                Thread t2 = new Thread(() -> {
-                    ai.djl.pytorch.jni.JniUtils.setGraphExecutorOptimize(false);
-                    onThread[0] = ModelBenchmark.run(local.model(), prompt, n).medianStepNanos() / 1e6;
-                });
-                t2.start();
-                t2.join();
-                medians[7][r] = onThread[0];
-                Thread t3 = new Thread(() -> {
-                    ai.djl.pytorch.jni.JniUtils.setNumThreads(nThreads);
-                    onThread[0] = ModelBenchmark.run(local.model(), prompt, n).medianStepNanos() / 1e6;
-                });
-                t3.start();
-                t3.join();
-                medians[8][r] = onThread[0];
             }
             double base = Spread.of(medians[0]).median();
             System.out.printf(Locale.ROOT, "%-20s %12s %10s %10s%n", "path", "ms/token", "tok/s", "of bench");
@@ -147,19 +132,6 @@ public final class DecodePaths {
             }, () -> false);
         }
         return clock.medianIntervalMillis();
-    }
-
-    private static double listDecode(LocalModel local, int[] prompt, int tokens) {
-        try (InferenceSession session = local.model().newSession(prompt.length + tokens)) {
-            int next = Sampler.argmax(session.prefill(prompt));
-            double[] steps = new double[tokens - 1];
-            for (int i = 0; i < steps.length; i++) {
-                long t = System.nanoTime();
-                next = Sampler.argmax(local.model().decode(List.of(session), new int[] {next})[0]);
-                steps[i] = (System.nanoTime() - t) / 1e6;
-            }
-            return Spread.of(steps).median();
-        }
     }
 
     private static double batcher(LocalModel local, int[] prompt, int tokens) throws InterruptedException {
