@@ -24,14 +24,16 @@ public final class Warmup {
     /** Runs the warm-up and returns how long it took, in nanoseconds. */
     public static long run(LlamaModel model) {
         long start = System.nanoTime();
-        int[] prompt = new int[Math.min(PROMPT_TOKENS, model.config().maxPositionEmbeddings() - DECODE_STEPS)];
+        int context = model.config().maxPositionEmbeddings();
+        int steps = Math.min(DECODE_STEPS, context - 1);
+        int[] prompt = new int[Math.max(1, Math.min(PROMPT_TOKENS, context - steps))];
         prompt[0] = model.config().bosTokenId();
         for (int i = 1; i < prompt.length; i++) {
             prompt[i] = (1000 + 7 * i) % model.config().vocabSize();
         }
-        try (InferenceSession session = model.newSession(prompt.length + DECODE_STEPS)) {
+        try (InferenceSession session = model.newSession(prompt.length + steps)) {
             int next = Sampler.argmax(session.prefill(prompt));
-            for (int i = 0; i < DECODE_STEPS; i++) {
+            for (int i = 0; i < steps; i++) {
                 next = Sampler.argmax(session.decode(next));
             }
         }
