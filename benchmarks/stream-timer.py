@@ -8,13 +8,16 @@ echo): each input line is typed once the chat shows its ">>> " prompt, and Ctrl-
 
 usage: stream-timer.py LABEL INPUT_FILE|- OUT_FILE [--pty] -- COMMAND [ARGS...]
 """
+import fcntl
 import json
 import os
 import pty
 import select
 import statistics
+import struct
 import subprocess
 import sys
+import termios
 import time
 
 
@@ -39,6 +42,8 @@ def run_on_a_terminal(command, input_file):
     lines = [] if input_file == "-" else open(input_file, "rb").read().splitlines()
     pid, fd = pty.fork()
     if pid == 0:
+        # A terminal of 24 x 200: with none set (0 columns) JLine shortens its prompt to fit.
+        fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 200, 0, 0))
         os.execvp(command[0], command)
     stamps, data, seen = [], bytearray(), 0
     replying = False
