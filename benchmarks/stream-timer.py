@@ -58,7 +58,8 @@ def run_on_a_terminal(command, input_file):
         if not chunk:
             break
         data += chunk
-        if replying:
+        # Only reply text counts: JLine's own writes (redrawing the line) carry escape sequences.
+        if replying and b"\x1b" not in chunk:
             stamps.append(time.monotonic())
         if data.find(PROMPT, seen) >= 0:
             seen = len(data)
