@@ -4,6 +4,7 @@ import dev.woq.runtime.WoqException;
 import dev.woq.runtime.chat.Conversation;
 import dev.woq.runtime.LocalModel;
 import dev.woq.runtime.generate.GenerationConfig;
+import dev.woq.runtime.generate.Warmup;
 import dev.woq.runtime.model.LlamaModel;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -86,6 +87,10 @@ final class ChatCommand implements Callable<Integer> {
                 throw new WoqException("--context " + size + " is more than the model's context of " + max + " tokens");
             }
             err.printf(Locale.ROOT, "woq: %s; context %,d tokens; seed %d%n", local.describe(), size, sampling.seed());
+            err.flush();
+            // The first reply would otherwise pay for the first touch of every weight and kernel.
+            long warm = Warmup.run(model);
+            err.printf(Locale.ROOT, "woq: ready (warmed up in %.1f s)%n", warm / 1e9);
             err.flush();
             try (Conversation conversation = new Conversation(model, local.tokenizer(), size);
                     ChatConsole console = openConsole()) {

@@ -1,6 +1,7 @@
 package dev.woq.runtime.bench;
 
 import dev.woq.runtime.WoqException;
+import dev.woq.runtime.generate.Warmup;
 import dev.woq.runtime.model.InferenceSession;
 import dev.woq.runtime.model.LlamaModel;
 import java.util.Arrays;
@@ -76,8 +77,9 @@ public final class ModelBenchmark {
                     + " new tokens do not fit in the model's context of " + context + " tokens");
         }
         int[] prompt = prompt(promptTokens, model.config().bosTokenId());
-        // Warm-up: the first touches of mapped weights are page faults, not the steady state.
-        run(model, Arrays.copyOf(prompt, Math.min(8, promptTokens)), 4);
+        // Warm-up: the first touches of mapped weights are page faults, not the steady state. The
+        // same one woq chat and the server run before their first prompt.
+        Warmup.run(model);
         Run[] all = new Run[runs];
         double[] ttft = new double[runs];
         double[] prefill = new double[runs];
@@ -95,17 +97,34 @@ public final class ModelBenchmark {
 
     /** One run in a fresh session: prefill, argmax, then {@code newTokens - 1} timed decode steps. */
     public static Run run(LlamaModel model, int[] prompt, int newTokens) {
+        return decode(model, prompt, newTokens, new int[newTokens]);
+    }
+
+    /**
+     * The {@code newTokens} ids a run generates after {@code prompt}: what the bench times, and so
+     * what every other way of generating greedily must print (they stop at end tokens; this does not).
+     */
+    public static int[] greedyIds(LlamaModel model, int[] prompt, int newTokens) {
+        int[] ids = new int[newTokens];
+        decode(model, prompt, newTokens, ids);
+        return ids;
+    }
+
+    /** The bench loop: times a run, writing the chosen ids to {@code ids}. */
+    private static Run decode(LlamaModel model, int[] prompt, int newTokens, int[] ids) {
         try (InferenceSession session = model.newSession(prompt.length + newTokens)) {
             long start = System.nanoTime();
             float[] logits = session.prefill(prompt);
             long prefill = System.nanoTime() - start;
             int next = argmax(logits);
             long ttft = System.nanoTime() - start;
+            ids[0] = next;
             long[] steps = new long[newTokens - 1];
             for (int i = 0; i < steps.length; i++) {
                 long t = System.nanoTime();
                 next = argmax(session.decode(next));
                 steps[i] = System.nanoTime() - t;
+                ids[i + 1] = next;
             }
             return new Run(prompt.length, prefill, ttft, steps);
         }

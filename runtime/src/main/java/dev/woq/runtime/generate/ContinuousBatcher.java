@@ -170,6 +170,7 @@ public final class ContinuousBatcher implements AutoCloseable {
     private void run() {
         boolean busy = false;
         try {
+            warmUp();
             while (!closed) {
                 if (activeCount() == 0 && queue.isEmpty() && busy) {
                     // Idle after a burst: hand the freed KV caches' pages back to the OS, so the
@@ -210,6 +211,20 @@ public final class ContinuousBatcher implements AutoCloseable {
             for (Request r; (r = queue.poll()) != null; ) {
                 r.listener.onDone(new Outcome(r.prompt.length, 0, StopReason.CANCELLED, 0, 0, 0, 0));
             }
+        }
+    }
+
+    /**
+     * Warms the model up on this thread, the one that generates (libgomp keeps a team of threads
+     * per calling thread), so the first request is served at the steady speed. A request that
+     * arrives meanwhile waits for it, as it would have paid the same cost itself.
+     */
+    private void warmUp() {
+        try {
+            Warmup.run(model);
+        } catch (RuntimeException e) {
+            // A model that cannot run fails each request with this same error, where a client
+            // hears of it; the batcher itself stays up.
         }
     }
 

@@ -235,6 +235,14 @@ public final class LlamaModel implements AutoCloseable {
             positions[b] = session.position();
             longIds[b] = ids[b];
         }
+        if (batch == 1) {
+            // One sequence: the single-sequence step, without the batched attention's per-sequence
+            // loop or a copy of the logits, so one stream decodes as fast as the bench loop.
+            InferenceSession session = sessions.get(0);
+            float[] logits = step(new int[] {ids[0]}, caches[0], (int) positions[0]);
+            session.advance();
+            return new float[][] {logits};
+        }
         int vocab = config.vocabSize();
         float[] flat;
         try (PtNDManager scope = (PtNDManager) manager.newSubManager()) {

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.woq.runtime.engine.TorchRuntime;
+import dev.woq.runtime.quant.Int4Search;
 import dev.woq.runtime.quant.QuantRecipe;
 import dev.woq.runtime.quant.Quantizer;
 import dev.woq.runtime.util.ProcessMemory;
@@ -26,14 +27,16 @@ class ChunkedPrefillTest {
     static Path tmp;
 
     @ParameterizedTest(name = "{0}")
-    @ValueSource(strings = {"bf16", "int8", "int4"})
+    @ValueSource(strings = {"bf16", "int8", "int4-rtn", "int4"})
     void onePassChunksAndSingleTokensGiveTheSameLogits(String format) throws IOException {
         int[] prompt = randomPrompt(70, 1);
         // int4 prompts of 9 tokens or more run on the blocked kernel, which rounds each dequantized
         // weight to bf16; shorter chunks and single tokens run on the decode kernel, which applies
-        // scale and zero in fp32. With the MSE-searched zero points (off the bf16 grid) that
-        // rounding shows: 0.99987 measured for chunks of 16, against >= 0.99999 for bf16 and int8.
-        double least = format.equals("int4") ? 0.9998 : 0.9999;
+        // scale and zero in fp32. On round-to-nearest weights the two agree like the other formats;
+        // on the default MSE-searched ones the rounding shows (0.99987 measured for chunks of 16,
+        // and this near-flat random model's top token can flip), so only the cosine is bounded there.
+        boolean searched = format.equals("int4");
+        double least = searched ? 0.9998 : 0.9999;
         try (LlamaModel model = LlamaModel.load(TorchRuntime.start(2), checkpoint(format))) {
             float[] onePass = prefill(model, prompt, prompt.length);
             // 16 splits evenly into whole chunks plus a tail of 6; 7 leaves every chunk odd-sized.
@@ -41,7 +44,9 @@ class ChunkedPrefillTest {
                 float[] chunked = prefill(model, prompt, chunk);
                 double cosine = Logits.cosine(onePass, chunked);
                 assertTrue(cosine >= least, format + ", chunks of " + chunk + ": cosine " + cosine);
-                assertEquals(Logits.topK(onePass, 1)[0], Logits.topK(chunked, 1)[0], format + ", chunks of " + chunk);
+                if (!searched) {
+                    assertEquals(Logits.topK(onePass, 1)[0], Logits.topK(chunked, 1)[0], format + ", chunks of " + chunk);
+                }
             }
         }
     }
@@ -112,8 +117,10 @@ class ChunkedPrefillTest {
         Path dir = tmp.resolve(format);
         if (!Files.exists(dir)) {
             Files.createDirectories(dir);
+            String dtype = format.replace("-rtn", "");
+            Int4Search search = format.endsWith("-rtn") ? Int4Search.NONE : null;
             Quantizer.quantize(TestCheckpoints.tiny(), dir,
-                    QuantRecipe.parse(format, format.equals("int4") ? 32 : null, false), Quantizer.Progress.NONE);
+                    QuantRecipe.parse(dtype, dtype.equals("int4") ? 32 : null, false, search), Quantizer.Progress.NONE);
         }
         return dir;
     }
