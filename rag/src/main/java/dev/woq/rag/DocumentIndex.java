@@ -262,11 +262,21 @@ public final class DocumentIndex implements AutoCloseable {
                 texts.add(text);
             }
         }
-        for (int from = 0; from < texts.size(); from += EMBED_BATCH) {
-            int to = Math.min(texts.size(), from + EMBED_BATCH);
-            float[][] vectors = embedder.embed(texts.subList(from, to));
-            for (int i = from; i < to; i++) {
-                docs.get(i).add(new KnnFloatVectorField(IndexFields.VECTOR, vectors[i - from],
+        // Batches of similar length: a batch is padded to its longest text, so sorting saves work.
+        Integer[] order = new Integer[texts.size()];
+        for (int i = 0; i < order.length; i++) {
+            order[i] = i;
+        }
+        java.util.Arrays.sort(order, java.util.Comparator.comparingInt(i -> texts.get(i).length()));
+        for (int from = 0; from < order.length; from += EMBED_BATCH) {
+            int to = Math.min(order.length, from + EMBED_BATCH);
+            List<String> batch = new ArrayList<>();
+            for (int j = from; j < to; j++) {
+                batch.add(texts.get(order[j]));
+            }
+            float[][] vectors = embedder.embed(batch);
+            for (int j = from; j < to; j++) {
+                docs.get(order[j]).add(new KnnFloatVectorField(IndexFields.VECTOR, vectors[j - from],
                         VectorSimilarityFunction.DOT_PRODUCT));
             }
             listener.chunksEmbedded(to - from);

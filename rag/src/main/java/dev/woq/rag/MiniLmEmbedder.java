@@ -54,6 +54,9 @@ public final class MiniLmEmbedder implements Embedder {
             OrtSession.SessionOptions options = new OrtSession.SessionOptions();
             options.setIntraOpNumThreads(Math.max(1, threads));
             options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
+            // ONNX Runtime's pool spins while it waits for work by default: on a shared machine that
+            // burns the cores other threads need (the LLM's, other processes').
+            options.addConfigEntry("session.intra_op.allow_spinning", "0");
             OrtSession session = env.createSession(model, options);
             Map<String, String> batch = new HashMap<>();
             batch.put("padding", "true");
