@@ -10,10 +10,12 @@
 # and DTYPE are what `woq bench --model MODEL --dtypes DTYPE` takes (set WOQ_HOME for a registry).
 # Needs: mvn -B -q -DskipTests package -pl cli -am; jq; a quiet machine (on a shared host, wrap
 # the call in flock on a lock the others use).
+# Environment: LENGTHS (prompt lengths, default "128 512 2048"), LLAMA_REPS (llama-bench -r,
+# default 3), WOQ_RUNS (woq bench --runs, default 1).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 if [[ $# -lt 5 || "$1" == -h || "$1" == --help ]]; then
-  sed -n '2,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+  sed -n '2,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
   [[ $# -ge 5 ]] && exit 0 || exit 2
 fi
 build="$1"; gguf="$2"; model="$3"; dtype="$4"; out="$5"; rounds="${6:-2}"; threads="${7:-2}"
@@ -22,15 +24,17 @@ bench="$build/bin/llama-bench"
 [[ -f "$gguf" ]] || { echo "run-prefill-vs-llamacpp: no GGUF file at $gguf" >&2; exit 1; }
 command -v jq >/dev/null || { echo "run-prefill-vs-llamacpp: jq is missing (apt-get install jq)" >&2; exit 1; }
 mkdir -p "$out"
-lengths=(128 512 2048)
+read -r -a lengths <<< "${LENGTHS:-128 512 2048}"
+llama_reps="${LLAMA_REPS:-3}"
+woq_runs="${WOQ_RUNS:-1}"
 for ((r = 1; r <= rounds; r++)); do
   for p in "${lengths[@]}"; do
     echo "run-prefill-vs-llamacpp: round $r: woq $dtype, $p-token prompt" >&2
-    "$here/woq" bench --model "$model" --dtypes "$dtype" --prompt-tokens "$p" --new-tokens 32 --runs 1 \
+    "$here/woq" bench --model "$model" --dtypes "$dtype" --prompt-tokens "$p" --new-tokens 32 --runs "$woq_runs" \
       --threads "$threads" --out "$out/woq-r$r-p$p" --json > "$out/woq-r$r-p$p.json"
   done
   echo "run-prefill-vs-llamacpp: round $r: llama-bench" >&2
-  "$bench" -m "$gguf" -p "$(IFS=,; echo "${lengths[*]}")" -n 32 -t "$threads" -o json > "$out/llama-r$r.json"
+  "$bench" -m "$gguf" -p "$(IFS=,; echo "${lengths[*]}")" -n 32 -t "$threads" -r "$llama_reps" -o json > "$out/llama-r$r.json"
 done
 printf '| round | prompt | woq %s prefill tok/s | llama.cpp prefill tok/s | ratio | woq decode tok/s | llama.cpp decode tok/s | ratio |\n' "$dtype"
 printf '| --- | --- | --- | --- | --- | --- | --- | --- |\n'

@@ -47,3 +47,29 @@ run "int4-g128-rtn" --dtype int4 --int4-search none -- --dtype int4 --int4-searc
 run "int4-g32 (mse)" --dtype int4 --group-size 32 -- --dtype int4 --group-size 32
 run "int4-g32-rtn" --dtype int4 --group-size 32 --int4-search none -- --dtype int4 --group-size 32 --int4-search none
 run "int8" --dtype int8 -- --dtype int8
+
+# llama.cpp on the same weights, when LLAMA_CPP_BIN names a build's bin/ (llama-quantize,
+# llama-perplexity; built by you, outside this repository): woq export writes the bf16 GGUF,
+# llama-quantize makes Q4_0, Q4_K_M and Q8_0 from it, and llama-perplexity --kl-divergence scores
+# each against the bf16 file's logits on the same text and window length.
+if [[ -n "${LLAMA_CPP_BIN:-}" ]]; then
+  gguf="$work/$preset-llm-bf16.gguf"
+  [[ -f "$gguf" ]] || "$woq" export --model "$model" --out "$gguf" >/dev/null 2>&1
+  base="$work/$preset-llm-bf16.kld"
+  "$LLAMA_CPP_BIN/llama-perplexity" -m "$gguf" -f "$text" -c "$context" -t 2 \
+    --kl-divergence-base "$base" >/dev/null 2>&1
+  echo
+  echo "| llama.cpp | bits/weight | KL mean | KL p99 | same top-1 |"
+  echo "| --- | --- | --- | --- | --- |"
+  for t in Q4_0 Q4_K_M Q8_0; do
+    q="$work/$preset-llm-$t.gguf"
+    [[ -f "$q" ]] || "$LLAMA_CPP_BIN/llama-quantize" "$gguf" "$q" "$t" 2 >/dev/null 2>&1
+    log="$("$LLAMA_CPP_BIN/llama-perplexity" -m "$q" -f "$text" -c "$context" -t 2 \
+      --kl-divergence-base "$base" --kl-divergence 2>&1)"
+    size="$(sed -n 's/.*file size *= *\([0-9.]*\) MiB (\([0-9.]*\) BPW).*/\2/p' <<<"$log" | head -1)"
+    kl="$(sed -n 's/^Mean *KLD: *\([0-9.e-]*\).*/\1/p' <<<"$log" | head -1)"
+    p99="$(sed -n 's/^99\.0% *KLD: *\([0-9.e-]*\).*/\1/p' <<<"$log" | head -1)"
+    top="$(sed -n 's/^Same top p: *\([0-9.]*\).*/\1/p' <<<"$log" | head -1)"
+    echo "| $t | ${size:-?} | $kl | $p99 | $top % |"
+  done
+fi

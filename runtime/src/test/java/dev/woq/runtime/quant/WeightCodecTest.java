@@ -122,7 +122,7 @@ class WeightCodecTest {
         int k = 4096;
         float[] w = gaussianBf16(2, n * k, 0, 0.02);
         double sqnr = sqnrDb(w, Quantized.of(recipe, w, n, k).dequantize());
-        double floor = switch (recipe.id()) {
+        double floor = switch (recipe.format().id()) {
             case "int4-g32" -> 21.5;
             case "int4-g64" -> 20.3;
             case "int4-g128" -> 19.4;
