@@ -120,7 +120,10 @@ class ServerConcurrencyTest {
             HttpResponse<InputStream> first = http.send(request(server, "/v1/chat/completions",
                     chat("Go on forever", 5000, true)), HttpResponse.BodyHandlers.ofInputStream());
             BufferedReader firstLines = new BufferedReader(new InputStreamReader(first.body(), StandardCharsets.UTF_8));
-            firstLines.readLine(); // the first event: generation has started
+            firstLines.readLine(); // the first event (the role): sent as soon as the request is accepted
+            // The batcher warms the model up before its first request, which waits in the queue meanwhile.
+            awaitHealth(server, h -> h.get("active").getAsInt() == 1 && h.get("queued").getAsInt() == 0,
+                    "the first request decoding");
             CompletableFuture<HttpResponse<InputStream>> second = http.sendAsync(request(server,
                     "/v1/chat/completions", chat("Me too", 5000, true)), HttpResponse.BodyHandlers.ofInputStream());
             awaitHealth(server, h -> h.get("queued").getAsInt() == 1, "one queued request");

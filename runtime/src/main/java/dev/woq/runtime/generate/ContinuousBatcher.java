@@ -6,10 +6,8 @@ import dev.woq.runtime.model.LlamaModel;
 import dev.woq.runtime.util.ProcessMemory;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HashSet;
 import java.util.Iterator;
 import java.util.List;
-import java.util.Set;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.TimeUnit;
@@ -359,17 +357,14 @@ public final class ContinuousBatcher implements AutoCloseable {
 
     private record Request(int[] prompt, GenerationConfig config, Listener listener, Ticket ticket, long submitted) { }
 
-    /** A request in the batch: its session, sampler and stop conditions. */
+    /** A request in the batch: its session, and how it picks tokens and stops ({@link NextToken}). */
     private final class Sequence {
         final Request request;
         final InferenceSession session;
-        final Sampler sampler;
-        final RepetitionPenalty penalty;
-        final Set<Integer> stops;
+        final NextToken chooser;
         final long began;
         final int cachedPromptTokens;
         long firstToken;
-        int generated;
         int last;
 
         Sequence(Request request, InferenceSession session, long began, int cachedPromptTokens) {
@@ -377,49 +372,34 @@ public final class ContinuousBatcher implements AutoCloseable {
             this.session = session;
             this.began = began;
             this.cachedPromptTokens = cachedPromptTokens;
-            this.sampler = Sampler.of(request.config);
-            this.penalty = new RepetitionPenalty(request.config.repetitionPenalty());
-            this.stops = new HashSet<>(request.config.stopTokenIds());
-            this.stops.addAll(model.config().eosTokenIds());
-            for (int id : request.prompt) {
-                penalty.observe(id);
-            }
+            this.chooser = new NextToken(request.config, model.config().eosTokenIds(), request.prompt);
         }
 
         /** Chooses the next token from {@code logits} and hands it on; returns why it ended, or null. */
         StopReason accept(float[] logits) {
-            penalty.apply(logits);
-            int next = sampler.sample(logits);
-            if (generated == 0) {
+            int next = chooser.choose(logits);
+            if (chooser.generated() == 1) {
                 firstToken = System.nanoTime();
             }
-            generated++;
             last = next;
-            penalty.observe(next);
             try {
                 request.listener.onToken(next);
             } catch (RuntimeException listenerFailed) {
                 request.ticket.cancel();
             }
-            StopReason reason = null;
-            if (stops.contains(next)) {
-                reason = StopReason.STOP_TOKEN;
-            } else if (generated == request.config.maxNewTokens()) {
-                reason = StopReason.MAX_NEW_TOKENS;
-            } else if (request.ticket.cancelled) {
-                reason = StopReason.CANCELLED;
-            } else if (session.position() >= session.capacity()) {
-                reason = StopReason.CONTEXT_FULL;
-            }
-            return reason;
+            return chooser.stopAfter(next, () -> request.ticket.cancelled, session);
+        }
+
+        int generated() {
+            return chooser.generated();
         }
 
         void finish(StopReason reason) {
             session.close();
             long end = System.nanoTime();
             request.listener.onDone(new Outcome(
-                    request.prompt.length, generated, reason, began - request.submitted,
-                    generated > 0 ? firstToken - request.submitted : 0, generated > 0 ? end - firstToken : 0,
+                    request.prompt.length, generated(), reason, began - request.submitted,
+                    generated() > 0 ? firstToken - request.submitted : 0, generated() > 0 ? end - firstToken : 0,
                     cachedPromptTokens));
         }
     }

@@ -4,8 +4,6 @@ import dev.woq.runtime.WoqException;
 import dev.woq.runtime.model.InferenceSession;
 import dev.woq.runtime.model.LlamaModel;
 import java.util.Arrays;
-import java.util.HashSet;
-import java.util.Set;
 import java.util.function.BooleanSupplier;
 
 /**
@@ -55,19 +53,13 @@ public final class Generator {
     public GenerationResult continueSession(
             InferenceSession session, int[] newIds, GenerationConfig config, TokenListener listener,
             BooleanSupplier cancelled) {
-        Set<Integer> stops = new HashSet<>(config.stopTokenIds());
-        stops.addAll(model.config().eosTokenIds());
         int vocab = model.config().vocabSize();
         for (int id : newIds) {
             if (id < 0 || id >= vocab) {
                 throw new WoqException("Token id " + id + " is outside the vocabulary (0.." + (vocab - 1) + ")");
             }
         }
-        Sampler sampler = Sampler.of(config);
-        RepetitionPenalty penalty = new RepetitionPenalty(config.repetitionPenalty());
-        for (int id : newIds) {
-            penalty.observe(id);
-        }
+        NextToken chooser = new NextToken(config, model.config().eosTokenIds(), newIds);
         long start = System.nanoTime();
         float[] logits = session.prefill(newIds);
         long prefill = System.nanoTime() - start;
@@ -79,28 +71,16 @@ public final class Generator {
         long decodeStart = 0;
         StopReason reason = StopReason.MAX_NEW_TOKENS;
         while (true) {
-            penalty.apply(logits);
-            int next = sampler.sample(logits);
+            int next = chooser.choose(logits);
             if (n == 0) {
                 ttft = System.nanoTime() - start;
                 decodeStart = System.nanoTime();
             }
             out[n++] = next;
-            penalty.observe(next);
             listener.onToken(next);
-            if (stops.contains(next)) {
-                reason = StopReason.STOP_TOKEN;
-                break;
-            }
-            if (n == config.maxNewTokens()) {
-                break;
-            }
-            if (cancelled.getAsBoolean()) {
-                reason = StopReason.CANCELLED;
-                break;
-            }
-            if (session.position() >= session.capacity()) {
-                reason = StopReason.CONTEXT_FULL;
+            StopReason ended = chooser.stopAfter(next, cancelled, session);
+            if (ended != null) {
+                reason = ended;
                 break;
             }
             logits = session.decode(next);
