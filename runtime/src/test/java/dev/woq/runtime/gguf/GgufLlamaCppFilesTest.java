@@ -92,14 +92,14 @@ class GgufLlamaCppFilesTest {
         }
     }
 
-    private static float[] logits(Path model) {
+    static float[] logits(Path model) {
         try (LlamaModel m = LlamaModel.load(TorchRuntime.start(2), model);
                 InferenceSession s = m.newSession(PROMPT.length)) {
             return s.prefill(PROMPT);
         }
     }
 
-    private static double cosine(float[] a, float[] b) {
+    static double cosine(float[] a, float[] b) {
         double dot = 0;
         double na = 0;
         double nb = 0;

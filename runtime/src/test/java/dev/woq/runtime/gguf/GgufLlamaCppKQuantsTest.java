@@ -3,9 +3,6 @@ package dev.woq.runtime.gguf;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.woq.runtime.engine.TorchRuntime;
-import dev.woq.runtime.model.InferenceSession;
-import dev.woq.runtime.model.LlamaModel;
 import java.nio.file.Path;
 import java.util.EnumSet;
 import java.util.Set;
@@ -24,8 +21,6 @@ import org.junit.jupiter.params.provider.CsvSource;
  * export as it is.
  */
 class GgufLlamaCppKQuantsTest {
-    static final int[] PROMPT = {257, 72, 101, 108, 108, 111, 44, 32, 119, 111, 114, 108, 100, 33};
-
     @TempDir
     static Path tmp;
 
@@ -33,7 +28,7 @@ class GgufLlamaCppKQuantsTest {
 
     @BeforeAll
     static void importWoqsExport() {
-        bf16Logits = logits(importFile("micro256-woq-bf16.gguf"));
+        bf16Logits = GgufLlamaCppFilesTest.logits(importFile("micro256-woq-bf16.gguf"));
     }
 
     @ParameterizedTest(name = "{0}")
@@ -68,7 +63,7 @@ class GgufLlamaCppKQuantsTest {
         assertTrue(sqnr.tensors() >= 3, file + ": only " + sqnr.tensors() + " " + type + " tensors");
         assertTrue(sqnr.db() >= minDb && sqnr.db() < 60, file + ": " + type + " weights at " + sqnr);
 
-        double cos = cosine(bf16Logits, logits(importFile(file)));
+        double cos = GgufLlamaCppFilesTest.cosine(bf16Logits, GgufLlamaCppFilesTest.logits(importFile(file)));
         assertTrue(cos >= minCosine && cos < 1, file + ": logits cosine " + cos + " to woq's bf16 export");
     }
 
@@ -104,24 +99,5 @@ class GgufLlamaCppKQuantsTest {
         assertEquals(256, r.config().hiddenSize());
         assertEquals(1, r.config().numLayers());
         return dir;
-    }
-
-    private static float[] logits(Path model) {
-        try (LlamaModel m = LlamaModel.load(TorchRuntime.start(2), model);
-                InferenceSession s = m.newSession(PROMPT.length)) {
-            return s.prefill(PROMPT);
-        }
-    }
-
-    private static double cosine(float[] a, float[] b) {
-        double dot = 0;
-        double na = 0;
-        double nb = 0;
-        for (int i = 0; i < a.length; i++) {
-            dot += (double) a[i] * b[i];
-            na += (double) a[i] * a[i];
-            nb += (double) b[i] * b[i];
-        }
-        return dot / Math.sqrt(na * nb);
     }
 }

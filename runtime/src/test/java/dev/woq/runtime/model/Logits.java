@@ -20,6 +20,24 @@ final class Logits {
         return dot / Math.sqrt(na * nb);
     }
 
+    /** log(softmax(x)) in double precision, with the max subtracted first. */
+    static double[] logSoftmax(float[] x) {
+        double max = Double.NEGATIVE_INFINITY;
+        for (float v : x) {
+            max = Math.max(max, v);
+        }
+        double sum = 0;
+        for (float v : x) {
+            sum += Math.exp(v - max);
+        }
+        double lse = max + Math.log(sum);
+        double[] out = new double[x.length];
+        for (int i = 0; i < x.length; i++) {
+            out[i] = x[i] - lse;
+        }
+        return out;
+    }
+
     static double std(float[] a) {
         double mean = 0;
         for (float v : a) {

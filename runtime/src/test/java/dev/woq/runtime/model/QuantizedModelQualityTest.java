@@ -119,29 +119,12 @@ class QuantizedModelQualityTest {
 
     /** KL(p || q) of the softmax distributions of two logit vectors, in nats. */
     static double kl(float[] p, float[] q) {
-        double[] lp = logSoftmax(p);
-        double[] lq = logSoftmax(q);
+        double[] lp = Logits.logSoftmax(p);
+        double[] lq = Logits.logSoftmax(q);
         double sum = 0;
         for (int i = 0; i < lp.length; i++) {
             sum += Math.exp(lp[i]) * (lp[i] - lq[i]);
         }
         return sum;
-    }
-
-    private static double[] logSoftmax(float[] x) {
-        double max = Double.NEGATIVE_INFINITY;
-        for (float v : x) {
-            max = Math.max(max, v);
-        }
-        double sum = 0;
-        for (float v : x) {
-            sum += Math.exp(v - max);
-        }
-        double log = max + Math.log(sum);
-        double[] out = new double[x.length];
-        for (int i = 0; i < x.length; i++) {
-            out[i] = x[i] - log;
-        }
-        return out;
     }
 }

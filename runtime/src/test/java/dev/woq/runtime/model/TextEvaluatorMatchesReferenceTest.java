@@ -76,8 +76,8 @@ class TextEvaluatorMatchesReferenceTest {
             float[][] lq = q.logits(ids);
             float[][] lp = p.logits(ids);
             for (int j = CONTEXT / 2; j < CONTEXT - 1; j++) {
-                double[] logQ = logSoftmax(lq[j]);
-                double[] logP = logSoftmax(lp[j]);
+                double[] logQ = Logits.logSoftmax(lq[j]);
+                double[] logP = Logits.logSoftmax(lp[j]);
                 nllQ -= logQ[ids[j + 1]];
                 nllP -= logP[ids[j + 1]];
                 double d = 0;
@@ -156,23 +156,6 @@ class TextEvaluatorMatchesReferenceTest {
             ids[i] = 1000 + random.nextInt(20000);
         }
         return ids;
-    }
-
-    private static double[] logSoftmax(float[] x) {
-        double max = Double.NEGATIVE_INFINITY;
-        for (float v : x) {
-            max = Math.max(max, v);
-        }
-        double sum = 0;
-        for (float v : x) {
-            sum += Math.exp(v - max);
-        }
-        double lse = max + Math.log(sum);
-        double[] out = new double[x.length];
-        for (int i = 0; i < x.length; i++) {
-            out[i] = x[i] - lse;
-        }
-        return out;
     }
 
     private static int argmax(float[] x) {
