@@ -49,9 +49,7 @@ final class DocumentTurns {
         }
         StringBuilder sb = new StringBuilder();
         for (Source s : last.sources()) {
-            Hit h = s.hit();
-            sb.append(String.format(Locale.ROOT, "  [%d] %s%s (score %.4f)%n", s.n(), places.show(h.file()),
-                    h.page() > 0 ? ", page " + h.page() : "", h.score()));
+            sb.append(AskCommand.sourceLine(s, places)).append(System.lineSeparator());
         }
         for (Hit h : last.dropped()) {
             sb.append(String.format(Locale.ROOT, "  (rank %d, %s%s: left out, no room in the context)%n", h.rank(),
