@@ -13,6 +13,7 @@ import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
@@ -176,6 +177,8 @@ final class ServeCommand implements Callable<Integer> {
             minilm.close();
             throw e;
         }
+        // ONNX Runtime sets itself up on its first run (about half a second): not on a client's time.
+        minilm.embed(List.of("warm up"));
         err.printf(Locale.ROOT, "woq serve: index %s: %,d passages; POST /v1/search is on%n", index,
                 opened.passageCount());
         err.flush();
