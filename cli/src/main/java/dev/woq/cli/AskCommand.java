@@ -128,9 +128,7 @@ final class AskCommand implements Callable<Integer> {
                     out.println();
                     out.println("Sources:");
                     for (Source s : answer.sources()) {
-                        Hit h = s.hit();
-                        out.printf(Locale.ROOT, "  [%d] %s%s (score %.4f)%n", s.n(), places.show(h.file()),
-                                h.page() > 0 ? ", page " + h.page() : "", h.score());
+                        out.println(sourceLine(s, places));
                     }
                 }
                 out.flush();
@@ -138,6 +136,13 @@ final class AskCommand implements Callable<Integer> {
             }
             return 0;
         }
+    }
+
+    /** A source as the answer's list shows it: {@code   [1] handbook.pdf, page 2 (score 0.0328)}. */
+    static String sourceLine(Source s, Places places) {
+        Hit h = s.hit();
+        return String.format(Locale.ROOT, "  [%d] %s%s (score %.4f)", s.n(), places.show(h.file()),
+                h.page() > 0 ? ", page " + h.page() : "", h.score());
     }
 
     private static String toJson(Answer answer, Places places) {

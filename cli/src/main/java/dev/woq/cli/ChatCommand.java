@@ -1,5 +1,8 @@
 package dev.woq.cli;
 
+import dev.woq.rag.DocumentIndex;
+import dev.woq.rag.MiniLmEmbedder;
+import dev.woq.rag.SearchMode;
 import dev.woq.runtime.WoqException;
 import dev.woq.runtime.chat.Conversation;
 import dev.woq.runtime.LocalModel;
@@ -29,7 +32,12 @@ import picocli.CommandLine.Spec;
                     + "replies on stdout.",
             "Each turn reuses the KV cache of the earlier ones; when the conversation outgrows "
                     + "--context, the oldest turns are dropped (never the system prompt).",
-            "Commands: /reset, /system TEXT, /stats, /help, /exit."
+            "Commands: /reset, /system TEXT, /stats, /help, /exit.",
+            "With --index DIR (made by 'woq index'), each message is a question over the documents: "
+                    + "its best passages are retrieved and it is asked as 'woq ask' asks it, answered "
+                    + "from them with [n] citations. Each question is asked on its own (earlier turns "
+                    + "are not in the prompt); /sources lists the last answer's passages (n, file, "
+                    + "page, score)."
         },
         sortOptions = false,
         footerHeading = "%nExamples:%n",
@@ -37,7 +45,10 @@ import picocli.CommandLine.Spec;
             "  woq chat --model /tmp/s --stream",
             "  woq chat --model ~/models/Meta-Llama-3-8B-Instruct --dtype int4 \\",
             "      --system 'You are brief.' --stream",
-            "  printf 'Hi!\\nAnd then?\\n' | woq chat --model /tmp/s --seed 1"
+            "  printf 'Hi!\\nAnd then?\\n' | woq chat --model /tmp/s --seed 1",
+            "  woq chat --model llama3-8b --dtype int4 --index ~/idx --stream",
+            "  printf 'How many vacation days?\\n/sources\\n' | \\",
+            "      woq chat --model /tmp/s --index ~/idx --temperature 0"
         })
 final class ChatCommand implements Callable<Integer> {
     /** Default context when the model's is larger: 8K tokens of KV cache is 1 GiB for Llama-3-8B. */
@@ -57,6 +68,19 @@ final class ChatCommand implements Callable<Integer> {
                     + DEFAULT_CONTEXT + ").")
     Integer context;
 
+    @Option(names = "--index", paramLabel = "DIR",
+            description = "Answer each message from this index's passages, as woq ask does (default: none, a"
+                    + " plain conversation).")
+    Path index;
+
+    @Option(names = "--passages", paramLabel = "K", defaultValue = "4",
+            description = "With --index: passages retrieved for each question (default: ${DEFAULT-VALUE}).")
+    int passages;
+
+    @Option(names = "--mode", paramLabel = "MODE", defaultValue = "hybrid",
+            description = "With --index: retrieval, hybrid, vector or bm25 (default: ${DEFAULT-VALUE}).")
+    String mode;
+
     @Mixin
     SamplingOptions sampling;
 
@@ -75,6 +99,9 @@ final class ChatCommand implements Callable<Integer> {
         GenerationConfig config = sampling.config(Set.of()); // checks the values before loading
         if (context != null && context < 16) {
             throw new WoqException("--context must be at least 16 tokens, got " + context);
+        }
+        if (index != null) {
+            return documentChat(config, err);
         }
         Path dir = weights.resolve(err);
         Path tokenizerFile = LocalModel.tokenizerFile(dir, tokenizerOption.file);
@@ -100,6 +127,43 @@ final class ChatCommand implements Callable<Integer> {
                     console.out().flush();
                 }
                 return new ChatLoop(conversation, config, console, err, stream).run();
+            }
+        }
+    }
+
+    /** {@code --index}: the index is opened (and checked) before the model loads. */
+    private int documentChat(GenerationConfig config, PrintWriter err) {
+        if (system != null) {
+            throw new WoqException("--system cannot be used with --index: the answers follow woq ask's"
+                    + " instructions (answer from the passages, cite them as [n])");
+        }
+        if (passages < 1) {
+            throw new WoqException("--passages must be at least 1, got " + passages);
+        }
+        SearchMode searchMode = SearchCommand.parseMode(mode);
+        try (MiniLmEmbedder minilm = MiniLmEmbedder.load(runtime.threads);
+                DocumentIndex idx = DocumentIndex.open(index, minilm)) {
+            int count = idx.passageCount();
+            Path dir = weights.resolve(err);
+            try (LocalModel local = LocalModel.load(dir, LocalModel.tokenizerFile(dir, tokenizerOption.file),
+                    runtime.threads)) {
+                runtime.applyTo(local.model());
+                err.printf(Locale.ROOT, "woq: %s; index %s: %,d passages, %d per question (%s); seed %d%n",
+                        local.describe(), index, count, passages, searchMode.name().toLowerCase(Locale.ROOT),
+                        sampling.seed());
+                err.flush();
+                long warm = Warmup.run(local.model());
+                err.printf(Locale.ROOT, "woq: ready (warmed up in %.1f s)%n", warm / 1e9);
+                err.flush();
+                try (ChatConsole console = openConsole()) {
+                    if (console.interactive()) {
+                        console.out().println("Ask about the documents; /sources shows where the last answer"
+                                + " came from, /help lists the commands, Ctrl-D leaves.");
+                        console.out().flush();
+                    }
+                    DocumentTurns turns = new DocumentTurns(idx, local, passages, searchMode, config);
+                    return new ChatLoop(turns, console, err, stream).run();
+                }
             }
         }
     }

@@ -13,6 +13,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 /**
  * The read-reply loop of {@code woq chat}: a line is either a /command or a user message, whose
  * reply is printed whole or streamed. Problems with one message are reported and the chat goes on.
+ * With {@code --index} each message is a question over the documents ({@link DocumentTurns}).
  */
 final class ChatLoop {
     static final String PROMPT = ">>> ";
@@ -23,7 +24,16 @@ final class ChatLoop {
             "/help          this list",
             "/exit          leave (Ctrl-D too); Ctrl-C stops a reply in progress");
 
-    private final Conversation conversation;
+    /** What /help says with --index instead of /reset and /system. */
+    static final String DOCUMENT_HELP = String.join("\n",
+            "/sources       the passages of the last answer: n, file, page, score",
+            "/stats         retrieval time, prompt tokens and speed of the last answer",
+            "/help          this list",
+            "/exit          leave (Ctrl-D too)",
+            "Each message is a question over the index, answered from its passages alone.");
+
+    private final Conversation conversation; // null with --index
+    private final DocumentTurns documents; // null without --index
     private final GenerationConfig config;
     private final ChatConsole console;
     private final PrintWriter err;
@@ -34,7 +44,18 @@ final class ChatLoop {
     private int failedTurns;
 
     ChatLoop(Conversation conversation, GenerationConfig config, ChatConsole console, PrintWriter err, boolean stream) {
+        this(conversation, null, config, console, err, stream);
+    }
+
+    /** {@code woq chat --index}: each message is asked over the index by {@code documents}. */
+    ChatLoop(DocumentTurns documents, ChatConsole console, PrintWriter err, boolean stream) {
+        this(null, documents, null, console, err, stream);
+    }
+
+    private ChatLoop(Conversation conversation, DocumentTurns documents, GenerationConfig config, ChatConsole console,
+            PrintWriter err, boolean stream) {
         this.conversation = conversation;
+        this.documents = documents;
         this.config = config;
         this.console = console;
         this.err = err;
@@ -61,12 +82,16 @@ final class ChatLoop {
                 continue;
             }
             if (text.startsWith("/")) {
-                if (!command(text)) {
+                if (!(documents != null ? documentCommand(text) : command(text))) {
                     break;
                 }
                 continue;
             }
-            turn(text);
+            if (documents != null) {
+                documentTurn(text);
+            } else {
+                turn(text);
+            }
         }
         console.out().flush();
         // A script learns that a message was refused; a person saw it on the screen.
@@ -104,6 +129,57 @@ final class ChatLoop {
         }
         out.flush();
         return true;
+    }
+
+    /** A /command of {@code woq chat --index}; false means leave. */
+    private boolean documentCommand(String text) {
+        String name = text.split("\\s+", 2)[0].toLowerCase(Locale.ROOT);
+        PrintWriter out = console.out();
+        switch (name) {
+            case "/exit", "/quit", "/bye" -> {
+                return false;
+            }
+            case "/help", "/?" -> out.println(DOCUMENT_HELP);
+            case "/sources" -> out.println(documents.sources());
+            case "/stats" -> out.println(documents.stats());
+            case "/reset", "/clear", "/system" -> out.println(name + " does nothing with --index: each question is"
+                    + " asked on its own, with its passages and woq ask's instructions");
+            default -> out.println("Unknown command " + name + ": /help lists the commands");
+        }
+        out.flush();
+        return true;
+    }
+
+    /** One question over the index: the answer streamed or whole, then a hint at /sources. */
+    private void documentTurn(String question) {
+        PrintWriter out = console.out();
+        dev.woq.rag.Answer answer;
+        try {
+            answer = documents.ask(question, piece -> {
+                if (stream) {
+                    out.print(piece);
+                    out.flush();
+                }
+            });
+        } catch (WoqException e) {
+            failedTurns++;
+            err.println("woq: " + e.getMessage());
+            err.flush();
+            return;
+        }
+        if (!stream) {
+            out.print(answer.text());
+        }
+        out.println();
+        out.flush();
+        if (!answer.dropped().isEmpty()) {
+            err.printf(Locale.ROOT, "(%d of %d passages did not fit in the context; /sources lists them)%n",
+                    answer.dropped().size(), answer.dropped().size() + answer.sources().size());
+        }
+        if (answer.stopReason() == StopReason.CONTEXT_FULL) {
+            err.println("(the context is full: the answer was cut)");
+        }
+        err.flush();
     }
 
     private void turn(String message) {

@@ -1,17 +1,14 @@
 package dev.woq.cli;
 
-import com.google.gson.GsonBuilder;
 import dev.woq.rag.DocumentIndex;
 import dev.woq.rag.Hit;
 import dev.woq.rag.MiniLmEmbedder;
+import dev.woq.rag.SearchJson;
 import dev.woq.rag.SearchMode;
 import java.io.PrintWriter;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -66,12 +63,7 @@ final class SearchCommand implements Callable<Integer> {
             double millis = (System.nanoTime() - start) / 1e6;
             Places places = new Places();
             if (json) {
-                Map<String, Object> m = new LinkedHashMap<>();
-                m.put("query", query);
-                m.put("mode", searchMode.name().toLowerCase(Locale.ROOT));
-                m.put("results", hitsJson(hits, places));
-                m.put("retrieve_ms", millis);
-                out.println(new GsonBuilder().serializeNulls().create().toJson(m));
+                out.println(SearchJson.write(query, searchMode, hits, millis, places::show));
             } else {
                 for (Hit h : hits) {
                     out.printf(Locale.ROOT, "%d. %s, %s (score %.4f)%n   %s%n", h.rank(), places.show(h.file()),
@@ -89,23 +81,6 @@ final class SearchCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new dev.woq.runtime.ConfigException("--mode must be hybrid, vector or bm25, got '" + mode + "'");
         }
-    }
-
-    /** The results as {@code woq search --json} prints them. */
-    static List<Map<String, Object>> hitsJson(List<Hit> hits, Places places) {
-        List<Map<String, Object>> results = new ArrayList<>();
-        for (Hit h : hits) {
-            Map<String, Object> r = new LinkedHashMap<>();
-            r.put("rank", h.rank());
-            r.put("score", h.score());
-            r.put("file", places.show(h.file()));
-            r.put("page", h.pageOrNull());
-            r.put("start", h.start());
-            r.put("end", h.end());
-            r.put("text", h.text());
-            results.add(r);
-        }
-        return results;
     }
 
     static String snippet(String text, int max) {

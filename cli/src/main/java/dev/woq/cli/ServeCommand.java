@@ -3,6 +3,9 @@ package dev.woq.cli;
 import dev.woq.runtime.WoqException;
 import dev.woq.runtime.LocalModel;
 import dev.woq.runtime.model.LlamaModel;
+import dev.woq.rag.DocumentIndex;
+import dev.woq.rag.MiniLmEmbedder;
+import dev.woq.server.Documents;
 import dev.woq.server.ServerOptions;
 import dev.woq.server.WoqServer;
 import java.io.PrintStream;
@@ -10,6 +13,7 @@ import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
@@ -27,7 +31,13 @@ import picocli.CommandLine.Spec;
         description = {
             "Serve a Llama 3 model over OpenAI's HTTP API, streamed or not.",
             "Endpoints: POST /v1/chat/completions, POST /v1/completions (streamed as server-sent events "
-                    + "with \"stream\": true), GET /v1/models and GET /health.",
+                    + "with \"stream\": true), POST /v1/embeddings, GET /v1/models and GET /health; "
+                    + "with --index also POST /v1/search.",
+            "/v1/embeddings embeds with all-MiniLM-L6-v2 (384 dimensions), in process, loaded on the "
+                    + "first request (at start with --index); input is a string or up to "
+                    + Documents.MAX_EMBEDDING_INPUTS + " strings of at most "
+                    + "256 word pieces each.",
+            "/v1/search takes {\"query\", \"top_k\", \"mode\"} and answers what 'woq search --json' prints.",
             "Requests in flight are decoded together (continuous batching, up to --max-concurrent); "
                     + "more wait in a queue of --queue, and beyond it get 429.",
             "A long prompt is prefilled --prefill-chunk tokens at a time between the decode steps of "
@@ -43,6 +53,8 @@ import picocli.CommandLine.Spec;
             "  WOQ_API_KEY=secret woq serve --model ~/models/Meta-Llama-3-8B-Instruct \\",
             "      --dtype int4 --host 0.0.0.0 --port 8000",
             "  woq serve --model /tmp/s --prefill-chunk 256 --prefix-cache 2048",
+            "  woq serve --model llama3-8b --dtype int4 --index ~/idx",
+            "  curl -s localhost:8080/v1/search -d '{\"query\":\"vacation days\"}'",
             "  curl -s localhost:8080/v1/chat/completions -H 'Content-Type: application/json' \\",
             "      -d '{\"model\":\"s\",\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]}'"
         })
@@ -83,6 +95,11 @@ final class ServeCommand implements Callable<Integer> {
                     + " only the rest. 0 turns it off.")
     long prefixCacheMib;
 
+    @Option(names = "--index", paramLabel = "DIR",
+            description = "Serve POST /v1/search over this index (made by 'woq index'); default: none, and"
+                    + " /v1/search answers 404.")
+    Path index;
+
     @Option(names = "--served-model-name", paramLabel = "NAME",
             description = "The id clients send as \"model\" (default: the last part of --model).")
     String servedName;
@@ -109,10 +126,12 @@ final class ServeCommand implements Callable<Integer> {
         String id = servedName != null ? servedName : Path.of(weights.model).getFileName().toString();
         PrintStream log = new PrintStream(new WriterOutputStream(err), true, StandardCharsets.UTF_8);
         long start = System.nanoTime();
+        Documents documents = documents(err);
         WoqServer server;
         try {
-            server = WoqServer.start(options, () -> load(id, err, start), log);
+            server = WoqServer.start(options, () -> load(id, err, start), documents, log);
         } catch (RuntimeException e) {
+            documents.close();
             throw new WoqException("Cannot listen on " + host + ":" + port + ": " + rootMessage(e)
                     + " (is another server on that port? choose another with --port)");
         }
@@ -139,6 +158,31 @@ final class ServeCommand implements Callable<Integer> {
         err.flush();
         stopped.await();
         return 0;
+    }
+
+    /**
+     * With --index: MiniLM loaded and the index opened now, before listening, so that an index made
+     * with another embedding model (or none at DIR) is refused at start. Without: MiniLM waits for
+     * the first /v1/embeddings request, and a server used only for chat never holds it.
+     */
+    private Documents documents(PrintWriter err) {
+        if (index == null) {
+            return Documents.embeddingsOnly(() -> MiniLmEmbedder.load(runtime.threads));
+        }
+        MiniLmEmbedder minilm = MiniLmEmbedder.load(runtime.threads);
+        DocumentIndex opened;
+        try {
+            opened = DocumentIndex.open(index, minilm);
+        } catch (RuntimeException e) {
+            minilm.close();
+            throw e;
+        }
+        // ONNX Runtime sets itself up on its first run (about half a second): not on a client's time.
+        minilm.embed(List.of("warm up"));
+        err.printf(Locale.ROOT, "woq serve: index %s: %,d passages; POST /v1/search is on%n", index,
+                opened.passageCount());
+        err.flush();
+        return Documents.withIndex(minilm, opened, new Places()::show);
     }
 
     private WoqServer.LoadedModel load(String id, PrintWriter err, long start) {

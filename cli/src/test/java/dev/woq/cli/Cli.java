@@ -119,4 +119,17 @@ final class Cli {
         }
         return sb.toString();
     }
+
+    /** Remembers what had been written at each flush that added text. */
+    static final class FlushRecorder extends StringWriter {
+        final List<String> snapshots = new ArrayList<>();
+
+        @Override
+        public void flush() {
+            String now = toString();
+            if (snapshots.isEmpty() ? !now.isEmpty() : !now.equals(snapshots.get(snapshots.size() - 1))) {
+                snapshots.add(now);
+            }
+        }
+    }
 }

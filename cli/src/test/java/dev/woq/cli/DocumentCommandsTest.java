@@ -1,12 +1,25 @@
 package dev.woq.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import dev.woq.rag.DocumentIndex;
+import dev.woq.rag.Embedder;
+import dev.woq.rag.IndexListener;
+import dev.woq.rag.MiniLmEmbedder;
 import dev.woq.rag.TextPdfWriter;
+import java.io.ByteArrayInputStream;
 import java.io.IOException;
+import java.io.InputStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -14,7 +27,10 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** woq index, search and ask end to end: real PDFs, real MiniLM, the tiny checkpoint with the real tokenizer. */
+/**
+ * woq index, search, ask, serve --index and chat --index end to end: real PDFs, real MiniLM, the
+ * tiny checkpoint with the real tokenizer.
+ */
 class DocumentCommandsTest {
     @TempDir
     static Path tmp;
@@ -133,5 +149,149 @@ class DocumentCommandsTest {
                 r.out());
         assertEquals(3, sources.lines().count(), r.out());
         assertTrue(r.err().contains("prompt ") && r.err().contains("first token after"), r.err());
+    }
+
+    @Test
+    void serveWithAnIndexAnswersSearchWithWhatSearchJsonPrints() throws Exception {
+        String question = "How many vacation days does an employee get?";
+        try (ServeProcess serve = ServeProcess.start(model, tmp.resolve("home"), "--port", "0",
+                "--index", index.toString())) {
+            assertTrue(serve.awaitLine("POST /v1/search is on").contains("5 passages"), serve.lines.toString());
+            int port = serve.port();
+            for (String mode : List.of("hybrid", "vector", "bm25")) {
+                JsonObject body = new JsonObject();
+                body.addProperty("query", question);
+                body.addProperty("top_k", 3);
+                body.addProperty("mode", mode);
+                JsonObject served = searchOver(port, body);
+                JsonObject printed = withoutTiming(Cli.run("search", "--index", index.toString(), "--threads", "2",
+                        "--top-k", "3", "--mode", mode, "--json", question).json());
+                assertEquals(2, served.getAsJsonArray("results").get(0).getAsJsonObject().get("page").getAsInt(),
+                        served.toString());
+                assertEquals(printed, served, mode);
+            }
+            // Without top_k and mode: the command's defaults, 4 passages and hybrid.
+            JsonObject body = new JsonObject();
+            body.addProperty("query", question);
+            assertEquals(withoutTiming(Cli.run("search", "--index", index.toString(), "--threads", "2", "--json",
+                    question).json()), searchOver(port, body));
+        }
+    }
+
+    /** POST /v1/search; retrieve_ms (a timing, different in every run) is checked and left out. */
+    private static JsonObject searchOver(int port, JsonObject body) throws Exception {
+        HttpResponse<String> r = HttpClient.newHttpClient().send(
+                HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/v1/search"))
+                        .header("Content-Type", "application/json")
+                        .POST(HttpRequest.BodyPublishers.ofString(body.toString())).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertEquals(200, r.statusCode(), r.body());
+        return withoutTiming(JsonParser.parseString(r.body()).getAsJsonObject());
+    }
+
+    private static JsonObject withoutTiming(JsonObject search) {
+        assertTrue(search.remove("retrieve_ms").getAsDouble() > 0, search.toString());
+        return search;
+    }
+
+    @Test
+    void serveRefusesAtStartAnIndexMadeWithAnotherEmbeddingModel() {
+        Path other = tmp.resolve("idx-mpnet");
+        try (MiniLmEmbedder minilm = MiniLmEmbedder.load(2);
+                DocumentIndex idx = DocumentIndex.openForUpdate(other, new Renamed(minilm), null)) {
+            idx.add(List.of(docs.resolve("boiler.txt")), IndexListener.NONE);
+        }
+        Cli.Result r = Cli.run("serve", "--model", model.toString(), "--port", "0", "--threads", "2",
+                "--index", other.toString());
+        assertEquals(1, r.exitCode(), r::describe);
+        assertTrue(r.err().startsWith("woq: The index at " + other + " holds vectors of embedding model '"
+                + Renamed.ID + "'"), r.err());
+        assertFalse(r.err().contains("listening on"), "refused before listening: " + r.err());
+    }
+
+    /** The index records this embedder as another model (its vectors are MiniLM's: only the name differs). */
+    private record Renamed(MiniLmEmbedder minilm) implements Embedder {
+        static final String ID = "sentence-transformers/all-mpnet-base-v2";
+
+        @Override
+        public String modelId() {
+            return ID;
+        }
+
+        @Override
+        public int dimensions() {
+            return minilm.dimensions();
+        }
+
+        @Override
+        public int maxTokens() {
+            return minilm.maxTokens();
+        }
+
+        @Override
+        public int countTokens(String text) {
+            return minilm.countTokens(text);
+        }
+
+        @Override
+        public float[][] embed(List<String> texts) {
+            return minilm.embed(texts);
+        }
+
+        @Override
+        public void close() {
+            // minilm is closed by its owner
+        }
+    }
+
+    @Test
+    void chatWithAnIndexStreamsTheAnswerAskGivesAndSourcesListsItsPassages() {
+        String question = "How many vacation days does an employee get?";
+        Cli.FlushRecorder stdout = new Cli.FlushRecorder();
+        InputStream stdin = System.in;
+        System.setIn(new ByteArrayInputStream((question + "\n/sources\n").getBytes(StandardCharsets.UTF_8)));
+        Cli.Result chat;
+        try {
+            chat = Cli.run(stdout, "chat", "--model", model.toString(), "--threads", "2", "--index", index.toString(),
+                    "--passages", "2", "--temperature", "0", "--max-new-tokens", "8", "--stream");
+        } finally {
+            System.setIn(stdin);
+        }
+        assertEquals(0, chat.exitCode(), chat::describe);
+        Cli.Result ask = Cli.run("ask", "--index", index.toString(), "--model", model.toString(), "--threads", "2",
+                "--top-k", "2", "--max-new-tokens", "8", "--stream", question);
+        assertEquals(0, ask.exitCode(), ask::describe);
+        String nl = System.lineSeparator();
+        int cut = ask.out().indexOf(nl + "Sources:" + nl);
+        String answer = ask.out().substring(0, cut); // the streamed text and its newline
+        String sources = ask.out().substring(cut + (nl + "Sources:" + nl).length());
+        assertTrue(sources.startsWith("  [1] ") && sources.lines().findFirst().orElseThrow()
+                .matches("  \\[1] .*handbook\\.pdf, page 2 \\(score .*\\)"), ask.out());
+        assertEquals(2, sources.lines().count(), ask.out());
+        // The same greedy answer to the same cited prompt, then /sources: the same list as woq ask's.
+        assertEquals(answer + sources, chat.out(), chat.describe());
+        String text = answer.strip();
+        assertTrue(!text.isEmpty(), "an answer was generated");
+        long partial = stdout.snapshots.stream().filter(s -> s.length() < answer.length() - nl.length()).count();
+        assertTrue(partial >= 2, () -> "stdout flushed only at " + stdout.snapshots);
+        assertTrue(chat.err().contains("index " + index + ": 5 passages, 2 per question (hybrid)"), chat.err());
+    }
+
+    @Test
+    void chatWithAnIndexListsSourcesInItsHelp() {
+        InputStream stdin = System.in;
+        System.setIn(new ByteArrayInputStream("/sources\n/help\n".getBytes(StandardCharsets.UTF_8)));
+        Cli.Result chat;
+        try {
+            chat = Cli.run("chat", "--model", model.toString(), "--threads", "2", "--index", index.toString());
+        } finally {
+            System.setIn(stdin);
+        }
+        assertEquals(0, chat.exitCode(), chat::describe);
+        assertTrue(chat.out().startsWith("no answer yet: ask a question first" + System.lineSeparator()), chat.out());
+        assertTrue(chat.out().contains("/sources       the passages of the last answer: n, file, page, score"),
+                chat.out());
+        Cli.Result help = Cli.run("chat", "--help");
+        assertTrue(help.out().contains("--index") && help.out().contains("/sources"), help.out());
     }
 }

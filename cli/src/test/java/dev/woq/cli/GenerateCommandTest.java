@@ -12,13 +12,11 @@ import dev.woq.tokenizer.Llama3ChatTemplate.Role;
 import dev.woq.tokenizer.Llama3Tokenizer;
 import dev.woq.tokenizer.StreamingDecoder;
 import java.io.IOException;
-import java.io.StringWriter;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Set;
@@ -146,7 +144,7 @@ class GenerateCommandTest {
     @Test
     void streamPrintsTheDecodersTextToStdoutTokenByToken() {
         String[] chat = {"--chat", "--system", SYSTEM, "--prompt", USER, "--temperature", "0", "--max-new-tokens", "12"};
-        FlushRecorder stdout = new FlushRecorder();
+        Cli.FlushRecorder stdout = new Cli.FlushRecorder();
 
         Cli.Result streamed = Cli.run(stdout, concat(concat(new String[] {"generate", "--model", model.toString()}, chat), "--stream"));
         JsonObject json = generate(concat(chat, "--json")).json(); // greedy: the same tokens, with their ids
@@ -190,18 +188,5 @@ class GenerateCommandTest {
         String[] all = java.util.Arrays.copyOf(a, a.length + b.length);
         System.arraycopy(b, 0, all, a.length, b.length);
         return all;
-    }
-
-    /** Remembers what had been written at each flush that added text. */
-    private static final class FlushRecorder extends StringWriter {
-        final List<String> snapshots = new ArrayList<>();
-
-        @Override
-        public void flush() {
-            String now = toString();
-            if (snapshots.isEmpty() ? !now.isEmpty() : !now.equals(snapshots.get(snapshots.size() - 1))) {
-                snapshots.add(now);
-            }
-        }
     }
 }

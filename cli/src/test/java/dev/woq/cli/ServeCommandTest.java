@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import java.io.BufferedReader;
-import java.io.InputStreamReader;
 import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -13,54 +12,24 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** {@code woq serve} as a process: it listens, loads, answers, logs, and stops on SIGTERM. */
 class ServeCommandTest {
-    private static final Pattern LISTENING = Pattern.compile("listening on http://127\\.0\\.0\\.1:(\\d+)/v1");
-
     @TempDir
     Path tmp;
-
-    private Process serve(Path model, String... extra) throws Exception {
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        List<String> command = new ArrayList<>(List.of(java, "-Xmx512m", "-Dai.djl.offline=true",
-                "-cp", System.getProperty("java.class.path"), Main.class.getName(),
-                "serve", "--model", model.toString(), "--threads", "2", "--woq-home", tmp.resolve("home").toString()));
-        command.addAll(List.of(extra));
-        ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true);
-        pb.environment().remove("WOQ_API_KEY");
-        return pb.start();
-    }
 
     @Test
     void servesTheModelOnAFreePortLogsEachRequestAndStopsOnSigterm() throws Exception {
         Path model = Cli.synthTiny(tmp.resolve("tiny"));
-        Process p = serve(model, "--port", "0", "--api-key", "k-123");
-        List<String> lines = new ArrayList<>();
-        try {
-            BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
-            int port = -1;
-            for (String line; port < 0 && (line = out.readLine()) != null; ) {
-                lines.add(line);
-                Matcher m = LISTENING.matcher(line);
-                if (m.find()) {
-                    port = Integer.parseInt(m.group(1));
-                }
-            }
-            assertTrue(port > 0, "no 'listening on' line: " + lines);
-            for (String line; (line = out.readLine()) != null; ) {
-                lines.add(line);
-                if (line.contains("ready in")) {
-                    break;
-                }
-            }
+        try (ServeProcess serve = ServeProcess.start(model, tmp.resolve("home"), "--port", "0", "--api-key", "k-123")) {
+            int port = serve.port();
+            serve.awaitLine("ready in");
+            BufferedReader out = serve.output;
+            List<String> lines = serve.lines;
             HttpClient http = HttpClient.newHttpClient();
             HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/v1/chat/completions"))
                     .header("Authorization", "Bearer k-123")
@@ -72,18 +41,14 @@ class ServeCommandTest {
             String logLine = out.readLine();
             assertTrue(logLine.contains("POST /v1/chat/completions 200 in=") && logLine.contains("out=3"), logLine);
             assertTrue(lines.stream().noneMatch(l -> l.contains("k-123")), "the key is never printed: " + lines);
-            p.destroy(); // SIGTERM
-            assertTrue(p.waitFor(60, TimeUnit.SECONDS), "woq serve did not stop on SIGTERM");
-        } finally {
-            p.destroyForcibly();
-        }
+        } // SIGTERM, and it must stop
     }
 
     @Test
     void aPortInUseIsRefusedWithThePortAndAHint() throws Exception {
         Path model = Cli.synthTiny(tmp.resolve("tiny"));
         try (ServerSocket taken = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-            Process p = serve(model, "--port", Integer.toString(taken.getLocalPort()));
+            Process p = ServeProcess.start(model, tmp.resolve("home"), "--port", Integer.toString(taken.getLocalPort())).process;
             if (!p.waitFor(60, TimeUnit.SECONDS)) {
                 p.destroyForcibly();
                 fail("woq serve kept running on a port in use");

@@ -331,9 +331,12 @@ public final class DocumentIndex implements AutoCloseable {
     /** Passages in the index. */
     public int passageCount() {
         try {
-            DirectoryReader r = reader();
-            return r == null ? 0 : new IndexSearcher(r).count(
-                    new TermQuery(new Term(IndexFields.KIND, IndexFields.KIND_CHUNK)));
+            DirectoryReader r = acquire();
+            try {
+                return passages(r);
+            } finally {
+                release(r);
+            }
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
@@ -351,9 +354,10 @@ public final class DocumentIndex implements AutoCloseable {
         if (query.isBlank()) {
             throw new WoqException("The query is empty: give some words to search for");
         }
+        DirectoryReader r = null;
         try {
-            DirectoryReader r = reader();
-            if (r == null || passageCount() == 0) {
+            r = acquire();
+            if (passages(r) == 0) {
                 throw new EmptyIndexException("The index at " + dir + " holds no passages: add documents with"
                         + " 'woq index --index " + dir + " FILE...'");
             }
@@ -376,6 +380,34 @@ public final class DocumentIndex implements AutoCloseable {
             return hits;
         } catch (IOException e) {
             throw new UncheckedIOException(e);
+        } finally {
+            release(r);
+        }
+    }
+
+    private static int passages(DirectoryReader r) throws IOException {
+        return r == null ? 0 : new IndexSearcher(r).count(new TermQuery(new Term(IndexFields.KIND, IndexFields.KIND_CHUNK)));
+    }
+
+    /**
+     * The newest reader, with a reference held for the caller ({@link #release}): searches run on
+     * many threads at once (woq serve), and refreshing the reader must not close it under one.
+     */
+    private synchronized DirectoryReader acquire() throws IOException {
+        DirectoryReader r = reader();
+        if (r != null) {
+            r.incRef();
+        }
+        return r;
+    }
+
+    private static void release(DirectoryReader r) {
+        if (r != null) {
+            try {
+                r.decRef();
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
         }
     }
 
@@ -432,7 +464,7 @@ public final class DocumentIndex implements AutoCloseable {
                 .toList();
     }
 
-    private DirectoryReader reader() throws IOException {
+    private synchronized DirectoryReader reader() throws IOException {
         if (reader == null) {
             if (writer != null) {
                 reader = DirectoryReader.open(writer);
@@ -457,7 +489,7 @@ public final class DocumentIndex implements AutoCloseable {
     }
 
     @Override
-    public void close() {
+    public synchronized void close() {
         try {
             if (reader != null) {
                 reader.close();

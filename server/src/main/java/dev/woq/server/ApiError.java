@@ -43,7 +43,8 @@ final class ApiError extends RuntimeException {
     static ApiError notFound(String method, String path) {
         return new ApiError(404, "invalid_request_error",
                 "Unknown endpoint " + method + " " + path + ": woq serves POST /v1/chat/completions,"
-                        + " POST /v1/completions, GET /v1/models and GET /health.", null, "unknown_url");
+                        + " POST /v1/completions, POST /v1/embeddings, POST /v1/search, GET /v1/models and"
+                        + " GET /health.", null, "unknown_url");
     }
 
     static ApiError tooLarge(long limit) {

@@ -24,16 +24,7 @@ final class ApiRequestParser {
     private ApiRequestParser() {}
 
     static ApiRequest parse(String body, boolean chat) {
-        JsonObject o;
-        try {
-            JsonElement root = JsonParser.parseString(body);
-            if (!root.isJsonObject()) {
-                throw ApiError.badRequest("The request body must be a JSON object.", null);
-            }
-            o = root.getAsJsonObject();
-        } catch (JsonParseException e) {
-            throw ApiError.badRequest("The request body is not valid JSON: " + rootCause(e), null);
-        }
+        JsonObject o = object(body);
         String model = string(o, "model", true);
         List<Llama3ChatTemplate.Message> messages = chat ? messages(o) : null;
         String prompt = chat ? null : prompt(o);
@@ -61,6 +52,19 @@ final class ApiRequestParser {
         }
         return new ApiRequest(chat, model, messages, prompt, temperature, topP, maxTokens, stop(o), seed, stream,
                 includeUsage);
+    }
+
+    /** The body as a JSON object; 400 when it is not one. */
+    static JsonObject object(String body) {
+        try {
+            JsonElement root = JsonParser.parseString(body);
+            if (!root.isJsonObject()) {
+                throw ApiError.badRequest("The request body must be a JSON object.", null);
+            }
+            return root.getAsJsonObject();
+        } catch (JsonParseException e) {
+            throw ApiError.badRequest("The request body is not valid JSON: " + rootCause(e), null);
+        }
     }
 
     private static List<Llama3ChatTemplate.Message> messages(JsonObject o) {
@@ -154,11 +158,11 @@ final class ApiRequestParser {
         throw ApiError.badRequest("stop must be a string or an array of strings.", "stop");
     }
 
-    private static boolean present(JsonObject o, String name) {
+    static boolean present(JsonObject o, String name) {
         return o.has(name) && !o.get(name).isJsonNull();
     }
 
-    private static String string(JsonObject o, String name, boolean required) {
+    static String string(JsonObject o, String name, boolean required) {
         return string(o, name, required, name);
     }
 
@@ -197,7 +201,7 @@ final class ApiRequestParser {
         return v;
     }
 
-    private static Integer integer(JsonObject o, String name) {
+    static Integer integer(JsonObject o, String name) {
         if (!present(o, name)) {
             return null;
         }
@@ -208,7 +212,7 @@ final class ApiRequestParser {
         return (int) v;
     }
 
-    private static long longValue(JsonObject o, String name) {
+    static long longValue(JsonObject o, String name) {
         JsonElement e = o.get(name);
         if (!e.isJsonPrimitive() || !e.getAsJsonPrimitive().isNumber()) {
             throw ApiError.badRequest(name + " must be an integer, got " + e + ".", name);

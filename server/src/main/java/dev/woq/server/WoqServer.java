@@ -27,10 +27,12 @@ public final class WoqServer implements AutoCloseable {
     private final byte[] apiKeyDigest;
     private final Javalin app;
     private final CompletableFuture<ModelService> loaded = new CompletableFuture<>();
+    private final Documents documents;
     private final long created = System.currentTimeMillis() / 1000;
 
-    private WoqServer(ServerOptions options, PrintStream log) {
+    private WoqServer(ServerOptions options, Documents documents, PrintStream log) {
         this.options = options;
+        this.documents = documents;
         this.log = log;
         this.apiKeyDigest = options.apiKey() == null ? null : sha256(options.apiKey());
         this.app = Javalin.create(config -> {
@@ -47,6 +49,10 @@ public final class WoqServer implements AutoCloseable {
         app.before("/v1/*", this::authorize);
         app.post("/v1/chat/completions", chat::handle);
         app.post("/v1/completions", completion::handle);
+        EmbeddingsHandler embeddings = new EmbeddingsHandler(documents);
+        SearchHandler search = new SearchHandler(documents);
+        app.post("/v1/embeddings", ctx -> embeddings.handle(ctx, body(ctx)));
+        app.post("/v1/search", ctx -> search.handle(ctx, body(ctx)));
         app.get("/v1/models", ctx -> ctx.contentType("application/json").result(OpenAiJson.models(service().id, created).toString()));
         app.get("/health", this::health);
         app.exception(ApiError.class, (e, ctx) -> error(ctx, e));
@@ -66,12 +72,22 @@ public final class WoqServer implements AutoCloseable {
     }
 
     /**
-     * Starts listening, then loads the model with {@code loader} on another thread.
+     * Starts listening, then loads the model with {@code loader} on another thread; the embedding
+     * model loads on the first {@code /v1/embeddings} request, and there is no index to search.
      *
      * @param log where the request lines and load messages go (stderr in the CLI)
      */
     public static WoqServer start(ServerOptions options, ModelLoader loader, PrintStream log) {
-        WoqServer server = new WoqServer(options, log);
+        return start(options, loader, Documents.embeddingsOnly(
+                () -> dev.woq.rag.MiniLmEmbedder.load(Runtime.getRuntime().availableProcessors())), log);
+    }
+
+    /**
+     * Starts listening, then loads the model with {@code loader} on another thread; {@code documents}
+     * answers {@code /v1/embeddings} and {@code /v1/search} and is closed with the server.
+     */
+    public static WoqServer start(ServerOptions options, ModelLoader loader, Documents documents, PrintStream log) {
+        WoqServer server = new WoqServer(options, documents, log);
         server.app.start();
         Thread load = new Thread(() -> {
             try {
@@ -223,6 +239,7 @@ public final class WoqServer implements AutoCloseable {
     @Override
     public void close() {
         app.stop();
+        documents.close();
         if (!loaded.complete(null) && !loaded.isCompletedExceptionally()) {
             ModelService s = loaded.join();
             if (s != null) {

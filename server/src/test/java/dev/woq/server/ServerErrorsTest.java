@@ -108,8 +108,8 @@ class ServerErrorsTest {
 
     @Test
     void anUnknownEndpointIs404InOpenAisShape() throws Exception {
-        JsonObject e = error(post("/v1/embeddings", "{}", KEY), 404);
-        assertTrue(e.get("message").getAsString().contains("/v1/embeddings"), e.toString());
+        JsonObject e = error(post("/v1/images/generations", "{}", KEY), 404);
+        assertTrue(e.get("message").getAsString().contains("/v1/images/generations"), e.toString());
     }
 
     @Test
