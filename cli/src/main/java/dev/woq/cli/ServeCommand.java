@@ -192,7 +192,7 @@ final class ServeCommand implements Callable<Integer> {
         runtime.applyTo(model);
         err.printf(Locale.ROOT, "woq serve: %s; context %,d tokens%n", local.describe(), model.config().maxPositionEmbeddings());
         err.flush();
-        return new WoqServer.LoadedModel(id, model, local.tokenizer());
+        return new WoqServer.LoadedModel(id, model, local.tokenizer(), local.chatFormat());
     }
 
     private static String rootMessage(Throwable e) {

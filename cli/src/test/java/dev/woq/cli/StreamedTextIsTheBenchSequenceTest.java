@@ -9,7 +9,7 @@ import dev.woq.runtime.bench.ModelBenchmark;
 import dev.woq.tokenizer.Llama3ChatTemplate;
 import dev.woq.tokenizer.Llama3ChatTemplate.Message;
 import dev.woq.tokenizer.Llama3ChatTemplate.Role;
-import dev.woq.tokenizer.Llama3Tokenizer;
+import dev.woq.tokenizer.Tokenizer;
 import java.io.ByteArrayInputStream;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -61,7 +61,7 @@ class StreamedTextIsTheBenchSequenceTest {
 
     /** The text of {@code ids} with special tokens (the end token) left out, decoded at once. */
     private static String text(int[] ids) {
-        Llama3Tokenizer tokenizer = local.tokenizer();
+        Tokenizer tokenizer = local.tokenizer();
         return tokenizer.decode(Arrays.stream(ids).filter(id -> !tokenizer.isSpecial(id)).toArray());
     }
 

@@ -1,6 +1,7 @@
 package dev.woq.rag;
 
 import dev.woq.runtime.WoqException;
+import dev.woq.tokenizer.ChatFormat;
 import dev.woq.tokenizer.Llama3ChatTemplate;
 import dev.woq.tokenizer.Llama3ChatTemplate.Message;
 import dev.woq.tokenizer.Llama3ChatTemplate.Role;
@@ -9,7 +10,7 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * The Llama 3 chat prompt of a question over documents: numbered passages, and the instruction to
+ * The chat prompt (in the model's chat format) of a question over documents: numbered passages, and the instruction to
  * answer from them alone with {@code [n]} citations. Passages that do not fit in the context
  * (with room left for the answer) are dropped, lowest rank first.
  */
@@ -35,7 +36,7 @@ public final class CitedPrompt {
      *
      * @throws WoqException when not even the question fits
      */
-    public static CitedPrompt fit(Llama3ChatTemplate template, String question, List<Hit> hits, int contextTokens,
+    public static CitedPrompt fit(ChatFormat template, String question, List<Hit> hits, int contextTokens,
             int answerTokens) {
         int budget = contextTokens - answerTokens;
         for (int kept = hits.size(); kept >= 0; kept--) {

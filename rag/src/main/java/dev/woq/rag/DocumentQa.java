@@ -4,13 +4,13 @@ import dev.woq.runtime.LocalModel;
 import dev.woq.runtime.generate.GenerationConfig;
 import dev.woq.runtime.generate.GenerationResult;
 import dev.woq.runtime.generate.Generator;
-import dev.woq.tokenizer.Llama3ChatTemplate;
+import dev.woq.tokenizer.ChatFormat;
 import dev.woq.tokenizer.StreamingDecoder;
 import java.util.List;
 import java.util.function.Consumer;
 
 /**
- * Answers a question from an index: retrieves passages, fits them into a Llama 3 chat prompt that
+ * Answers a question from an index: retrieves passages, fits them into a chat prompt (the model's format) that
  * asks for an answer from them alone with {@code [n]} citations ({@link CitedPrompt}), and generates
  * with the runtime's {@link Generator}, handing the text to a callback as it comes.
  *
@@ -24,12 +24,12 @@ import java.util.function.Consumer;
 public final class DocumentQa {
     private final DocumentIndex index;
     private final LocalModel model;
-    private final Llama3ChatTemplate template;
+    private final ChatFormat template;
 
     public DocumentQa(DocumentIndex index, LocalModel model) {
         this.index = index;
         this.model = model;
-        this.template = new Llama3ChatTemplate(model.tokenizer());
+        this.template = model.chatFormat();
     }
 
     /**

@@ -2,14 +2,19 @@ package dev.woq.runtime;
 
 import dev.woq.runtime.engine.TorchRuntime;
 import dev.woq.runtime.model.LlamaModel;
-import dev.woq.tokenizer.Llama3Tokenizer;
+import dev.woq.tokenizer.ChatFormat;
+import dev.woq.tokenizer.ChatFormats;
+import dev.woq.tokenizer.Tokenizer;
+import dev.woq.tokenizer.TokenizerException;
+import dev.woq.tokenizer.Tokenizers;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
 
 /**
- * A model ready to generate in this process: the engine, the weights and the tokenizer, loaded
- * together from one directory (a Hugging Face checkpoint or a registry entry; see
+ * A model ready to generate in this process: the engine, the weights, the tokenizer (Llama 3's or
+ * Llama 2's, by the file) and the chat format (by the model's chat template), loaded together
+ * from one directory (a Hugging Face checkpoint or a registry entry; see
  * {@link dev.woq.runtime.registry.ModelResolver} for turning a name and a dtype into one). Closing
  * it frees the weights and the tokenizer; the engine stays for the process.
  */
@@ -17,14 +22,17 @@ public final class LocalModel implements AutoCloseable {
     private final Path dir;
     private final TorchRuntime torch;
     private final LlamaModel model;
-    private final Llama3Tokenizer tokenizer;
+    private final Tokenizer tokenizer;
+    private final ChatFormats.Choice chat;
     private final double loadSeconds;
 
-    private LocalModel(Path dir, TorchRuntime torch, LlamaModel model, Llama3Tokenizer tokenizer, double loadSeconds) {
+    private LocalModel(Path dir, TorchRuntime torch, LlamaModel model, Tokenizer tokenizer, ChatFormats.Choice chat,
+            double loadSeconds) {
         this.dir = dir;
         this.torch = torch;
         this.model = model;
         this.tokenizer = tokenizer;
+        this.chat = chat;
         this.loadSeconds = loadSeconds;
     }
 
@@ -39,10 +47,11 @@ public final class LocalModel implements AutoCloseable {
         Path file = tokenizerFile(dir, tokenizerFile);
         long start = System.nanoTime();
         TorchRuntime torch = TorchRuntime.start(threads);
-        Llama3Tokenizer tokenizer = Llama3Tokenizer.load(file);
+        Tokenizer tokenizer = Tokenizers.load(file);
         try {
+            ChatFormats.Choice chat = chatFormat(dir, tokenizer);
             LlamaModel model = LlamaModel.load(torch, dir);
-            return new LocalModel(dir, torch, model, tokenizer, (System.nanoTime() - start) / 1e9);
+            return new LocalModel(dir, torch, model, tokenizer, chat, (System.nanoTime() - start) / 1e9);
         } catch (RuntimeException e) {
             tokenizer.close();
             throw e;
@@ -76,8 +85,31 @@ public final class LocalModel implements AutoCloseable {
         return model;
     }
 
-    public Llama3Tokenizer tokenizer() {
+    public Tokenizer tokenizer() {
         return tokenizer;
+    }
+
+    /** The chat format, chosen from the model's chat template (see {@link ChatFormats}). */
+    public ChatFormat chatFormat() {
+        return chat.format();
+    }
+
+    /** How the chat format was chosen, e.g. "llama2, from the chat_template of .../tokenizer_config.json". */
+    public String chatFormatChoice() {
+        return chat.how();
+    }
+
+    /**
+     * The chat format of a model directory, from its {@code tokenizer_config.json}'s chat template.
+     *
+     * @throws WoqException when the template is not one woq knows, or does not fit the tokenizer
+     */
+    public static ChatFormats.Choice chatFormat(Path dir, Tokenizer tokenizer) {
+        try {
+            return ChatFormats.forModel(dir, tokenizer);
+        } catch (TokenizerException e) {
+            throw new WoqException(e.getMessage(), e);
+        }
     }
 
     /** Seconds from the start of {@link #load} to a usable model. */
@@ -87,8 +119,8 @@ public final class LocalModel implements AutoCloseable {
 
     /** The startup line: engine, kernels, threads, the model, its layers and weight format, load time. */
     public String describe() {
-        return String.format(Locale.ROOT, "%s; model %s (%d layers, %s), loaded in %.1f s",
-                torch.describe(), dir, model.config().numLayers(), model.weightFormat(), loadSeconds);
+        return String.format(Locale.ROOT, "%s; model %s (%d layers, %s), loaded in %.1f s; chat format %s",
+                torch.describe(), dir, model.config().numLayers(), model.weightFormat(), loadSeconds, chat.how());
     }
 
     @Override

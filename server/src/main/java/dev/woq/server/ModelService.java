@@ -3,8 +3,8 @@ package dev.woq.server;
 import dev.woq.runtime.generate.ContinuousBatcher;
 import dev.woq.runtime.generate.GenerationConfig;
 import dev.woq.runtime.model.LlamaModel;
-import dev.woq.tokenizer.Llama3ChatTemplate;
-import dev.woq.tokenizer.Llama3Tokenizer;
+import dev.woq.tokenizer.ChatFormat;
+import dev.woq.tokenizer.Tokenizer;
 import java.security.SecureRandom;
 import java.util.HashSet;
 import java.util.Set;
@@ -19,20 +19,22 @@ final class ModelService implements AutoCloseable {
 
     final String id;
     final LlamaModel model;
-    final Llama3Tokenizer tokenizer;
+    final Tokenizer tokenizer;
     final ContinuousBatcher batcher;
-    private final Llama3ChatTemplate template;
+    private final ChatFormat template;
     private final int beginOfText;
     private final int endOfText;
 
-    ModelService(String id, LlamaModel model, Llama3Tokenizer tokenizer, int maxConcurrent, int queue,
+    ModelService(String id, LlamaModel model, ChatFormat chat, int maxConcurrent, int queue,
             long prefixCacheBytes) {
         this.id = id;
         this.model = model;
-        this.tokenizer = tokenizer;
-        this.template = new Llama3ChatTemplate(tokenizer);
-        this.beginOfText = tokenizer.tokenId("<|begin_of_text|>").orElseThrow();
-        this.endOfText = tokenizer.tokenId("<|end_of_text|>").orElseThrow();
+        this.tokenizer = chat.tokenizer();
+        this.template = chat;
+        // Completions: the family's begin and end of text (<|begin_of_text|>/<|end_of_text|>, <s>/</s>).
+        boolean llama2 = tokenizer.family() == dev.woq.tokenizer.TokenizerFamily.LLAMA2;
+        this.beginOfText = tokenizer.tokenId(llama2 ? "<s>" : "<|begin_of_text|>").orElseThrow();
+        this.endOfText = tokenizer.tokenId(llama2 ? "</s>" : "<|end_of_text|>").orElseThrow();
         this.batcher = new ContinuousBatcher(model, maxConcurrent, queue, prefixCacheBytes);
     }
 
@@ -40,10 +42,15 @@ final class ModelService implements AutoCloseable {
         return model.config().maxPositionEmbeddings();
     }
 
-    /** Chat: Llama 3's format ending in an open assistant header. Completion: BOS + the prompt. */
+    /** Chat: the model's chat format, ready for the reply. Completion: BOS + the prompt. */
     int[] promptIds(ApiRequest request) {
         if (request.chat()) {
-            return template.encodeDialogPrompt(request.messages());
+            try {
+                return template.encodeDialogPrompt(request.messages());
+            } catch (dev.woq.tokenizer.TokenizerException e) {
+                // Llama 2's format takes only system?, then user and assistant in turn, ending with user.
+                throw ApiError.badRequest(e.getMessage(), "messages");
+            }
         }
         int[] text = tokenizer.encode(request.prompt());
         int[] ids = new int[text.length + 1];

@@ -128,10 +128,16 @@ public final class WoqServer implements AutoCloseable {
     @FunctionalInterface
     public interface ModelLoader extends Callable<LoadedModel> { }
 
-    /** What a loader returns: the model, its tokenizer, and the id clients name it by. */
-    public record LoadedModel(String id, dev.woq.runtime.model.LlamaModel model, dev.woq.tokenizer.Llama3Tokenizer tokenizer) {
+    /** What a loader returns: the model, its tokenizer and chat format, and the id clients name it by. */
+    public record LoadedModel(String id, dev.woq.runtime.model.LlamaModel model, dev.woq.tokenizer.Tokenizer tokenizer,
+            dev.woq.tokenizer.ChatFormat chat) {
+        /** A model in its tokenizer family's default chat format. */
+        public LoadedModel(String id, dev.woq.runtime.model.LlamaModel model, dev.woq.tokenizer.Tokenizer tokenizer) {
+            this(id, model, tokenizer, dev.woq.tokenizer.ChatFormats.defaultFor(tokenizer));
+        }
+
         ModelService service(ServerOptions options) {
-            return new ModelService(id, model, tokenizer, options.maxConcurrent(), options.queue(),
+            return new ModelService(id, model, chat, options.maxConcurrent(), options.queue(),
                     options.prefixCacheBytes());
         }
     }

@@ -10,7 +10,7 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Turns a row's column values into prompt ids in Llama 3's chat format (the system prompt, then
+ * Turns a row's column values into prompt ids in the model's chat format (the system prompt, then
  * the filled template as the user message), cutting the text column to fit when asked.
  */
 final class ChatPrompts {

@@ -2,8 +2,8 @@ package dev.woq.spark;
 
 import dev.woq.runtime.LocalModel;
 import dev.woq.runtime.generate.ContinuousBatcher;
-import dev.woq.tokenizer.Llama3ChatTemplate;
-import dev.woq.tokenizer.Llama3Tokenizer;
+import dev.woq.tokenizer.ChatFormat;
+import dev.woq.tokenizer.Tokenizer;
 import java.util.HashSet;
 import java.util.Set;
 
@@ -14,19 +14,19 @@ final class SharedModel implements AutoCloseable {
 
     final LocalModel local;
     final ContinuousBatcher batcher;
-    final Llama3ChatTemplate chat;
+    final ChatFormat chat;
     final Set<Integer> stops;
 
     SharedModel(LocalModel local, int inFlight) {
         this.local = local;
         this.batcher = new ContinuousBatcher(local.model(), inFlight, MAX_QUEUED);
-        this.chat = new Llama3ChatTemplate(local.tokenizer());
+        this.chat = local.chatFormat();
         Set<Integer> s = new HashSet<>(chat.stopTokenIds());
         s.addAll(local.model().config().eosTokenIds());
         this.stops = Set.copyOf(s);
     }
 
-    Llama3Tokenizer tokenizer() {
+    Tokenizer tokenizer() {
         return local.tokenizer();
     }
 

@@ -21,7 +21,7 @@ import java.util.Set;
  * by id. Content is encoded with {@link Llama3Tokenizer#encode(String)}, which like the reference
  * treats special-token spellings inside content as ordinary text.
  */
-public final class Llama3ChatTemplate {
+public final class Llama3ChatTemplate implements ChatFormat {
 
     /** Who speaks in a message; {@link #wireName()} is the text encoded in its header. */
     public enum Role {
@@ -69,7 +69,7 @@ public final class Llama3ChatTemplate {
         }
     }
 
-    private final Llama3Tokenizer tokenizer;
+    private final Tokenizer tokenizer;
     private final int beginOfText;
     private final int endOfText;
     private final int startHeader;
@@ -84,7 +84,7 @@ public final class Llama3ChatTemplate {
      *     {@code <|end_of_text|>}, {@code <|start_header_id|>}, {@code <|end_header_id|>} or
      *     {@code <|eot_id|>}; the message names it
      */
-    public Llama3ChatTemplate(Llama3Tokenizer tokenizer) {
+    public Llama3ChatTemplate(Tokenizer tokenizer) {
         this.tokenizer = Objects.requireNonNull(tokenizer, "tokenizer");
         this.beginOfText = requireToken("<|begin_of_text|>");
         this.endOfText = requireToken("<|end_of_text|>");
@@ -97,6 +97,16 @@ public final class Llama3ChatTemplate {
         return tokenizer.tokenId(name).orElseThrow(() -> new TokenizerException(
                 "the tokenizer " + tokenizer.path() + " has no " + name + " token, which Llama 3's"
                         + " chat format needs; is it a Llama 3 (not Llama 2) tokenizer.json?"));
+    }
+
+    @Override
+    public String name() {
+        return "llama3";
+    }
+
+    @Override
+    public Tokenizer tokenizer() {
+        return tokenizer;
     }
 
     /**
@@ -133,6 +143,7 @@ public final class Llama3ChatTemplate {
      * @param dialog the messages, oldest first
      * @return the prompt's token ids
      */
+    @Override
     public int[] encodeDialogPrompt(List<Message> dialog) {
         Objects.requireNonNull(dialog, "dialog");
         IntList tokens = new IntList();
@@ -150,6 +161,7 @@ public final class Llama3ChatTemplate {
      *
      * @return an immutable set of token ids
      */
+    @Override
     public Set<Integer> stopTokenIds() {
         return Set.of(endOfText, endOfTurn);
     }

@@ -32,7 +32,7 @@ import java.util.regex.PatternSyntaxException;
  * name is already set: DJL otherwise asks the cloud instance-metadata address for telemetry on
  * each load, and woq must not send traffic anywhere.
  */
-public final class Llama3Tokenizer implements AutoCloseable {
+public final class Llama3Tokenizer implements Tokenizer {
 
     private static final String HOW_TO_GET_ONE =
             "run scripts/fetch-tokenizer.sh, or point at the tokenizer.json that came with the model";
@@ -121,11 +121,17 @@ public final class Llama3Tokenizer implements AutoCloseable {
         }
     }
 
+    @Override
+    public TokenizerFamily family() {
+        return TokenizerFamily.LLAMA3;
+    }
+
     /**
      * The {@code tokenizer.json} this tokenizer was loaded from.
      *
      * @return the file's path
      */
+    @Override
     public Path path() {
         return path;
     }
@@ -138,6 +144,7 @@ public final class Llama3Tokenizer implements AutoCloseable {
      * @param text the text
      * @return its token ids
      */
+    @Override
     public int[] encode(String text) {
         Objects.requireNonNull(text, "text");
         if (!spellsAddedToken(text)) {
@@ -195,6 +202,7 @@ public final class Llama3Tokenizer implements AutoCloseable {
      * @return the text
      * @throws TokenizerException if an id is outside the vocabulary
      */
+    @Override
     public String decode(int[] ids) {
         Objects.requireNonNull(ids, "ids");
         int length = 0;
@@ -220,6 +228,7 @@ public final class Llama3Tokenizer implements AutoCloseable {
      * @return a fresh copy of the token's bytes
      * @throws TokenizerException if the id is outside the vocabulary
      */
+    @Override
     public byte[] tokenBytes(int id) {
         return vocabulary.bytes(id).clone();
     }
@@ -234,6 +243,7 @@ public final class Llama3Tokenizer implements AutoCloseable {
      *
      * @return one more than the highest token id
      */
+    @Override
     public int vocabSize() {
         return vocabulary.size();
     }
@@ -246,6 +256,7 @@ public final class Llama3Tokenizer implements AutoCloseable {
      * @param token the spelling
      * @return its id, or empty if the tokenizer has no such token
      */
+    @Override
     public OptionalInt tokenId(String token) {
         Objects.requireNonNull(token, "token");
         return vocabulary.id(token);
@@ -258,6 +269,7 @@ public final class Llama3Tokenizer implements AutoCloseable {
      * @param id a token id
      * @return true for special tokens; false for ordinary tokens and ids outside the vocabulary
      */
+    @Override
     public boolean isSpecial(int id) {
         return vocabulary.isSpecial(id);
     }

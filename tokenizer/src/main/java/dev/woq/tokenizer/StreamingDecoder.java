@@ -18,11 +18,16 @@ import java.util.Objects;
  * split across two outputs either. Bytes that can never become valid UTF-8 are emitted as U+FFFD
  * as soon as they are known to be invalid.
  *
+ * <p>Llama 2's decoding drops the space SentencePiece puts in front of the first word; this
+ * decoder drops it too, so the streamed pieces join to {@link Tokenizer#decode}'s text.
+ *
  * <p>Not thread-safe: use one decoder per generated sequence.
  */
 public final class StreamingDecoder {
 
-    private final Llama3Tokenizer tokenizer;
+    private final Tokenizer tokenizer;
+    /** Whether a leading space is still to be dropped, as {@link Tokenizer#decode} drops it. */
+    private boolean dropLeadingSpace;
     private final boolean skipSpecialTokens;
     private final CharsetDecoder utf8 = StandardCharsets.UTF_8.newDecoder()
             .onMalformedInput(CodingErrorAction.REPLACE)
@@ -36,7 +41,7 @@ public final class StreamingDecoder {
      *
      * @param tokenizer the tokenizer whose ids will be pushed
      */
-    public StreamingDecoder(Llama3Tokenizer tokenizer) {
+    public StreamingDecoder(Tokenizer tokenizer) {
         this(tokenizer, true);
     }
 
@@ -47,9 +52,10 @@ public final class StreamingDecoder {
      * @param skipSpecialTokens true to emit nothing for special tokens; false to emit their
      *     spelling, such as {@code "<|eot_id|>"}
      */
-    public StreamingDecoder(Llama3Tokenizer tokenizer, boolean skipSpecialTokens) {
+    public StreamingDecoder(Tokenizer tokenizer, boolean skipSpecialTokens) {
         this.tokenizer = Objects.requireNonNull(tokenizer, "tokenizer");
         this.skipSpecialTokens = skipSpecialTokens;
+        this.dropLeadingSpace = tokenizer.decodeDropsLeadingSpace();
     }
 
     /**
@@ -60,13 +66,14 @@ public final class StreamingDecoder {
      * @throws TokenizerException if the id is outside the vocabulary
      */
     public String push(int id) {
-        byte[] bytes = tokenizer.tokenBytesShared(id);
+        byte[] bytes = tokenizer instanceof Llama3Tokenizer llama3
+                ? llama3.tokenBytesShared(id) : tokenizer.tokenBytes(id);
         if (skipSpecialTokens && tokenizer.isSpecial(id)) {
             // Skipped tokens leave pending bytes alone: the next ordinary token may finish them.
             return "";
         }
         append(bytes);
-        return decodePending(false);
+        return dropLeadingSpace(decodePending(false));
     }
 
     /**
@@ -76,10 +83,20 @@ public final class StreamingDecoder {
      * @return the remaining text, usually empty
      */
     public String flush() {
-        String rest = decodePending(true);
+        String rest = dropLeadingSpace(decodePending(true));
         utf8.reset();
         pending.clear();
+        dropLeadingSpace = tokenizer.decodeDropsLeadingSpace();
         return rest;
+    }
+
+    /** Drops the first space of a sequence's text where the tokenizer's decode does (Llama 2). */
+    private String dropLeadingSpace(String text) {
+        if (!dropLeadingSpace || text.isEmpty()) {
+            return text;
+        }
+        dropLeadingSpace = false;
+        return text.charAt(0) == ' ' ? text.substring(1) : text;
     }
 
     private void append(byte[] bytes) {

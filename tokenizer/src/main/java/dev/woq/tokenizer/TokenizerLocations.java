@@ -3,7 +3,7 @@ package dev.woq.tokenizer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
-/** Where woq finds the Llama 3 {@code tokenizer.json} that scripts/fetch-tokenizer.sh caches. */
+/** Where woq finds the Llama 3 and Llama 2 {@code tokenizer.json} files that scripts/fetch-tokenizer.sh caches. */
 public final class TokenizerLocations {
     private TokenizerLocations() {}
 
@@ -27,6 +27,26 @@ public final class TokenizerLocations {
         Path dir = cache != null && !cache.isBlank()
                 ? Path.of(cache)
                 : Path.of(System.getProperty("user.home"), ".cache", "woq", "tokenizer", "llama3");
+        return dir.resolve("tokenizer.json");
+    }
+
+    /**
+     * The Llama 2 {@code tokenizer.json} that scripts/fetch-llama2-tokenizer.sh caches: the system
+     * property {@code woq.tokenizer.llama2} if set (the build sets it for tests), else
+     * {@code $WOQ_LLAMA2_TOKENIZER_CACHE/tokenizer.json}, else
+     * {@code ~/.cache/woq/tokenizer/llama2/tokenizer.json}.
+     *
+     * @return the path, which may not exist
+     */
+    public static Path defaultLlama2TokenizerJson() {
+        String property = System.getProperty("woq.tokenizer.llama2");
+        if (property != null && !property.isBlank()) {
+            return Path.of(property);
+        }
+        String cache = System.getenv("WOQ_LLAMA2_TOKENIZER_CACHE");
+        Path dir = cache != null && !cache.isBlank()
+                ? Path.of(cache)
+                : Path.of(System.getProperty("user.home"), ".cache", "woq", "tokenizer", "llama2");
         return dir.resolve("tokenizer.json");
     }
 

@@ -7,11 +7,14 @@ import dev.woq.runtime.generate.Generator;
 import dev.woq.runtime.generate.StopReason;
 import dev.woq.runtime.model.InferenceSession;
 import dev.woq.runtime.model.LlamaModel;
+import dev.woq.tokenizer.ChatFormat;
+import dev.woq.tokenizer.ChatFormats;
 import dev.woq.tokenizer.Llama3ChatTemplate;
 import dev.woq.tokenizer.Llama3ChatTemplate.Message;
 import dev.woq.tokenizer.Llama3ChatTemplate.Role;
-import dev.woq.tokenizer.Llama3Tokenizer;
 import dev.woq.tokenizer.StreamingDecoder;
+import dev.woq.tokenizer.Tokenizer;
+import dev.woq.tokenizer.TokenizerException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -21,7 +24,7 @@ import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
 
 /**
- * A multi-turn chat with one model in Llama 3's chat format.
+ * A multi-turn chat with one model in its chat format (Llama 3's or Llama 2's).
  *
  * <p>The dialog is kept as token ids, exactly as the model saw and wrote them, so each turn's
  * prompt starts with the ids already in the KV cache: only the new user message (and the last
@@ -29,10 +32,16 @@ import java.util.function.Consumer;
  * the context, the oldest turns are dropped, never the system prompt; the positions after it
  * then change, so that one turn recomputes the history it keeps.
  *
+ * <p>Llama 2's format puts the system prompt inside the first user message, and its reference
+ * renders the history from text every turn; so in that format each prompt is the format's
+ * encoding of the whole dialog, and the KV cache is kept for the prefix it shares with the last.
+ *
  * <p>Not thread-safe: one conversation per user.
  */
 public final class Conversation implements AutoCloseable {
-    private final Llama3Tokenizer tokenizer;
+    private final Tokenizer tokenizer;
+    private final ChatFormat format;
+    /** The format when it is Llama 3's, whose dialog is kept as the very ids; else null. */
     private final Llama3ChatTemplate template;
     private final Generator generator;
     private final InferenceSession session;
@@ -43,24 +52,39 @@ public final class Conversation implements AutoCloseable {
     private String systemPrompt;
     private int[] systemIds = new int[0];
 
-    /** A user message and the reply, as ids: user message, assistant header, reply, {@code <|eot_id|>}. */
+    /**
+     * A user message and the reply, as ids: user message, assistant header, reply,
+     * {@code <|eot_id|>} (for Llama 2: the exchange as the format encodes it alone).
+     */
     private record Turn(String user, String assistant, int[] ids) {}
 
     /**
-     * Starts an empty conversation.
+     * Starts an empty conversation in the default format of the tokenizer's family.
      *
      * @param model the model; the conversation allocates its own KV cache
      * @param tokenizer the model's tokenizer
      * @param contextTokens how many tokens the conversation may hold, at most the model's context
      */
-    public Conversation(LlamaModel model, Llama3Tokenizer tokenizer, int contextTokens) {
+    public Conversation(LlamaModel model, Tokenizer tokenizer, int contextTokens) {
+        this(model, ChatFormats.defaultFor(tokenizer), contextTokens);
+    }
+
+    /**
+     * Starts an empty conversation.
+     *
+     * @param model the model; the conversation allocates its own KV cache
+     * @param format the model's chat format ({@link dev.woq.runtime.LocalModel#chatFormat()})
+     * @param contextTokens how many tokens the conversation may hold, at most the model's context
+     */
+    public Conversation(LlamaModel model, ChatFormat format, int contextTokens) {
         Objects.requireNonNull(model, "model");
-        this.tokenizer = Objects.requireNonNull(tokenizer, "tokenizer");
+        this.format = Objects.requireNonNull(format, "format");
+        this.tokenizer = format.tokenizer();
         int max = model.config().maxPositionEmbeddings();
         if (contextTokens < 16 || contextTokens > max) {
             throw new WoqException("The chat context must be 16.." + max + " tokens (the model's context), got " + contextTokens);
         }
-        this.template = new Llama3ChatTemplate(tokenizer);
+        this.template = format instanceof Llama3ChatTemplate llama3 ? llama3 : null;
         this.generator = new Generator(model);
         this.beginOfText = model.config().bosTokenId();
         this.session = model.newSession(contextTokens);
@@ -76,7 +100,9 @@ public final class Conversation implements AutoCloseable {
             systemIds = new int[0];
         } else {
             systemPrompt = text;
-            systemIds = template.encodeMessage(new Message(Role.SYSTEM, text));
+            // Llama 2: the system block's own ids, to budget the context; the prompt holds it inside the first turn.
+            systemIds = template != null ? template.encodeMessage(new Message(Role.SYSTEM, text))
+                    : tokenizer.encode("<<SYS>>\n" + text + "\n<</SYS>>\n\n");
         }
     }
 
@@ -104,7 +130,7 @@ public final class Conversation implements AutoCloseable {
 
     /** Tokens the conversation holds: begin-of-text, system prompt and turns. */
     public int contextUsed() {
-        int n = 1 + systemIds.length;
+        int n = (template != null ? 1 : 0) + systemIds.length;
         for (Turn t : turns) {
             n += t.ids().length;
         }
@@ -127,19 +153,35 @@ public final class Conversation implements AutoCloseable {
      * @throws WoqException if the message cannot fit in the context even with every earlier turn dropped
      */
     public ChatReply reply(String userText, GenerationConfig config, Consumer<String> text, BooleanSupplier cancelled) {
-        int[] userIds = template.encodeMessage(new Message(Role.USER, userText));
-        int[] header = template.encodeHeader(Role.ASSISTANT);
-        int dropped = dropOldestTurnsToFit(userIds.length + header.length, Math.min(config.maxNewTokens(), contextSize() / 2));
-
-        IntSeq target = new IntSeq();
-        target.add(beginOfText);
-        target.addAll(systemIds);
-        for (Turn t : turns) {
-            target.addAll(t.ids());
+        int[] userIds;
+        int[] header;
+        int[] prompt;
+        int dropped;
+        if (template != null) {
+            userIds = template.encodeMessage(new Message(Role.USER, userText));
+            header = template.encodeHeader(Role.ASSISTANT);
+            dropped = dropOldestTurnsToFit(userIds.length + header.length, Math.min(config.maxNewTokens(), contextSize() / 2));
+            IntSeq target = new IntSeq();
+            target.add(beginOfText);
+            target.addAll(systemIds);
+            for (Turn t : turns) {
+                target.addAll(t.ids());
+            }
+            target.addAll(userIds);
+            target.addAll(header);
+            prompt = target.toArray();
+        } else {
+            userIds = encodeDialog(List.of(new Message(Role.USER, userText)));
+            header = new int[0];
+            dropped = dropOldestTurnsToFit(userIds.length, Math.min(config.maxNewTokens(), contextSize() / 2));
+            List<Message> dialog = new ArrayList<>(messages());
+            dialog.add(new Message(Role.USER, userText));
+            prompt = encodeDialog(dialog);
+            if (prompt.length + 1 > contextSize()) {
+                throw new WoqException("The dialog needs " + (prompt.length + 1) + " tokens of context, but the"
+                        + " conversation holds " + contextSize() + ": shorten it, or use a larger context");
+            }
         }
-        target.addAll(userIds);
-        target.addAll(header);
-        int[] prompt = target.toArray();
 
         // Keep the longest cached prefix; at least one token must be computed to get logits.
         int keep = Math.min(cached.commonPrefix(prompt), prompt.length - 1);
@@ -150,7 +192,7 @@ public final class Conversation implements AutoCloseable {
         StreamingDecoder decoder = new StreamingDecoder(tokenizer);
         StringBuilder reply = new StringBuilder();
         GenerationResult result = generator.continueSession(
-                session, fresh, config.withStopTokens(template.stopTokenIds()), id -> {
+                session, fresh, config.withStopTokens(format.stopTokenIds()), id -> {
                     String piece = decoder.push(id);
                     if (!piece.isEmpty()) {
                         reply.append(piece);
@@ -167,6 +209,13 @@ public final class Conversation implements AutoCloseable {
         cached.addAll(prompt, keep, prompt.length);
         cached.addAll(generated, 0, session.position() - prompt.length);
 
+        if (template == null) {
+            // Llama 2: the exchange as the format encodes it alone, to budget the context.
+            int[] exchange = encodeDialog(List.of(new Message(Role.USER, userText)));
+            int replyTokens = tokenizer.encode(reply.toString()).length + 2;
+            turns.add(new Turn(userText, reply.toString(), new int[exchange.length + replyTokens]));
+            return new ChatReply(reply.toString(), result, keep, dropped, contextUsed(), contextSize());
+        }
         int[] content = result.stopReason() == StopReason.STOP_TOKEN
                 ? Arrays.copyOf(generated, generated.length - 1)
                 : generated;
@@ -198,6 +247,15 @@ public final class Conversation implements AutoCloseable {
         }
         turns.subList(0, drop).clear();
         return drop;
+    }
+
+    /** The format's encoding of a dialog; a dialog it cannot express is the caller's error. */
+    private int[] encodeDialog(List<Message> dialog) {
+        try {
+            return format.encodeDialogPrompt(dialog);
+        } catch (TokenizerException e) {
+            throw new WoqException(e.getMessage(), e);
+        }
     }
 
     @Override

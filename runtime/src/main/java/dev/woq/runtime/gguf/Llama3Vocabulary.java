@@ -26,7 +26,7 @@ import java.util.Map;
  * @param types every token's {@link GgufKeys#TOKEN_NORMAL type}, by id
  * @param merges the BPE merges, {@code "a b"}, by rank
  */
-public record Llama3Vocabulary(List<String> tokens, List<Integer> types, List<String> merges) {
+public record Llama3Vocabulary(List<String> tokens, List<Integer> types, List<String> merges) implements GgufVocabulary {
     /** Llama 3's pre-tokenizer split (tiktoken's cl100k pattern with 1-3 digit numbers). */
     private static final String SPLIT_REGEX = "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}|"
             + " ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
@@ -87,6 +87,7 @@ public record Llama3Vocabulary(List<String> tokens, List<Integer> types, List<St
     }
 
     /** The tokenizer keys of a GGUF (without the bos/eos ids and chat template). */
+    @Override
     public Map<String, GgufValue> metadata() {
         Map<String, GgufValue> m = new LinkedHashMap<>();
         m.put(TOKENIZER_MODEL, GgufValue.string(TOKENIZER_GPT2));
@@ -138,6 +139,7 @@ public record Llama3Vocabulary(List<String> tokens, List<Integer> types, List<St
      * Hugging Face's {@code tokenizer.json} for this vocabulary, as Meta's Llama 3 release has it:
      * normal and byte tokens in the BPE model, control and user-defined tokens as added tokens.
      */
+    @Override
     public String toTokenizerJson() {
         Map<String, Object> root = new LinkedHashMap<>();
         root.put("version", "1.0");

@@ -137,7 +137,7 @@ public final class LlamaGgufExporter {
         if (projType != GgufType.BF16) {
             metadata.put(QUANTIZATION_VERSION, GgufValue.uint32(2));
         }
-        metadata.putAll(Llama3Vocabulary.fromTokenizerJson(modelDir.resolve("tokenizer.json"), config.vocabSize()).metadata());
+        metadata.putAll(GgufVocabulary.fromTokenizerJson(modelDir.resolve("tokenizer.json"), config.vocabSize()).metadata());
         metadata.put(BOS_ID, GgufValue.uint32(config.bosTokenId()));
         if (!config.eosTokenIds().isEmpty()) {
             metadata.put(EOS_ID, GgufValue.uint32(config.eosTokenIds().get(0)));

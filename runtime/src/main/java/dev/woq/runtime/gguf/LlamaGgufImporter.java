@@ -81,7 +81,7 @@ public final class LlamaGgufImporter {
         Path tmp = parent.resolve("." + target.getFileName() + ".tmp-" + hex());
         try (GgufReader r = GgufReader.open(gguf)) {
             LlamaConfig config = LlamaGgufConfig.read(r);
-            Llama3Vocabulary vocab = Llama3Vocabulary.read(r);
+            GgufVocabulary vocab = GgufVocabulary.read(r);
             List<GgufTensorInfo> weights = checkTensors(r, config);
             Files.createDirectories(parent);
             Files.createDirectory(tmp);
@@ -216,7 +216,7 @@ public final class LlamaGgufImporter {
         return errors;
     }
 
-    private static String tokenizerConfig(GgufReader r, Llama3Vocabulary vocab, LlamaConfig config) {
+    private static String tokenizerConfig(GgufReader r, GgufVocabulary vocab, LlamaConfig config) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("bos_token", vocab.tokens().get(config.bosTokenId()));
         if (!config.eosTokenIds().isEmpty()) {
@@ -225,7 +225,13 @@ public final class LlamaGgufImporter {
         r.value(CHAT_TEMPLATE).ifPresent(v -> m.put("chat_template", v.value()));
         m.put("clean_up_tokenization_spaces", true);
         m.put("model_max_length", config.maxPositionEmbeddings());
-        m.put("tokenizer_class", "PreTrainedTokenizerFast");
+        if (vocab instanceof Llama2Vocabulary) {
+            // Hugging Face's Llama 2 files: SentencePiece's dummy prefix on every piece of text.
+            m.put("legacy", true);
+            m.put("tokenizer_class", "LlamaTokenizerFast");
+        } else {
+            m.put("tokenizer_class", "PreTrainedTokenizerFast");
+        }
         return new GsonBuilder().setPrettyPrinting().disableHtmlEscaping().create().toJson(m) + "\n";
     }
 

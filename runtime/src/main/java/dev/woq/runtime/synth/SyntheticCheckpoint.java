@@ -100,7 +100,11 @@ public final class SyntheticCheckpoint {
                 if (Files.isRegularFile(tokenizerConfig)) {
                     Files.copy(tokenizerConfig, tmp.resolve("tokenizer_config.json"));
                 } else {
-                    Files.writeString(tmp.resolve("tokenizer_config.json"), TOKENIZER_CONFIG, StandardCharsets.UTF_8);
+                    // Llama 2's control tokens for a Llama 2 tokenizer; no chat_template, so the family's default format.
+                    boolean llama2 = dev.woq.tokenizer.Tokenizers.family(tokenizerJson) == dev.woq.tokenizer.TokenizerFamily.LLAMA2;
+                    Files.writeString(tmp.resolve("tokenizer_config.json"),
+                            llama2 ? TOKENIZER_CONFIG.replace("<|begin_of_text|>", "<s>").replace("<|eot_id|>", "</s>")
+                                    : TOKENIZER_CONFIG, StandardCharsets.UTF_8);
                 }
             }
             makeReadable(tmp);
