@@ -252,59 +252,74 @@ void int4_block(const Int4Job *j, int n0, int n1, int m0, int rows) {
     with_rows(rows, [&](auto r) { int4_rows<G, decltype(r)::value>(j, n0, n1, m0); });
 }
 
-/* ---- int4 prompts: dequantize a tile once, then a register-blocked bf16 GEMM over every token ---- */
+/* ---- prompts: unpack a tile once, then a register-blocked bf16 GEMM over every token ---- */
 
 /*
- * With many rows of x (a prompt), arithmetic bounds the int4 matmul, not memory. The loop above
- * unpacks each 64-byte load of codes for at most MAX_ROWS rows of x and reads x from L2 for every
- * VDPBF16PS. Here a tile of PF_ROWS weight rows by PF_K inputs is dequantized to bf16 once
- * (w = (q - 8) * scale + zero, rounded to bf16: the weights a bf16 matmul on the dequantized
- * checkpoint uses) into a per-thread buffer that stays in L2, laid out as VDPBF16PS wants its
- * second operand: dword (p, r) holds the pair of inputs (2p, 2p + 1) of weight row r. Then every
- * token of the prompt passes over it, PF_MR at a time: per pair of inputs, two vector loads of
- * weights, PF_MR broadcasts of x and 2 * PF_MR VDPBF16PS into 2 * PF_MR accumulators held in
- * registers, so no horizontal sums. x is regrouped once per call so that the PF_MR pairs one step
- * broadcasts are adjacent (48 bytes): read in place, the PF_MR rows of a long prompt lie a row
- * (8 KiB for the 8B's 4096 inputs) apart, all in the same L1 sets, and evict each other. The same path runs a 9-token and a 2,000-token prompt; the
- * dequantization is amortized over the prompt's tokens.
+ * With many rows of x (a prompt), arithmetic bounds the matmul, not memory. The decode loops above
+ * unpack each 64-byte load of codes for at most MAX_ROWS rows of x and read x from L2 for every
+ * VDPBF16PS. Here a tile of PF_ROWS weight rows by PF_K inputs is unpacked once into a per-thread
+ * buffer that stays in L2, laid out as VDPBF16PS wants its second operand: dword (p, r) holds the
+ * pair of inputs (2p, 2p + 1) of weight row r. Then every token of the prompt passes over it,
+ * PF_MR at a time: per pair of inputs, two vector loads of weights, PF_MR broadcasts of x and
+ * 2 * PF_MR VDPBF16PS into 2 * PF_MR accumulators held in registers, so no horizontal sums. x is
+ * regrouped once per call so that the PF_MR pairs one step broadcasts are adjacent (48 bytes): read
+ * in place, the PF_MR rows of a long prompt lie a row (8 KiB for the 8B's 4096 inputs) apart, all
+ * in the same L1 sets, and evict each other. The same path runs a 9-token and a 2,000-token prompt;
+ * the unpacking is amortized over the prompt's tokens.
+ *
+ * The weights enter the multiply exactly, as in the decode loops, so that a prompt prefilled in one
+ * pass, in chunks or token by token gives the same logits up to fp32 rounding: the tile holds the
+ * codes as bf16 integers (int4: q - 8, int8: q), and the scales multiply fp32 sums. For int4 each
+ * group's sum over its g inputs is taken apart (in the registers), then
+ *   y += scale[n][group] * sum_group (q - 8) x + zero[n][group] * sum_group x
+ * into an fp32 block in L1, with the group sums of x computed once per call. Rounding each
+ * dequantized weight (q - 8) * scale + zero to bf16 instead, as this kernel did before, moved
+ * logits of MSE-searched weights (whose scales are not powers of two) to a cosine of 0.99987
+ * against token-by-token decoding.
  */
 constexpr int PF_ROWS = 32;  // weight rows per tile: two vectors of 16 outputs
 constexpr int PF_K = 1024;   // inputs per tile: 64 KiB of bf16 weights, in L2 with the x it meets
 constexpr int PF_MR = 12;    // tokens per register block: 24 accumulators
+constexpr int PF_GROUPS = PF_K / 32; // most int4 groups in one tile
 
 struct PrefillJob;
-/* Rows [n0, n0 + PF_ROWS) x inputs [k0, k0 + kl) of the weights as bf16 pairs into buf [kl / 2][PF_ROWS]. */
-using DequantizeTile = void (*)(const PrefillJob *j, int n0, int k0, int kl, uint32_t *buf);
+/*
+ * Rows [n0, n0 + PF_ROWS) x inputs [k0, k0 + kl) of the codes as bf16 pairs into buf [kl / 2][PF_ROWS];
+ * for int4, also each group's scales and zeros into gs and gz [kl / g][PF_ROWS] fp32.
+ */
+using UnpackTile = void (*)(const PrefillJob *j, int n0, int k0, int kl, uint32_t *buf, float *gs, float *gz);
 
 struct PrefillJob {
     const uint32_t *xq; // [ceil(m / PF_MR)][k / 2][PF_MR] bf16 pairs (see regroup_for_prefill)
-    DequantizeTile dequantize;
+    const float *xsum;  // int4: [m, k / g] the sum of x over each group
+    UnpackTile unpack;
     const uint8_t *nibbles;         // int4
-    const uint16_t *scales, *zeros; // int4: [n, groups] bf16; int8: scales [n]
+    const uint16_t *scales, *zeros; // int4: [n, groups] bf16
     const int8_t *codes;            // int8: [n, k]
     const uint16_t *out_scales;     // [n] bf16 multiplying each output's sum, or null (int8: its scales)
     uint16_t *y;
-    int m, n, k, g;
+    int m, n, k, g; // g: int4's group size; 0 for int8 (one scale per row)
     std::atomic<int> next; // the next tile of PF_ROWS weight rows
 };
 
-AVX512_BF16 void int4_dequantize_tile(const PrefillJob *j, int n0, int k0, int kl, uint32_t *buf) {
-    const int groups = j->k / j->g;
+AVX512_BF16 void int4_unpack_tile(const PrefillJob *j, int n0, int k0, int kl, uint32_t *buf, float *gs, float *gz) {
+    const int groups = j->k / j->g, g0 = k0 / j->g, tile_groups = kl / j->g;
     const __m512i to_pair = _mm512_mullo_epi32(
         _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), _mm512_set1_epi32(PF_ROWS));
     const __m512i low = _mm512_set1_epi32(0xF), eight = _mm512_set1_epi32(8);
     for (int r = 0; r < PF_ROWS; r++) {
         const uint8_t *w = j->nibbles + (size_t)(n0 + r) * (j->k / 2) + k0 / 2;
-        const uint16_t *s = j->scales + (size_t)(n0 + r) * groups;
-        const uint16_t *z = j->zeros + (size_t)(n0 + r) * groups;
-        for (int kk = 0; kk < kl; kk += 32) { // 32 inputs lie in one group (g >= 32)
-            const int gi = (k0 + kk) / j->g;
-            const __m512 scale = _mm512_set1_ps(bf16_to_f32(s[gi])), zero = _mm512_set1_ps(bf16_to_f32(z[gi]));
+        const uint16_t *s = j->scales + (size_t)(n0 + r) * groups + g0;
+        const uint16_t *z = j->zeros + (size_t)(n0 + r) * groups + g0;
+        for (int gi = 0; gi < tile_groups; gi++) {
+            gs[gi * PF_ROWS + r] = bf16_to_f32(s[gi]);
+            gz[gi * PF_ROWS + r] = bf16_to_f32(z[gi]);
+        }
+        for (int kk = 0; kk < kl; kk += 32) {
+            // q - 8 lies in -8..7: exact as fp32 and as bf16
             const __m512i bytes = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(w + kk / 2)));
-            const __m512 even = _mm512_fmadd_ps(
-                _mm512_cvtepi32_ps(_mm512_sub_epi32(_mm512_and_si512(bytes, low), eight)), scale, zero);
-            const __m512 odd = _mm512_fmadd_ps(
-                _mm512_cvtepi32_ps(_mm512_sub_epi32(_mm512_srli_epi32(bytes, 4), eight)), scale, zero);
+            const __m512 even = _mm512_cvtepi32_ps(_mm512_sub_epi32(_mm512_and_si512(bytes, low), eight));
+            const __m512 odd = _mm512_cvtepi32_ps(_mm512_sub_epi32(_mm512_srli_epi32(bytes, 4), eight));
             const __m512i pairs = _mm512_or_si512(
                 _mm512_cvtepu16_epi32((__m256i)_mm512_cvtneps_pbh(even)),
                 _mm512_slli_epi32(_mm512_cvtepu16_epi32((__m256i)_mm512_cvtneps_pbh(odd)), 16));
@@ -333,7 +348,7 @@ void regroup_for_prefill(const uint16_t *x, int m, int k, uint32_t *xq) {
 /* int8: the codes themselves as bf16 (exact); the row's scale multiplies the sums (out_scales), so
    the result is that of a matmul on q * scale without rounding the product to bf16. 32 codes in
    order are 16 pairs (2p, 2p + 1), one per dword. */
-AVX512_BF16 void int8_dequantize_tile(const PrefillJob *j, int n0, int k0, int kl, uint32_t *buf) {
+AVX512_BF16 void int8_unpack_tile(const PrefillJob *j, int n0, int k0, int kl, uint32_t *buf, float *, float *) {
     const __m512i to_pair = _mm512_mullo_epi32(
         _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), _mm512_set1_epi32(PF_ROWS));
     for (int r = 0; r < PF_ROWS; r++) {
@@ -373,32 +388,72 @@ AVX512_BF16 void prefill_block(const uint32_t *tile, int pairs, const uint32_t *
     }
 }
 
+/*
+ * int4: c[i][0..32) (+)= sum over the groups of the tile of gs[group] * (x[i] . tile over the
+ * group) + gz[group] * xsum[i][group], for MR tokens. Each group's dot products start from zero in
+ * registers; only at the group's end do they meet the scales, and c (in L1) takes the result.
+ * xsum at the tile's first group of token 0; `stride` its distance from one token to the next.
+ */
 template <int MR>
-void prefill_block_n(const uint32_t *tile, int pairs, const uint32_t *xq, float *c, bool first, int rows) {
+AVX512_BF16 void prefill_block_groups(const uint32_t *tile, int pairs, int group_pairs, const uint32_t *xq, float *c,
+                                      bool first, const float *gs, const float *gz, const float *xsum, int stride) {
+    for (int p0 = 0, gi = 0; p0 < pairs; p0 += group_pairs, gi++) {
+        __m512 acc[MR][2];
+        for (int i = 0; i < MR; i++) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
+        for (int p = p0; p < p0 + group_pairs; p++) {
+            const __m512bh w0 = (__m512bh)_mm512_loadu_si512(tile + (size_t)p * PF_ROWS);
+            const __m512bh w1 = (__m512bh)_mm512_loadu_si512(tile + (size_t)p * PF_ROWS + 16);
+            for (int i = 0; i < MR; i++) {
+                const __m512bh xv = (__m512bh)_mm512_set1_epi32((int)xq[(size_t)p * PF_MR + i]);
+                acc[i][0] = _mm512_dpbf16_ps(acc[i][0], xv, w0);
+                acc[i][1] = _mm512_dpbf16_ps(acc[i][1], xv, w1);
+            }
+        }
+        const __m512 s0 = _mm512_loadu_ps(gs + gi * PF_ROWS), s1 = _mm512_loadu_ps(gs + gi * PF_ROWS + 16);
+        const __m512 z0 = _mm512_loadu_ps(gz + gi * PF_ROWS), z1 = _mm512_loadu_ps(gz + gi * PF_ROWS + 16);
+        const bool fresh = first && gi == 0;
+        for (int i = 0; i < MR; i++) {
+            const __m512 xs = _mm512_set1_ps(xsum[(size_t)i * stride + gi]);
+            const __m512 c0 = fresh ? _mm512_setzero_ps() : _mm512_loadu_ps(c + i * PF_ROWS);
+            const __m512 c1 = fresh ? _mm512_setzero_ps() : _mm512_loadu_ps(c + i * PF_ROWS + 16);
+            _mm512_storeu_ps(c + i * PF_ROWS, _mm512_fmadd_ps(acc[i][0], s0, _mm512_fmadd_ps(z0, xs, c0)));
+            _mm512_storeu_ps(c + i * PF_ROWS + 16, _mm512_fmadd_ps(acc[i][1], s1, _mm512_fmadd_ps(z1, xs, c1)));
+        }
+    }
+}
+
+/* The block for `rows` (1..MR) tokens of the tile: int4's by groups (j->g set), int8's whole. */
+template <int MR>
+void prefill_block_n(const PrefillJob *j, const uint32_t *tile, int pairs, const uint32_t *xq, float *c, bool first,
+                     int rows, const float *gs, const float *gz, const float *xsum) {
     if constexpr (MR > 1) {
         if (rows < MR) {
-            prefill_block_n<MR - 1>(tile, pairs, xq, c, first, rows);
+            prefill_block_n<MR - 1>(j, tile, pairs, xq, c, first, rows, gs, gz, xsum);
             return;
         }
     }
-    prefill_block<MR>(tile, pairs, xq, c, first);
+    if (j->g != 0) prefill_block_groups<MR>(tile, pairs, j->g / 2, xq, c, first, gs, gz, xsum, j->k / j->g);
+    else prefill_block<MR>(tile, pairs, xq, c, first);
 }
 
 AVX512_BF16 void prefill_part(void *arg, int, int) {
     PrefillJob *j = static_cast<PrefillJob *>(arg);
     std::vector<uint32_t> tile((size_t)PF_K / 2 * PF_ROWS);
+    std::vector<float> gs((size_t)PF_GROUPS * PF_ROWS), gz((size_t)PF_GROUPS * PF_ROWS);
     std::vector<float> c((size_t)j->m * PF_ROWS);
-    const int tiles = j->n / PF_ROWS;
+    const int tiles = j->n / PF_ROWS, groups = j->g != 0 ? j->k / j->g : 0;
     for (int t = j->next.fetch_add(1, std::memory_order_relaxed); t < tiles;
          t = j->next.fetch_add(1, std::memory_order_relaxed)) {
         const int n0 = t * PF_ROWS;
         for (int k0 = 0; k0 < j->k; k0 += PF_K) {
             const int kl = j->k - k0 < PF_K ? j->k - k0 : PF_K;
-            j->dequantize(j, n0, k0, kl, tile.data());
+            j->unpack(j, n0, k0, kl, tile.data(), gs.data(), gz.data());
             for (int m0 = 0; m0 < j->m; m0 += PF_MR) {
                 const int rows = j->m - m0 < PF_MR ? j->m - m0 : PF_MR;
                 const uint32_t *xq = j->xq + ((size_t)(m0 / PF_MR) * (j->k / 2) + k0 / 2) * PF_MR;
-                prefill_block_n<PF_MR>(tile.data(), kl / 2, xq, c.data() + (size_t)m0 * PF_ROWS, k0 == 0, rows);
+                const float *xsum = groups != 0 ? j->xsum + (size_t)m0 * groups + k0 / j->g : nullptr;
+                prefill_block_n<PF_MR>(j, tile.data(), kl / 2, xq, c.data() + (size_t)m0 * PF_ROWS, k0 == 0, rows,
+                                       gs.data(), gz.data(), xsum);
             }
         }
         __m512 s0 = _mm512_set1_ps(1.0f), s1 = s0;
@@ -422,11 +477,17 @@ bool prefill_fits(int m, int n, int k) {
     return m > MAX_ROWS && n % PF_ROWS == 0 && k % 32 == 0;
 }
 
-/* Runs job (its dequantize, weights, y, m, n, k set) over every tile, x regrouped. */
+/* Runs job (its unpack, weights, y, m, n, k, g set) over every tile, x regrouped (and, for int4, summed per group). */
 void run_prefill(PrefillJob &job, const uint16_t *x) {
     std::vector<uint32_t> xq((size_t)(job.m + PF_MR - 1) / PF_MR * PF_MR * (job.k / 2));
     regroup_for_prefill(x, job.m, job.k, xq.data());
     job.xq = xq.data();
+    std::vector<float> xsum;
+    if (job.g != 0) {
+        xsum.resize((size_t)job.m * (job.k / job.g));
+        group_sums(x, job.m, job.k, job.g, xsum.data());
+        job.xsum = xsum.data();
+    }
     parallel(prefill_part, &job, job.n / PF_ROWS);
 }
 
@@ -696,7 +757,7 @@ WOQ_EXPORT int woq_int4_mm(const uint16_t *x, const uint8_t *nibbles, const uint
     if (!int4_shape_ok(n, k, g) || m < 1) return -1;
     if (!woq_avx512_supported()) return -2;
     if (prefill_fits(m, n, k)) {
-        PrefillJob job{nullptr, int4_dequantize_tile, nibbles, scales, zeros, nullptr, nullptr, y, m, n, k, g, {0}};
+        PrefillJob job{nullptr, nullptr, int4_unpack_tile, nibbles, scales, zeros, nullptr, nullptr, y, m, n, k, g, {0}};
         run_prefill(job, x);
         return 0;
     }
@@ -716,7 +777,7 @@ WOQ_EXPORT int woq_int8_mm(const uint16_t *x, const int8_t *q, const uint16_t *s
     if (n < 1 || k < 1 || m < 1) return -1;
     if (!woq_avx512_supported()) return -2;
     if (prefill_fits(m, n, k)) {
-        PrefillJob job{nullptr, int8_dequantize_tile, nullptr, nullptr, nullptr, q, scales, y, m, n, k, 0, {0}};
+        PrefillJob job{nullptr, nullptr, int8_unpack_tile, nullptr, nullptr, nullptr, q, scales, y, m, n, k, 0, {0}};
         run_prefill(job, x);
         return 0;
     }

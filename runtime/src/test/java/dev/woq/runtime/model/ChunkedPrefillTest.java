@@ -26,27 +26,45 @@ class ChunkedPrefillTest {
     @TempDir
     static Path tmp;
 
+    /**
+     * Prompts of 9 tokens or more run on the blocked prompt kernels, shorter chunks and single
+     * tokens on the decode kernels; both take the weights exactly (codes as bf16 integers, scales
+     * and zeros in fp32), so only fp32 summation order separates them. int4 runs with both group
+     * sizes on round-to-nearest weights and on the default MSE-searched ones, whose scales are not
+     * powers of two: rounding each dequantized weight to bf16, as the int4 prompt kernel once did,
+     * dropped the cosine for those to 0.99987.
+     *
+     * <p>The logits are bf16: 4 to 8, where this random model's top tokens lie, step by 1/32. A top
+     * token one step ahead of its runner-up flips with any rounding (seed 1's prompt did so for
+     * int4-g32 in chunks of 7 at a cosine of 0.99993, and bf16 has a three-way tie there), so the
+     * prompt is seed 6's, whose top token leads by 3 steps or more in every format, and the test
+     * asserts that lead before comparing top tokens.
+     *
+     * <p>Token by token, where only the weight kernels differ from one pass, every format is
+     * bounded by the issue's 0.9999 (over the prompts of seeds 1-8 measured 0.99992 or more for
+     * bf16, int8, int4-g128 and int4-g32 MSE; int4-g32 round to nearest was measured on this one).
+     * Chunks of several tokens are bounded by 0.9998, for every format alike: there attention
+     * sets the floor, not the weights. A chunk's attention over its own keys and over the cached
+     * ones are two bf16 results, merged and rounded again, so even bf16 weights measured
+     * 0.99987-0.99996 over those prompts (chunks of 16 and 7), and int4 the same range.
+     */
     @ParameterizedTest(name = "{0}")
-    @ValueSource(strings = {"bf16", "int8", "int4-rtn", "int4"})
+    @ValueSource(strings = {"bf16", "int8", "int4-g128", "int4-g32", "int4-g128-rtn", "int4-g32-rtn"})
     void onePassChunksAndSingleTokensGiveTheSameLogits(String format) throws IOException {
-        int[] prompt = randomPrompt(70, 1);
-        // int4 prompts of 9 tokens or more run on the blocked kernel, which rounds each dequantized
-        // weight to bf16; shorter chunks and single tokens run on the decode kernel, which applies
-        // scale and zero in fp32. On round-to-nearest weights the two agree like the other formats;
-        // on the default MSE-searched ones the rounding shows (0.99987 measured for chunks of 16,
-        // and this near-flat random model's top token can flip), so only the cosine is bounded there.
-        boolean searched = format.equals("int4");
-        double least = searched ? 0.9998 : 0.9999;
+        int[] prompt = randomPrompt(70, 6);
         try (LlamaModel model = LlamaModel.load(TorchRuntime.start(2), checkpoint(format))) {
             float[] onePass = prefill(model, prompt, prompt.length);
+            int[] top = Logits.topK(onePass, 2);
+            double lead = onePass[top[0]] - onePass[top[1]];
+            assertTrue(lead >= 3 / 32.0, format + ": the top token leads by " + lead + ", too close to compare");
             // 16 splits evenly into whole chunks plus a tail of 6; 7 leaves every chunk odd-sized.
             for (int chunk : new int[] {16, 7, 1}) {
                 float[] chunked = prefill(model, prompt, chunk);
                 double cosine = Logits.cosine(onePass, chunked);
+                System.out.printf("%s, chunks of %d: cosine %.7f against one pass%n", format, chunk, cosine);
+                double least = chunk == 1 ? 0.9999 : 0.9998;
                 assertTrue(cosine >= least, format + ", chunks of " + chunk + ": cosine " + cosine);
-                if (!searched) {
-                    assertEquals(Logits.topK(onePass, 1)[0], Logits.topK(chunked, 1)[0], format + ", chunks of " + chunk);
-                }
+                assertEquals(Logits.topK(onePass, 1)[0], Logits.topK(chunked, 1)[0], format + ", chunks of " + chunk);
             }
         }
     }
@@ -110,6 +128,7 @@ class ChunkedPrefillTest {
         return ids;
     }
 
+    /** bf16: the tiny preset; int8; int4-gG (MSE search, the default) or int4-gG-rtn (round to nearest). */
     private static Path checkpoint(String format) throws IOException {
         if (format.equals("bf16")) {
             return TestCheckpoints.tiny();
@@ -117,10 +136,11 @@ class ChunkedPrefillTest {
         Path dir = tmp.resolve(format);
         if (!Files.exists(dir)) {
             Files.createDirectories(dir);
-            String dtype = format.replace("-rtn", "");
+            boolean int4 = format.startsWith("int4");
+            Integer group = int4 ? Integer.valueOf(format.split("-")[1].substring(1)) : null;
             Int4Search search = format.endsWith("-rtn") ? Int4Search.NONE : null;
             Quantizer.quantize(TestCheckpoints.tiny(), dir,
-                    QuantRecipe.parse(dtype, dtype.equals("int4") ? 32 : null, false, search), Quantizer.Progress.NONE);
+                    QuantRecipe.parse(int4 ? "int4" : format, group, false, search), Quantizer.Progress.NONE);
         }
         return dir;
     }
