@@ -26,7 +26,7 @@ import picocli.CommandLine.Spec;
         name = "chat",
         mixinStandardHelpOptions = true,
         description = {
-            "Chat with a model turn by turn, in the chat format its chat template names.",
+            "Chat with a model turn by turn, in the chat format of its template.",
             "On a terminal: line editing and history (arrow keys); Ctrl-C stops the reply in "
                     + "progress, Ctrl-D or /exit leaves. Piped: one user message per input line, "
                     + "replies on stdout.",

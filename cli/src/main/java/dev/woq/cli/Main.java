@@ -11,7 +11,7 @@ import picocli.CommandLine.Command;
         name = "woq",
         mixinStandardHelpOptions = true,
         versionProvider = Version.class,
-        description = "Llama 2 and 3 on CPUs from Java: bf16, or weight-only int8/int4 from a local registry.",
+        description = "Llama on CPUs from Java: bf16, or weight-only int8/int4 from a local registry.",
         subcommands = {SynthCommand.class, GenerateCommand.class, ChatCommand.class, QuantizeCommand.class,
             RegistryCommand.class, BenchCommand.class, ServeCommand.class, EvalCommand.class, ExportCommand.class,
             ImportCommand.class, IndexCommand.class, SearchCommand.class, AskCommand.class, BatchCommand.class,
