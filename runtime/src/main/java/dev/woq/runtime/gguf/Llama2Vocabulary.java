@@ -5,11 +5,7 @@ import static dev.woq.runtime.gguf.GgufKeys.*;
 import com.google.gson.GsonBuilder;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
-import com.google.gson.JsonParser;
 import dev.woq.runtime.CheckpointException;
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -54,12 +50,7 @@ public record Llama2Vocabulary(List<String> tokens, List<Float> scores, List<Int
      * @throws CheckpointException if the file cannot be read or is not such a tokenizer
      */
     public static Llama2Vocabulary fromTokenizerJson(Path file, int vocabSize) {
-        JsonObject json;
-        try {
-            json = JsonParser.parseString(Files.readString(file, StandardCharsets.UTF_8)).getAsJsonObject();
-        } catch (IOException | RuntimeException e) {
-            throw new CheckpointException("Cannot read the tokenizer " + file + ": " + e.getMessage(), e);
-        }
+        JsonObject json = TokenizerJsonFiles.read(file);
         JsonObject model = json.getAsJsonObject("model");
         if (model == null || !model.has("vocab") || !model.has("merges")) {
             throw new CheckpointException(file + " has no BPE vocabulary and merges; it is not a Llama 2 tokenizer.json.");
@@ -184,7 +175,7 @@ public record Llama2Vocabulary(List<String> tokens, List<Float> scores, List<Int
         for (int id = 0; id < tokens.size(); id++) {
             int type = types.get(id);
             if (type == TOKEN_CONTROL || type == TOKEN_USER_DEFINED || type == TOKEN_UNKNOWN || type == TOKEN_UNUSED) {
-                added.add(orderedMap("id", id, "content", tokens.get(id), "single_word", false, "lstrip", false,
+                added.add(TokenizerJsonFiles.orderedMap("id", id, "content", tokens.get(id), "single_word", false, "lstrip", false,
                         "rstrip", false, "normalized", type == TOKEN_USER_DEFINED, "special", type != TOKEN_USER_DEFINED));
                 if (type == TOKEN_UNKNOWN) {
                     unk = tokens.get(id);
@@ -196,16 +187,16 @@ public record Llama2Vocabulary(List<String> tokens, List<Float> scores, List<Int
             }
         }
         root.put("added_tokens", added);
-        root.put("normalizer", orderedMap("type", "Sequence", "normalizers", List.of(
-                orderedMap("type", "Prepend", "prepend", String.valueOf(SPACE)),
-                orderedMap("type", "Replace", "pattern", Map.of("String", " "), "content", String.valueOf(SPACE)))));
+        root.put("normalizer", TokenizerJsonFiles.orderedMap("type", "Sequence", "normalizers", List.of(
+                TokenizerJsonFiles.orderedMap("type", "Prepend", "prepend", String.valueOf(SPACE)),
+                TokenizerJsonFiles.orderedMap("type", "Replace", "pattern", Map.of("String", " "), "content", String.valueOf(SPACE)))));
         root.put("pre_tokenizer", null);
         root.put("post_processor", null);
-        root.put("decoder", orderedMap("type", "Sequence", "decoders", List.of(
-                orderedMap("type", "Replace", "pattern", Map.of("String", String.valueOf(SPACE)), "content", " "),
-                orderedMap("type", "ByteFallback"),
-                orderedMap("type", "Fuse"),
-                orderedMap("type", "Strip", "content", " ", "start", 1, "stop", 0))));
+        root.put("decoder", TokenizerJsonFiles.orderedMap("type", "Sequence", "decoders", List.of(
+                TokenizerJsonFiles.orderedMap("type", "Replace", "pattern", Map.of("String", String.valueOf(SPACE)), "content", " "),
+                TokenizerJsonFiles.orderedMap("type", "ByteFallback"),
+                TokenizerJsonFiles.orderedMap("type", "Fuse"),
+                TokenizerJsonFiles.orderedMap("type", "Strip", "content", " ", "start", 1, "stop", 0))));
         Map<String, Object> model = new LinkedHashMap<>();
         model.put("type", "BPE");
         model.put("dropout", null);
@@ -260,13 +251,5 @@ public record Llama2Vocabulary(List<String> tokens, List<Float> scores, List<Int
 
     private static boolean isByte(String piece) {
         return piece.length() == 6 && piece.startsWith("<0x") && piece.endsWith(">");
-    }
-
-    private static Map<String, Object> orderedMap(Object... kv) {
-        Map<String, Object> m = new LinkedHashMap<>();
-        for (int i = 0; i < kv.length; i += 2) {
-            m.put((String) kv[i], kv[i + 1]);
-        }
-        return m;
     }
 }

@@ -6,11 +6,7 @@ import com.google.gson.Gson;
 import com.google.gson.GsonBuilder;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
-import com.google.gson.JsonParser;
 import dev.woq.runtime.CheckpointException;
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -45,12 +41,7 @@ public record Llama3Vocabulary(List<String> tokens, List<Integer> types, List<St
      * {@code [PAD<id>]} tokens as llama.cpp's converter does.
      */
     public static Llama3Vocabulary fromTokenizerJson(Path file, int vocabSize) {
-        JsonObject json;
-        try {
-            json = JsonParser.parseString(Files.readString(file, StandardCharsets.UTF_8)).getAsJsonObject();
-        } catch (IOException | RuntimeException e) {
-            throw new CheckpointException("Cannot read the tokenizer " + file + ": " + e.getMessage(), e);
-        }
+        JsonObject json = TokenizerJsonFiles.read(file);
         JsonObject model = json.getAsJsonObject("model");
         if (model == null || !model.has("type") || !model.get("type").getAsString().equals("BPE")) {
             throw new CheckpointException(file + " is not a BPE tokenizer (Llama 3's); woq exports Llama 3 vocabularies only.");
@@ -166,11 +157,11 @@ public record Llama3Vocabulary(List<String> tokens, List<Integer> types, List<St
         root.put("added_tokens", added);
         root.put("normalizer", null);
         root.put("pre_tokenizer", Map.of("type", "Sequence", "pretokenizers", List.of(
-                orderedMap("type", "Split", "pattern", Map.of("Regex", SPLIT_REGEX), "behavior", "Isolated", "invert", false),
-                orderedMap("type", "ByteLevel", "add_prefix_space", false, "trim_offsets", true, "use_regex", false))));
-        root.put("post_processor", orderedMap("type", "ByteLevel", "add_prefix_space", true, "trim_offsets", false,
+                TokenizerJsonFiles.orderedMap("type", "Split", "pattern", Map.of("Regex", SPLIT_REGEX), "behavior", "Isolated", "invert", false),
+                TokenizerJsonFiles.orderedMap("type", "ByteLevel", "add_prefix_space", false, "trim_offsets", true, "use_regex", false))));
+        root.put("post_processor", TokenizerJsonFiles.orderedMap("type", "ByteLevel", "add_prefix_space", true, "trim_offsets", false,
                 "use_regex", true));
-        root.put("decoder", orderedMap("type", "ByteLevel", "add_prefix_space", true, "trim_offsets", true, "use_regex", true));
+        root.put("decoder", TokenizerJsonFiles.orderedMap("type", "ByteLevel", "add_prefix_space", true, "trim_offsets", true, "use_regex", true));
         Map<String, Object> model = new LinkedHashMap<>();
         model.put("type", "BPE");
         model.put("dropout", null);
@@ -185,13 +176,5 @@ public record Llama3Vocabulary(List<String> tokens, List<Integer> types, List<St
         root.put("model", model);
         Gson gson = new GsonBuilder().serializeNulls().disableHtmlEscaping().create();
         return gson.toJson(root);
-    }
-
-    private static Map<String, Object> orderedMap(Object... kv) {
-        Map<String, Object> m = new LinkedHashMap<>();
-        for (int i = 0; i < kv.length; i += 2) {
-            m.put((String) kv[i], kv[i + 1]);
-        }
-        return m;
     }
 }
