@@ -3,9 +3,6 @@ package dev.woq.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.ByteArrayInputStream;
-import java.io.InputStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -29,15 +26,9 @@ class ChatCommandTest {
 
     /** Runs {@code woq chat} with {@code input} on stdin, as {@code printf ... | woq chat} does. */
     private static Cli.Result chat(String input, String... args) {
-        InputStream stdin = System.in;
-        System.setIn(new ByteArrayInputStream(input.getBytes(StandardCharsets.UTF_8)));
-        try {
-            List<String> all = new ArrayList<>(List.of("chat", "--model", model.toString(), "--threads", "2"));
-            all.addAll(List.of(args));
-            return Cli.run(all.toArray(String[]::new));
-        } finally {
-            System.setIn(stdin);
-        }
+        List<String> all = new ArrayList<>(List.of("chat", "--model", model.toString(), "--threads", "2"));
+        all.addAll(List.of(args));
+        return Cli.runWithInput(input, all.toArray(String[]::new));
     }
 
     @Test

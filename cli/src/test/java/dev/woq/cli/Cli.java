@@ -6,7 +6,9 @@ import static org.junit.jupiter.api.Assertions.fail;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import dev.woq.tokenizer.TokenizerLocations;
+import java.io.ByteArrayInputStream;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.io.Writer;
@@ -56,6 +58,22 @@ final class Cli {
         outWriter.flush();
         errWriter.flush();
         return new Result(code, out.toString(), err.toString());
+    }
+
+    /** Runs {@code woq args...} with {@code input} on stdin, as {@code printf ... | woq ...} does. */
+    static Result runWithInput(String input, String... args) {
+        return runWithInput(input, new StringWriter(), args);
+    }
+
+    /** {@link #runWithInput(String, String...)} with stdout going to {@code out}. */
+    static Result runWithInput(String input, Writer out, String... args) {
+        InputStream stdin = System.in;
+        System.setIn(new ByteArrayInputStream(input.getBytes(StandardCharsets.UTF_8)));
+        try {
+            return run(out, args);
+        } finally {
+            System.setIn(stdin);
+        }
     }
 
     /**

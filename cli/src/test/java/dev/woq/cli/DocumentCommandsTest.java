@@ -12,14 +12,11 @@ import dev.woq.rag.Embedder;
 import dev.woq.rag.IndexListener;
 import dev.woq.rag.MiniLmEmbedder;
 import dev.woq.rag.TextPdfWriter;
-import java.io.ByteArrayInputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -248,15 +245,9 @@ class DocumentCommandsTest {
     void chatWithAnIndexStreamsTheAnswerAskGivesAndSourcesListsItsPassages() {
         String question = "How many vacation days does an employee get?";
         Cli.FlushRecorder stdout = new Cli.FlushRecorder();
-        InputStream stdin = System.in;
-        System.setIn(new ByteArrayInputStream((question + "\n/sources\n").getBytes(StandardCharsets.UTF_8)));
-        Cli.Result chat;
-        try {
-            chat = Cli.run(stdout, "chat", "--model", model.toString(), "--threads", "2", "--index", index.toString(),
-                    "--passages", "2", "--temperature", "0", "--max-new-tokens", "8", "--stream");
-        } finally {
-            System.setIn(stdin);
-        }
+        Cli.Result chat = Cli.runWithInput(question + "\n/sources\n", stdout, "chat", "--model", model.toString(),
+                "--threads", "2", "--index", index.toString(), "--passages", "2", "--temperature", "0",
+                "--max-new-tokens", "8", "--stream");
         assertEquals(0, chat.exitCode(), chat::describe);
         Cli.Result ask = Cli.run("ask", "--index", index.toString(), "--model", model.toString(), "--threads", "2",
                 "--top-k", "2", "--max-new-tokens", "8", "--stream", question);
@@ -279,14 +270,8 @@ class DocumentCommandsTest {
 
     @Test
     void chatWithAnIndexListsSourcesInItsHelp() {
-        InputStream stdin = System.in;
-        System.setIn(new ByteArrayInputStream("/sources\n/help\n".getBytes(StandardCharsets.UTF_8)));
-        Cli.Result chat;
-        try {
-            chat = Cli.run("chat", "--model", model.toString(), "--threads", "2", "--index", index.toString());
-        } finally {
-            System.setIn(stdin);
-        }
+        Cli.Result chat = Cli.runWithInput("/sources\n/help\n", "chat", "--model", model.toString(), "--threads", "2",
+                "--index", index.toString());
         assertEquals(0, chat.exitCode(), chat::describe);
         assertTrue(chat.out().startsWith("no answer yet: ask a question first" + System.lineSeparator()), chat.out());
         assertTrue(chat.out().contains("/sources       the passages of the last answer: n, file, page, score"),

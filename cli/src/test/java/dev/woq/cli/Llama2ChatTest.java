@@ -19,9 +19,6 @@ import dev.woq.tokenizer.Llama3ChatTemplate.Message;
 import dev.woq.tokenizer.Llama3ChatTemplate.Role;
 import dev.woq.tokenizer.TokenizerFamily;
 import dev.woq.tokenizer.TokenizerLocations;
-import java.io.ByteArrayInputStream;
-import java.io.InputStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -59,15 +56,9 @@ class Llama2ChatTest {
     }
 
     private static Cli.Result chat(String input, String... args) {
-        InputStream stdin = System.in;
-        System.setIn(new ByteArrayInputStream(input.getBytes(StandardCharsets.UTF_8)));
-        try {
-            List<String> all = new ArrayList<>(List.of("chat", "--model", model.toString(), "--threads", "2"));
-            all.addAll(List.of(args));
-            return Cli.run(all.toArray(String[]::new));
-        } finally {
-            System.setIn(stdin);
-        }
+        List<String> all = new ArrayList<>(List.of("chat", "--model", model.toString(), "--threads", "2"));
+        all.addAll(List.of(args));
+        return Cli.runWithInput(input, all.toArray(String[]::new));
     }
 
     @Test

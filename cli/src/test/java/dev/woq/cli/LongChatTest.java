@@ -5,9 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.woq.runtime.util.ProcessMemory;
 import dev.woq.tokenizer.Llama3Tokenizer;
-import java.io.ByteArrayInputStream;
-import java.io.InputStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -84,14 +81,9 @@ class LongChatTest {
 
     private static Cli.Result chat(List<String> lines, int context) {
         String input = String.join("\n", lines) + "\n/stats\n";
-        InputStream stdin = System.in;
-        System.setIn(new ByteArrayInputStream(input.getBytes(StandardCharsets.UTF_8)));
-        try {
-            return Cli.run("chat", "--model", model.toString(), "--threads", "2", "--context", String.valueOf(context),
-                    "--max-new-tokens", "16", "--system", "Be brief.", "--tokenizer", Cli.tokenizer().toString());
-        } finally {
-            System.setIn(stdin);
-        }
+        return Cli.runWithInput(input, "chat", "--model", model.toString(), "--threads", "2", "--context",
+                String.valueOf(context), "--max-new-tokens", "16", "--system", "Be brief.", "--tokenizer",
+                Cli.tokenizer().toString());
     }
 
     /**
