@@ -14,7 +14,7 @@ import java.util.Locale;
  * It is what {@code --dtype} (with {@code --group-size}) means, from the command line to the
  * registry entry's name and the kernels that run it.
  */
-public sealed interface WeightFormat permits WeightFormat.Bf16, WeightFormat.Int8, WeightFormat.Int4 {
+public sealed interface WeightFormat permits WeightFormat.Bf16, WeightFormat.Int8, WeightFormat.Int4, WeightFormat.Int4Q32 {
     /** bf16 weights, as the Hugging Face checkpoint holds them. */
     WeightFormat BF16 = new Bf16();
     /** int8 codes with one bf16 scale per output channel. */
@@ -23,8 +23,10 @@ public sealed interface WeightFormat permits WeightFormat.Bf16, WeightFormat.Int
     int DEFAULT_GROUP_SIZE = 128;
     /** The int4 format when no group size is given. */
     WeightFormat INT4 = new Int4(DEFAULT_GROUP_SIZE);
+    /** int4 in groups of 32 with 8-bit scale and zero codes, 4.5 bits a weight. */
+    WeightFormat INT4_Q32 = new Int4Q32();
 
-    /** The name a registry entry and the startup line use: {@code bf16}, {@code int8}, {@code int4-g128}. */
+    /** The name a registry entry and the startup line use: {@code bf16}, {@code int8}, {@code int4-q32}, {@code int4-g128}. */
     String id();
 
     /** What {@code --dtype} says: {@code bf16}, {@code int8} or {@code int4}. */
@@ -39,7 +41,7 @@ public sealed interface WeightFormat permits WeightFormat.Bf16, WeightFormat.Int
     }
 
     /** What a stored tensor of a projection holds. */
-    enum Role { WEIGHT, CODES, SCALES, ZEROS }
+    enum Role { WEIGHT, CODES, SCALES, ZEROS, SCALE_MAX }
 
     /** One tensor a projection is stored as: its name in the checkpoint, dtype and shape. */
     record StoredTensor(Role role, String name, SafetensorsDtype dtype, long... shape) {
@@ -57,8 +59,9 @@ public sealed interface WeightFormat permits WeightFormat.Bf16, WeightFormat.Int
      * The tensors projection {@code weightName} ({@code P.weight}, [out, in]) is stored as in this
      * format: {@code P.weight} in bf16; {@code P.qweight} I8 [out, in] and {@code P.scales} bf16 [out]
      * in int8; {@code P.qweight} U8 [out, in/2] (two codes a byte, low nibble = even input),
-     * {@code P.scales} and {@code P.zeros} bf16 [out, in/g] in int4. The layout the quantizer writes,
-     * the loader maps and the kernels read.
+     * {@code P.scales} and {@code P.zeros} bf16 [out, in/g] in int4; the same codes, {@code P.scales}
+     * and {@code P.zeros} U8 [out, in/32] and {@code P.scale_max} F32 [1] in int4-q32. The layout the
+     * quantizer writes, the loader maps and the kernels read.
      */
     List<StoredTensor> storedTensors(String weightName, long out, long in);
 
@@ -75,8 +78,8 @@ public sealed interface WeightFormat permits WeightFormat.Bf16, WeightFormat.Int
     /**
      * The format projection {@code weightName} with {@code in} inputs is stored in by
      * {@code checkpoint}, read from what it holds: {@code P.weight} is bf16 (F16 and F32 are
-     * converted at load), {@code P.qweight} I8 is int8, {@code P.qweight} U8 is int4 with the group
-     * size its scales' width gives.
+     * converted at load), {@code P.qweight} I8 is int8, {@code P.qweight} U8 is int4-q32 when its
+     * scales are U8, else int4 with the group size its bf16 scales' width gives.
      *
      * @throws CheckpointException naming the tensor when it fits none of the layouts
      */
@@ -91,6 +94,9 @@ public sealed interface WeightFormat permits WeightFormat.Bf16, WeightFormat.Int
         }
         if (codes.dtype() == SafetensorsDtype.U8) {
             TensorInfo scales = checkpoint.tensor(stem + ".scales");
+            if (scales.dtype() == SafetensorsDtype.U8) {
+                return INT4_Q32;
+            }
             long[] s = scales.shapeArray();
             if (s.length != 2 || s[1] < 1 || in % s[1] != 0) {
                 throw new CheckpointException("Tensor '" + stem + ".scales' in " + scales.file() + " has shape "
@@ -214,6 +220,86 @@ public sealed interface WeightFormat permits WeightFormat.Bf16, WeightFormat.Int
     }
 
     /**
+     * int4 in groups of 32 whose scale and zero point are themselves 8-bit codes: 4 bits a code,
+     * plus 8 + 8 bits per 32 weights, 4.5 bits a weight (and one fp32 per matrix). Where
+     * {@link Int4} spends a bf16 scale and zero on each group, this spends a byte on each: the
+     * groups are four times smaller than int4-g128's for 0.25 bit more, which is what k-quants do
+     * with their 6-bit scales inside super-blocks.
+     *
+     * <p>A weight is {@code w = (q - zc / 16) * scale}, {@code scale = scaleMax * 2^(-c / 16)}: the
+     * scale code {@code c} (0..255) steps down from the matrix's largest scale {@code scaleMax} in
+     * sixteenths of an octave (4.4 % apart, 16 octaves deep), and the zero point {@code zc / 16}
+     * (0..15.94) is in sixteenths of a step. For the kernels' form {@code (q - 8) * scale + zero},
+     * {@code zero = (8 - zc / 16) * scale}, in fp32.
+     */
+    record Int4Q32() implements WeightFormat {
+        /** Inputs per group: each has its own scale and zero code. */
+        public static final int GROUP_SIZE = 32;
+        /** Scale codes per octave: {@code scale = scaleMax * 2^(-c / SCALE_STEPS_PER_OCTAVE)}. */
+        public static final int SCALE_STEPS_PER_OCTAVE = 16;
+        /** Zero-point codes per quantization step: {@code zeroPoint = zc / ZERO_STEPS}. */
+        public static final int ZERO_STEPS = 16;
+
+        private static final float[] SCALE_RATIOS = new float[256];
+
+        static {
+            for (int c = 0; c < 256; c++) {
+                SCALE_RATIOS[c] = (float) Math.pow(2.0, -c / (double) SCALE_STEPS_PER_OCTAVE);
+            }
+        }
+
+        /** {@code 2^(-c / 16)} as fp32: what scale code {@code c} (0..255) multiplies the matrix's largest scale by. */
+        public static float scaleRatio(int c) {
+            return SCALE_RATIOS[c];
+        }
+
+        /** The scale of a group with code {@code c} (0..255) in a matrix whose largest scale is {@code scaleMax}. */
+        public static float scale(float scaleMax, int c) {
+            return scaleMax * SCALE_RATIOS[c];
+        }
+
+        /** The zero point of zero code {@code zc} (0..255): {@code zc / 16}, in steps. */
+        public static float zeroPoint(int zc) {
+            return zc / (float) ZERO_STEPS;
+        }
+
+        /** The weight code {@code q} (0..15) stands for in a group of scale code {@code c} and zero code {@code zc}. */
+        public static float weight(float scaleMax, int c, int zc, int q) {
+            return (q - zeroPoint(zc)) * scale(scaleMax, c);
+        }
+
+        @Override
+        public String id() {
+            return "int4-q32";
+        }
+
+        @Override
+        public String dtype() {
+            return "int4";
+        }
+
+        @Override
+        public double bitsPerWeight() {
+            return 4 + 16.0 / GROUP_SIZE;
+        }
+
+        @Override
+        public List<StoredTensor> storedTensors(String weightName, long out, long in) {
+            String stem = WeightFormat.stem(weightName);
+            return List.of(
+                    new StoredTensor(Role.CODES, stem + ".qweight", SafetensorsDtype.U8, out, in / 2),
+                    new StoredTensor(Role.SCALES, stem + ".scales", SafetensorsDtype.U8, out, in / GROUP_SIZE),
+                    new StoredTensor(Role.ZEROS, stem + ".zeros", SafetensorsDtype.U8, out, in / GROUP_SIZE),
+                    new StoredTensor(Role.SCALE_MAX, stem + ".scale_max", SafetensorsDtype.F32, 1));
+        }
+
+        @Override
+        public String toString() {
+            return id();
+        }
+    }
+
+    /**
      * The format a command line asks for.
      *
      * @param dtype {@code bf16}, {@code int8} or {@code int4} (case-insensitive)
@@ -243,15 +329,18 @@ public sealed interface WeightFormat permits WeightFormat.Bf16, WeightFormat.Int
     /** The format named by {@link #id()}: {@code bf16}, {@code int8}, {@code int4-g32}... */
     static WeightFormat ofId(String id) {
         String s = id == null ? "" : id.trim().toLowerCase(Locale.ROOT);
+        if (s.equals(INT4_Q32.id())) {
+            return INT4_Q32;
+        }
         if (s.startsWith("int4-g")) {
             try {
                 return new Int4(Integer.parseInt(s.substring("int4-g".length())));
             } catch (NumberFormatException e) {
-                throw new ConfigException("Unknown weight format '" + id + "': expected bf16, int8 or int4-g<32|64|128>");
+                throw new ConfigException("Unknown weight format '" + id + "': expected bf16, int8, int4-q32 or int4-g<32|64|128>");
             }
         }
         if (s.equals("int4")) {
-            throw new ConfigException("Weight format 'int4' needs its group size: int4-g32, int4-g64 or int4-g128");
+            throw new ConfigException("Weight format 'int4' needs its layout: int4-q32, int4-g32, int4-g64 or int4-g128");
         }
         return parse(s, null);
     }

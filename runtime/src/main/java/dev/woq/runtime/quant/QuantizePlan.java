@@ -24,7 +24,7 @@ import java.util.Set;
  */
 record QuantizePlan(QuantRecipe recipe, List<Step> steps, int sourceTensors, long sourceBytes) {
     /** What a step writes. */
-    enum Kind { QWEIGHT, SCALES, ZEROS, COPY }
+    enum Kind { QWEIGHT, SCALES, ZEROS, SCALE_MAX, COPY }
 
     /** One output tensor and the source tensor it comes from. */
     record Step(Kind kind, TensorInfo source, TensorDeclaration output) {}
@@ -104,6 +104,7 @@ record QuantizePlan(QuantRecipe recipe, List<Step> steps, int sourceTensors, lon
                     case CODES -> Kind.QWEIGHT;
                     case SCALES -> Kind.SCALES;
                     case ZEROS -> Kind.ZEROS;
+                    case SCALE_MAX -> Kind.SCALE_MAX;
                     case WEIGHT -> Kind.COPY;
                 };
                 if (!(int8 && kind == Kind.QWEIGHT)) {
