@@ -52,32 +52,12 @@ public final class Int4MseSearch {
             if (min == max) {
                 continue;
             }
-            float range = max - min;
-            double bestErr = Double.POSITIVE_INFINITY;
-            float bestScale = 0;
-            float bestLo = 0;
-            for (float[] shrink : SHRINKS) {
-                float lo = min + shrink[0] * range;
-                float scale = (max - shrink[1] * range - lo) / 15f;
-                float[] fit = fit(row, base, groupSize, lo, scale);
-                if (fit != null && fit[2] < bestErr) {
-                    bestErr = fit[2];
-                    bestLo = fit[0];
-                    bestScale = fit[1];
-                }
-            }
-            if (bestScale <= 0) {
+            float[] best = searchGroup(row, base, groupSize, min, max);
+            if (best == null) {
                 continue;
             }
-            for (int it = 0; it < REFINEMENTS; it++) {
-                float[] fit = fit(row, base, groupSize, bestLo, bestScale);
-                if (fit == null || fit[2] >= bestErr) {
-                    break;
-                }
-                bestErr = fit[2];
-                bestLo = fit[0];
-                bestScale = fit[1];
-            }
+            float bestLo = best[0];
+            float bestScale = best[1];
             // Stored values: bf16 scale, and a bf16 zero = lo + 8 * scale.
             short sb = WeightCodec.toBf16(bestScale);
             float scale = WeightCodec.bf16ToFloat(sb);
@@ -104,6 +84,37 @@ public final class Int4MseSearch {
                 }
             }
         }
+    }
+
+    /**
+     * Steps 1 and 2 above for the group of {@code n} values at {@code row[base]}, whose least and
+     * greatest values are {@code min < max}: the continuous range with the least squared error.
+     *
+     * @return {lo, scale, squared error} ({@code w ≈ lo + q * scale}, q in 0..15), or {@code null}
+     *     when no candidate fits (every value on one level)
+     */
+    static float[] searchGroup(float[] row, int base, int n, float min, float max) {
+        float range = max - min;
+        float[] best = null;
+        for (float[] shrink : SHRINKS) {
+            float lo = min + shrink[0] * range;
+            float scale = (max - shrink[1] * range - lo) / 15f;
+            float[] fit = fit(row, base, n, lo, scale);
+            if (fit != null && (best == null || fit[2] < best[2])) {
+                best = fit;
+            }
+        }
+        if (best == null || best[1] <= 0) {
+            return null;
+        }
+        for (int it = 0; it < REFINEMENTS; it++) {
+            float[] fit = fit(row, base, n, best[0], best[1]);
+            if (fit == null || fit[2] >= best[2]) {
+                break;
+            }
+            best = fit;
+        }
+        return best;
     }
 
     /**

@@ -7,16 +7,19 @@ import dev.woq.runtime.format.WeightFormat;
 import java.util.Locale;
 
 /**
- * How to quantize a Llama checkpoint's projection weights: int4 group-wise ({@link Int4WeightOnly})
- * or int8 per output channel ({@link Int8WeightOnly}). Written beside the quantized weights as
- * {@code woq_quantization.json} ({@link #toJson()}), e.g. {@code {"dtype":"int4","group_size":128,
- * "quantize_lm_head":true,"search":"mse"}}; an int4 recipe without {@code search} was rounded to nearest.
+ * How to quantize a Llama checkpoint's projection weights: int4 in groups of 32 with 8-bit scale and
+ * zero codes ({@link Int4Q32WeightOnly}, the default int4), int4 group-wise with bf16 scales and
+ * zeros ({@link Int4WeightOnly}) or int8 per output channel ({@link Int8WeightOnly}). Written
+ * beside the quantized weights as {@code woq_quantization.json} ({@link #toJson()}), e.g.
+ * {@code {"dtype":"int4","layout":"q32","group_size":32,...,"search":"mse"}} or {@code
+ * {"dtype":"int4","group_size":128,"quantize_lm_head":true,"search":"mse"}}; an int4 recipe without
+ * {@code search} was rounded to nearest, one without {@code layout} has bf16 scales.
  */
-public sealed interface QuantRecipe permits Int4WeightOnly, Int8WeightOnly {
+public sealed interface QuantRecipe permits Int4Q32WeightOnly, Int4WeightOnly, Int8WeightOnly {
     /** The file {@link Quantizer} writes the recipe to. */
     String FILE_NAME = "woq_quantization.json";
 
-    /** The int4 group size when none is given. */
+    /** The group size of int4 with bf16 scales when {@code group_size} is missing from an old recipe. */
     int DEFAULT_GROUP_SIZE = 128;
 
     /**
@@ -48,6 +51,9 @@ public sealed interface QuantRecipe permits Int4WeightOnly, Int8WeightOnly {
         if (format instanceof WeightFormat.Int4 int4) {
             return new Int4WeightOnly(int4.groupSize(), quantizeLmHead);
         }
+        if (format instanceof WeightFormat.Int4Q32) {
+            return new Int4Q32WeightOnly(quantizeLmHead, Int4Search.DEFAULT);
+        }
         if (format instanceof WeightFormat.Int8) {
             return new Int8WeightOnly(quantizeLmHead);
         }
@@ -61,8 +67,9 @@ public sealed interface QuantRecipe permits Int4WeightOnly, Int8WeightOnly {
      * The recipe a command line asks for.
      *
      * @param dtype {@code "int4"} or {@code "int8"} (case-insensitive)
-     * @param groupSize the int4 group size, 32, 64 or 128; {@code null} for 128 with int4, and must be
-     *     {@code null} with int8 (int8 scales are per output channel)
+     * @param groupSize int4 with bf16 scales in groups of 32, 64 or 128; {@code null} for int4-q32
+     *     (groups of 32 with 8-bit scale and zero codes), and must be {@code null} with int8 (int8
+     *     scales are per output channel)
      * @param keepLmHeadBf16 leave {@code lm_head.weight} in bf16
      * @throws ConfigException naming the value refused and the values accepted
      */
@@ -80,8 +87,9 @@ public sealed interface QuantRecipe permits Int4WeightOnly, Int8WeightOnly {
         String d = dtype == null ? "" : dtype.trim().toLowerCase(Locale.ROOT);
         switch (d) {
             case "int4":
-                return new Int4WeightOnly(groupSize == null ? DEFAULT_GROUP_SIZE : groupSize, !keepLmHeadBf16,
-                        search == null ? Int4Search.DEFAULT : search);
+                Int4Search s = search == null ? Int4Search.DEFAULT : search;
+                return groupSize == null ? new Int4Q32WeightOnly(!keepLmHeadBf16, s)
+                        : new Int4WeightOnly(groupSize, !keepLmHeadBf16, s);
             case "int8":
                 if (search != null) {
                     throw new ConfigException("An int4 search (" + search + ") was given with int8, whose one scale"
@@ -94,8 +102,9 @@ public sealed interface QuantRecipe permits Int4WeightOnly, Int8WeightOnly {
                 }
                 return new Int8WeightOnly(!keepLmHeadBf16);
             default:
-                throw new ConfigException("Unknown quantization dtype '" + dtype + "'. Choose int4 (group-wise, group size "
-                        + Int4WeightOnly.GROUP_SIZES_TEXT + ", default " + DEFAULT_GROUP_SIZE + ") or int8 (per channel).");
+                throw new ConfigException("Unknown quantization dtype '" + dtype + "'. Choose int4 (groups of 32 with"
+                        + " 8-bit scales, 4.5 bits a weight; or with --group-size " + Int4WeightOnly.GROUP_SIZES_TEXT
+                        + " and bf16 scales) or int8 (per channel).");
         }
     }
 
@@ -139,10 +148,21 @@ public sealed interface QuantRecipe permits Int4WeightOnly, Int8WeightOnly {
         }
         // Entries written before the search existed were rounded to nearest.
         String named = string(json, "search");
+        String layout = string(json, "layout");
         try {
             Int4Search search = null;
             if ("int4".equals(dtype.trim().toLowerCase(Locale.ROOT))) {
                 search = named == null ? Int4Search.NONE : Int4Search.parse(named);
+                if (Int4Q32WeightOnly.LAYOUT.equals(layout)) {
+                    return new Int4Q32WeightOnly(quantizeLmHead, search);
+                }
+                if (layout != null) {
+                    throw new ConfigException("\"layout\" is \"" + layout + "\": this woq knows \""
+                            + Int4Q32WeightOnly.LAYOUT + "\" (or none, for bf16 scales). Quantize the model again,"
+                            + " or use the woq that wrote it.");
+                }
+                // Before int4-q32, an int4 recipe always had bf16 scales and its group size.
+                return new Int4WeightOnly(groupSize == null ? DEFAULT_GROUP_SIZE : groupSize, quantizeLmHead, search);
             }
             return parse(dtype, groupSize, !quantizeLmHead, search);
         } catch (ConfigException e) {

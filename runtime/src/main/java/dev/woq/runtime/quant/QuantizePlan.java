@@ -62,7 +62,8 @@ record QuantizePlan(QuantRecipe recipe, List<Step> steps, int sourceTensors, lon
                 long n = t.shape().get(0);
                 long k = t.shape().get(1);
                 recipe.checkShape(t.name(), n, k);
-                long groups = recipe instanceof Int4WeightOnly r4 ? n * (k / r4.groupSize()) : n;
+                long groups = recipe instanceof Int4WeightOnly r4 ? n * (k / r4.groupSize())
+                        : recipe instanceof Int4Q32WeightOnly ? n * (k / WeightFormat.Int4Q32.GROUP_SIZE) : n;
                 if (groups > Integer.MAX_VALUE - 16 || k > Integer.MAX_VALUE / 4) {
                     throw new ConfigException("Cannot quantize '" + t.name() + "' of shape " + t.shape() + ": it has "
                             + groups + " scales or rows of " + k + " values, more than woq's quantizer handles.");

@@ -26,8 +26,8 @@ final class QuantizeRun {
     private final QuantizePlan plan;
     private final Quantizer.Progress progress;
     private final Map<Path, FileChannel> channels = new HashMap<>();
-    private final Map<String, short[]> pendingScales = new HashMap<>();
-    private final Map<String, short[]> pendingZeros = new HashMap<>();
+    /** Scales, zeros and scale_max of quantized tensors, by output tensor name, until their step. */
+    private final Map<String, byte[]> pendingSide = new HashMap<>();
     private long tensorsDone;
     long bytesDone;
 
@@ -41,8 +41,8 @@ final class QuantizeRun {
         for (QuantizePlan.Step step : plan.steps()) {
             switch (step.kind()) {
                 case QWEIGHT -> quantizeTensor(writer, step);
-                case SCALES -> writeShorts(writer, step.output().name(), pendingScales.remove(step.source().name()));
-                case ZEROS -> writeShorts(writer, step.output().name(), pendingZeros.remove(step.source().name()));
+                case SCALES, ZEROS, SCALE_MAX -> writer.writeTensor(step.output().name(),
+                        ByteBuffer.wrap(pendingSide.remove(step.output().name())));
                 case COPY -> copyTensor(writer, step);
             }
         }
@@ -52,60 +52,188 @@ final class QuantizeRun {
         TensorInfo t = step.source();
         int n = Math.toIntExact(t.shape().get(0));
         int k = Math.toIntExact(t.shape().get(1));
-        int elem = t.dtype().byteSize();
-        long rowBytes = (long) k * elem;
-        int rowsPerBlock = (int) Math.max(1, Math.min(n, BLOCK_BYTES / rowBytes));
-        byte[] in = new byte[Math.toIntExact(rowsPerBlock * rowBytes)];
         QuantRecipe recipe = plan.recipe();
-        int outRowBytes = recipe instanceof Int4WeightOnly ? k / 2 : k;
-        byte[] out = new byte[Math.multiplyExact(rowsPerBlock, outRowBytes)];
-        int groupSize = recipe instanceof Int4WeightOnly r4 ? r4.groupSize() : k;
-        int groupsPerRow = k / groupSize;
-        short[] scales = new short[n * groupsPerRow];
-        short[] zeros = recipe instanceof Int4WeightOnly ? new short[n * groupsPerRow] : null;
-        for (int r0 = 0; r0 < n; r0 += rowsPerBlock) {
-            int rows = Math.min(rowsPerBlock, n - r0);
-            int blockBytes = Math.toIntExact(rows * rowBytes);
-            read(t, t.fileOffset() + r0 * rowBytes, in, blockBytes);
-            int first = r0;
-            int tasks = (rows + ROWS_PER_TASK - 1) / ROWS_PER_TASK;
-            IntStream.range(0, tasks).parallel().forEach(task -> {
-                float[] row = new float[k];
-                int end = Math.min(rows, (task + 1) * ROWS_PER_TASK);
-                for (int r = task * ROWS_PER_TASK; r < end; r++) {
-                    loadRow(t, first + r, in, (int) (r * rowBytes), k, row);
-                    if (zeros != null) {
-                        ((Int4WeightOnly) recipe).quantizeRow(row, k, out, r * outRowBytes, scales, zeros,
-                                (first + r) * groupsPerRow);
-                    } else {
-                        scales[first + r] = WeightCodec.quantizeInt8Row(row, k, out, r * outRowBytes);
-                    }
-                }
+        RowCoder coder;
+        if (recipe instanceof Int4WeightOnly r4) {
+            coder = new Int4Rows(r4, n, k);
+        } else if (recipe instanceof Int4Q32WeightOnly q) {
+            coder = new Int4Q32Rows(q, n, k, scaleMax(t, n, k));
+        } else {
+            coder = new Int8Rows(n, k);
+        }
+        int outRowBytes = coder.outRowBytes();
+        forEachBlock(t, n, k, (r0, rows, in, rowBytes) -> {
+            byte[] out = new byte[Math.multiplyExact(rows, outRowBytes)];
+            parallelRows(rows, k, (r, row) -> {
+                loadRow(t, r0 + r, in, (int) (r * rowBytes), k, row);
+                coder.quantize(r0 + r, row, out, r * outRowBytes);
             });
-            writer.writeTensor(step.output().name(), ByteBuffer.wrap(out, 0, rows * outRowBytes));
-            bytesDone += blockBytes;
+            writer.writeTensor(step.output().name(), ByteBuffer.wrap(out));
+            bytesDone += (long) rows * rowBytes;
             if (r0 + rows >= n) {
                 tensorsDone++;
             }
             progress.update(tensorsDone, plan.sourceTensors(), bytesDone, plan.sourceBytes());
+        });
+        String weight = t.name();
+        pendingSide.put(Quantizer.scalesName(weight), coder.scales());
+        if (coder.zeros() != null) {
+            pendingSide.put(Quantizer.zerosName(weight), coder.zeros());
         }
-        pendingScales.put(t.name(), scales);
-        if (zeros != null) {
-            pendingZeros.put(t.name(), zeros);
+        if (coder instanceof Int4Q32Rows q) {
+            pendingSide.put(Quantizer.scaleMaxName(weight),
+                    ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putFloat(q.scaleMax()).array());
         }
     }
 
-    private void writeShorts(ShardedCheckpointWriter writer, String name, short[] values) {
-        ByteBuffer buf = ByteBuffer.allocate(Math.min(COPY_BYTES, values.length * 2)).order(ByteOrder.LITTLE_ENDIAN);
-        int i = 0;
-        while (i < values.length) {
-            buf.clear();
-            while (i < values.length && buf.remaining() >= 2) {
-                buf.putShort(values[i++]);
+    /**
+     * int4-q32's first pass over a matrix: its largest group scale, which the scale codes count down
+     * from. One more read of the matrix (from the page cache, as a rule) and no search, so it costs
+     * a small part of the second pass.
+     */
+    private float scaleMax(TensorInfo t, int n, int k) throws IOException {
+        float[] bound = new float[1];
+        forEachBlock(t, n, k, (r0, rows, in, rowBytes) -> {
+            float[] perRow = new float[rows];
+            parallelRows(rows, k, (r, row) -> {
+                loadRow(t, r0 + r, in, (int) (r * rowBytes), k, row);
+                perRow[r] = Int4Q32Codec.scaleBound(row, k);
+            });
+            for (float b : perRow) {
+                bound[0] = Math.max(bound[0], b);
             }
-            buf.flip();
-            writer.writeTensor(name, buf);
+        });
+        return bound[0];
+    }
+
+    private interface Block {
+        void accept(int firstRow, int rows, byte[] in, long rowBytes) throws IOException;
+    }
+
+    /** Reads {@code t} in blocks of about {@link #BLOCK_BYTES} (whole rows) and hands each to {@code block}. */
+    private void forEachBlock(TensorInfo t, int n, int k, Block block) throws IOException {
+        long rowBytes = (long) k * t.dtype().byteSize();
+        int rowsPerBlock = (int) Math.max(1, Math.min(n, BLOCK_BYTES / rowBytes));
+        byte[] in = new byte[Math.toIntExact(rowsPerBlock * rowBytes)];
+        for (int r0 = 0; r0 < n; r0 += rowsPerBlock) {
+            int rows = Math.min(rowsPerBlock, n - r0);
+            read(t, t.fileOffset() + r0 * rowBytes, in, Math.toIntExact(rows * rowBytes));
+            block.accept(r0, rows, in, rowBytes);
         }
+    }
+
+    private interface RowTask {
+        void run(int row, float[] values);
+    }
+
+    /** Runs {@code task} on rows {@code [0, rows)} of a block, {@link #ROWS_PER_TASK} rows per parallel task. */
+    private static void parallelRows(int rows, int k, RowTask task) {
+        int tasks = (rows + ROWS_PER_TASK - 1) / ROWS_PER_TASK;
+        IntStream.range(0, tasks).parallel().forEach(i -> {
+            float[] row = new float[k];
+            int end = Math.min(rows, (i + 1) * ROWS_PER_TASK);
+            for (int r = i * ROWS_PER_TASK; r < end; r++) {
+                task.run(r, row);
+            }
+        });
+    }
+
+    /** Quantizes the rows of one matrix and keeps its scales (and zeros) until they are written. */
+    private sealed interface RowCoder permits Int4Rows, Int4Q32Rows, Int8Rows {
+        int outRowBytes();
+
+        /** Quantizes row {@code index} of the matrix into {@code out} from {@code offset}. */
+        void quantize(int index, float[] row, byte[] out, int offset);
+
+        /** The scales as stored, little-endian. */
+        byte[] scales();
+
+        /** The zeros as stored, or {@code null} (int8). */
+        byte[] zeros();
+    }
+
+    private record Int4Rows(Int4WeightOnly recipe, int k, short[] s, short[] z) implements RowCoder {
+        Int4Rows(Int4WeightOnly recipe, int n, int k) {
+            this(recipe, k, new short[n * (k / recipe.groupSize())], new short[n * (k / recipe.groupSize())]);
+        }
+
+        @Override
+        public int outRowBytes() {
+            return k / 2;
+        }
+
+        @Override
+        public void quantize(int index, float[] row, byte[] out, int offset) {
+            recipe.quantizeRow(row, k, out, offset, s, z, index * (k / recipe.groupSize()));
+        }
+
+        @Override
+        public byte[] scales() {
+            return littleEndian(s);
+        }
+
+        @Override
+        public byte[] zeros() {
+            return littleEndian(z);
+        }
+    }
+
+    private record Int4Q32Rows(Int4Q32WeightOnly recipe, int k, float scaleMax, byte[] s, byte[] z) implements RowCoder {
+        Int4Q32Rows(Int4Q32WeightOnly recipe, int n, int k, float scaleMax) {
+            this(recipe, k, scaleMax, new byte[n * (k / Int4Q32Codec.GROUP)], new byte[n * (k / Int4Q32Codec.GROUP)]);
+        }
+
+        @Override
+        public int outRowBytes() {
+            return k / 2;
+        }
+
+        @Override
+        public void quantize(int index, float[] row, byte[] out, int offset) {
+            Int4Q32Codec.quantizeRow(row, k, scaleMax, recipe.search(), out, offset, s, z, index * (k / Int4Q32Codec.GROUP));
+        }
+
+        @Override
+        public byte[] scales() {
+            return s;
+        }
+
+        @Override
+        public byte[] zeros() {
+            return z;
+        }
+    }
+
+    private record Int8Rows(int k, short[] s) implements RowCoder {
+        Int8Rows(int n, int k) {
+            this(k, new short[n]);
+        }
+
+        @Override
+        public int outRowBytes() {
+            return k;
+        }
+
+        @Override
+        public void quantize(int index, float[] row, byte[] out, int offset) {
+            s[index] = WeightCodec.quantizeInt8Row(row, k, out, offset);
+        }
+
+        @Override
+        public byte[] scales() {
+            return littleEndian(s);
+        }
+
+        @Override
+        public byte[] zeros() {
+            return null;
+        }
+    }
+
+    private static byte[] littleEndian(short[] values) {
+        ByteBuffer b = ByteBuffer.allocate(values.length * 2).order(ByteOrder.LITTLE_ENDIAN);
+        b.asShortBuffer().put(values);
+        return b.array();
     }
 
     private void copyTensor(ShardedCheckpointWriter writer, QuantizePlan.Step step) throws IOException {

@@ -80,6 +80,11 @@ public final class Quantizer {
         return base(weightName) + ".zeros";
     }
 
+    /** {@code P.scale_max} (int4-q32 only) for a projection weight {@code P.weight}. */
+    public static String scaleMaxName(String weightName) {
+        return base(weightName) + ".scale_max";
+    }
+
     private static String base(String weightName) {
         if (!weightName.endsWith(".weight")) {
             throw new IllegalArgumentException("not a weight name: " + weightName);

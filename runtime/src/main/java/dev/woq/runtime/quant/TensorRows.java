@@ -58,7 +58,20 @@ public final class TensorRows {
             throw new IllegalArgumentException("rows [" + firstRow + ", " + (firstRow + rows) + ") of " + n);
         }
         float[] out;
-        if (recipe instanceof Int4WeightOnly r4) {
+        if (recipe instanceof Int4Q32WeightOnly) {
+            TensorInfo z = quantized.tensor(Quantizer.zerosName(weightName));
+            TensorInfo m = quantized.tensor(Quantizer.scaleMaxName(weightName));
+            int k = Math.toIntExact(q.shape().get(1) * 2);
+            int groups = k / Int4Q32Codec.GROUP;
+            byte[] packed = readBytes(q, (long) firstRow * (k / 2), rows * (k / 2));
+            byte[] scaleCodes = readBytes(s, (long) firstRow * groups, rows * groups);
+            byte[] zeroCodes = readBytes(z, (long) firstRow * groups, rows * groups);
+            float scaleMax = ByteBuffer.wrap(readBytes(m, 0, 4)).order(ByteOrder.LITTLE_ENDIAN).getFloat();
+            out = new float[rows * k];
+            for (int r = 0; r < rows; r++) {
+                Int4Q32Codec.dequantizeRow(packed, r * (k / 2), scaleCodes, zeroCodes, r * groups, scaleMax, k, out, r * k);
+            }
+        } else if (recipe instanceof Int4WeightOnly r4) {
             TensorInfo z = quantized.tensor(Quantizer.zerosName(weightName));
             int k = Math.toIntExact(q.shape().get(1) * 2);
             int groups = k / r4.groupSize();
