@@ -108,7 +108,7 @@ final class EvalCommand implements Callable<Integer> {
         Path dir;
         String dtypeName = format.id();
         if (int4Search != null) {
-            if (!(format instanceof WeightFormat.Int4)) {
+            if (!format.dtype().equals("int4")) {
                 throw new WoqException("--int4-search applies to --dtype int4, not " + format.id() + ".");
             }
             QuantRecipe recipe = QuantRecipe.parse("int4", weights.groupSize, false, Int4Search.parse(int4Search));

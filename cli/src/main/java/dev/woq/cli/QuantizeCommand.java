@@ -25,7 +25,7 @@ import picocli.CommandLine.Spec;
         sortOptions = false,
         description = {
             "Quantize a model's weights to int4 or int8 into the woq registry.",
-            "Writes <woq-home>/registry/<model>/<recipe>/ (e.g. int4-g128) with a manifest of every tensor's"
+            "Writes <woq-home>/registry/<model>/<recipe>/ (e.g. int4-q32) with a manifest of every tensor's"
                     + " SHA-256, and prints that directory. A finished entry for the same source and recipe is"
                     + " reused in well under a second; --force rebuilds it. An interrupted run never leaves a"
                     + " half-written entry behind."
@@ -33,9 +33,9 @@ import picocli.CommandLine.Spec;
         footerHeading = "%nExamples:%n",
         footer = {
             "  woq quantize --model ~/models/Meta-Llama-3-8B-Instruct --dtype int4",
-            "  woq quantize --model /tmp/s --dtype int4 --group-size 64",
+            "  woq quantize --model /tmp/s --dtype int4 --group-size 128  # bf16 scales, 4.25 bits",
             "  woq quantize --model meta-llama/Meta-Llama-3-8B-Instruct --dtype int8",
-            "  woq quantize --model /tmp/s --dtype int4 --int4-search none  # int4-g128-rtn",
+            "  woq quantize --model /tmp/s --dtype int4 --int4-search none  # int4-q32-rtn",
             "  woq registry list"
         })
 final class QuantizeCommand implements Callable<Integer> {
@@ -44,16 +44,18 @@ final class QuantizeCommand implements Callable<Integer> {
     String model;
 
     @Option(names = "--dtype", required = true, paramLabel = "TYPE",
-            description = "int4 (group-wise scales) or int8 (one scale per output channel).")
+            description = "int4 (groups of 32 with 8-bit scale and zero codes, 4.5 bits a weight: int4-q32)"
+                    + " or int8 (one scale per output channel).")
     String dtype;
 
     @Option(names = "--group-size", paramLabel = "N",
-            description = "int4 group size: 32, 64 or 128 (default: 128 with int4; int8 takes none).")
+            description = "int4 with a bf16 scale and zero per group of 32, 64 or 128 (5, 4.5 or 4.25 bits;"
+                    + " entry int4-g<N>) instead of int4-q32. int8 takes none.")
     Integer groupSize;
 
     @Option(names = "--int4-search", paramLabel = "KIND",
             description = "How int4 picks each group's scale and zero: mse (search the range with the least"
-                    + " squared error) or none (round to nearest over min/max; entry int4-g<N>-rtn)"
+                    + " squared error) or none (round to nearest over the range; entry int4-q32-rtn)"
                     + " (default: mse).")
     String int4Search;
 

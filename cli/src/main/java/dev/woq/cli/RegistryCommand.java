@@ -26,7 +26,7 @@ import picocli.CommandLine.Spec;
         description = {
             "List, show, verify or remove quantized models in the woq registry.",
             "Entries live in <woq-home>/registry/<model>/<recipe>/ and are named MODEL/RECIPE, e.g."
-                    + " Meta-Llama-3-8B-Instruct/int4-g128."
+                    + " Meta-Llama-3-8B-Instruct/int4-q32."
         },
         subcommands = {
             RegistryCommand.ListCommand.class,
@@ -38,7 +38,7 @@ import picocli.CommandLine.Spec;
         footer = {
             "  woq registry list",
             "  woq registry show Meta-Llama-3-8B-Instruct",
-            "  woq registry verify Meta-Llama-3-8B-Instruct/int4-g128",
+            "  woq registry verify Meta-Llama-3-8B-Instruct/int4-q32",
             "  woq registry rm Meta-Llama-3-8B-Instruct/int8 --woq-home ~/woq-home"
         })
 final class RegistryCommand implements Callable<Integer> {
@@ -60,7 +60,7 @@ final class RegistryCommand implements Callable<Integer> {
             }
             if (slash <= 0 || slash == text.length() - 1 || text.indexOf('/', slash + 1) >= 0) {
                 throw new ConfigException("'" + text + "' is not a registry entry: expected MODEL/RECIPE as `woq registry"
-                        + " list` shows them, e.g. Meta-Llama-3-8B-Instruct/int4-g128.");
+                        + " list` shows them, e.g. Meta-Llama-3-8B-Instruct/int4-q32.");
             }
             return new Key(text.substring(0, slash), text.substring(slash + 1));
         }
@@ -111,7 +111,7 @@ final class RegistryCommand implements Callable<Integer> {
             description = "Show an entry's manifest: source, recipe, versions, files and tensors.",
             footerHeading = "%nExamples:%n",
             footer = {"  woq registry show Meta-Llama-3-8B-Instruct",
-                "  woq registry show Meta-Llama-3-8B-Instruct/int4-g128"})
+                "  woq registry show Meta-Llama-3-8B-Instruct/int4-q32"})
     static final class ShowCommand implements Callable<Integer> {
         @Parameters(paramLabel = "MODEL[/RECIPE]", description = "An entry, or every entry of a model.")
         String name;
@@ -191,7 +191,7 @@ final class RegistryCommand implements Callable<Integer> {
             description = "Re-hash every tensor and file of an entry against its manifest; exit 1 at the first"
                     + " mismatch, naming the file and tensor.",
             footerHeading = "%nExamples:%n",
-            footer = {"  woq registry verify Meta-Llama-3-8B-Instruct/int4-g128"})
+            footer = {"  woq registry verify Meta-Llama-3-8B-Instruct/int4-q32"})
     static final class VerifyCommand implements Callable<Integer> {
         @Parameters(paramLabel = "MODEL/RECIPE", description = "The entry, as `woq registry list` shows it.")
         String name;

@@ -6,7 +6,15 @@
  * <h2>Recipes</h2>
  *
  * <ul>
- *   <li>{@code int4-g128}, {@code int4-g64}, {@code int4-g32} ({@link dev.woq.runtime.quant.Int4WeightOnly}):
+ *   <li>{@code int4-q32} ({@link dev.woq.runtime.quant.Int4Q32WeightOnly}, what {@code --dtype int4}
+ *       makes): 4-bit codes in groups of 32 with an 8-bit scale code and an 8-bit zero code each,
+ *       4.5 bits a weight: {@code w' = (q - zc / 16) * scaleMax * 2^(-c / 16)}, {@code scaleMax} one
+ *       fp32 per matrix ({@link dev.woq.runtime.format.WeightFormat.Int4Q32}). Coded by {@link
+ *       dev.woq.runtime.quant.Int4Q32Codec}: a first pass over the matrix finds {@code scaleMax}, the
+ *       second codes each group (search {@code mse}, the default, or {@code none}, id {@code
+ *       int4-q32-rtn}). Needs K % 128 == 0 and N % 16 == 0.
+ *   <li>{@code int4-g128}, {@code int4-g64}, {@code int4-g32} ({@link dev.woq.runtime.quant.Int4WeightOnly},
+ *       {@code --group-size}):
  *       asymmetric 4-bit, group-wise along the input dimension K, as gpt-fast and torchao. For output
  *       row n and each group of g consecutive k: {@code scale = bf16(max(max - min, 1e-6) / 15)},
  *       {@code zero = bf16(min + 8 * scale)}, {@code q = clamp(rint((w - (zero - 8 * scale)) / scale),
@@ -25,8 +33,10 @@
  * A quantized checkpoint directory holds the source's {@code config.json}, {@code
  * generation_config.json}, {@code tokenizer.json} and {@code tokenizer_config.json} (those that
  * exist), {@code woq_quantization.json} (the recipe, e.g. {@code {"dtype": "int4", "group_size": 128,
- * "quantize_lm_head": true, "search": "mse"}}; int8 has no {@code group_size} or {@code search}; an
- * int4 recipe without {@code search} was rounded to nearest; written last), and safetensors weights in
+ * "quantize_lm_head": true, "search": "mse"}}; int4-q32's adds {@code "layout": "q32"}, {@code
+ * scale_bits}, {@code zero_bits} and {@code bits_per_weight}; int8 has no {@code group_size} or
+ * {@code search}; an int4 recipe without {@code search} was rounded to nearest; written last), and
+ * safetensors weights in
  * Hugging Face's layout ({@code model.safetensors}, or 5 GB shards with {@code
  * model.safetensors.index.json}), every shard's header carrying {@code __metadata__ {"format": "pt"}}.
  *
@@ -43,6 +53,12 @@
  *   <tr><td>int4</td><td>{@code P.scales}</td><td>BF16</td><td>[N, K/g]</td><td>scale of row n, group j</td></tr>
  *   <tr><td>int4</td><td>{@code P.zeros}</td><td>BF16</td><td>[N, K/g]</td>
  *       <td>zero point of row n, group j: {@code w' = (q - 8) * scale + zero}</td></tr>
+ *   <tr><td>int4-q32</td><td>{@code P.qweight}</td><td>U8</td><td>[N, K/2]</td><td>as int4</td></tr>
+ *   <tr><td>int4-q32</td><td>{@code P.scales}</td><td>U8</td><td>[N, K/32]</td>
+ *       <td>scale code c of row n, group j: {@code scale = scaleMax * 2^(-c / 16)}</td></tr>
+ *   <tr><td>int4-q32</td><td>{@code P.zeros}</td><td>U8</td><td>[N, K/32]</td>
+ *       <td>zero code zc: {@code w' = (q - zc / 16) * scale}</td></tr>
+ *   <tr><td>int4-q32</td><td>{@code P.scale_max}</td><td>F32</td><td>[1]</td><td>{@code scaleMax}</td></tr>
  *   <tr><td>int8</td><td>{@code P.qweight}</td><td>I8</td><td>[N, K]</td><td>q[n][k] in [-128, 127]</td></tr>
  *   <tr><td>int8</td><td>{@code P.scales}</td><td>BF16</td><td>[N]</td><td>scale of row n: {@code w' = q * scale}</td></tr>
  * </table>
@@ -51,7 +67,7 @@
  * original name, F16/F32 sources rounded to nearest even.
  *
  * <p>Tensor order: int4 keeps the source's order, each quantized projection's {@code qweight},
- * {@code scales}, {@code zeros} in its place. int8 stores every {@code qweight} first (in source
+ * {@code scales}, {@code zeros} (and int4-q32's {@code scale_max}) in its place. int8 stores every {@code qweight} first (in source
  * order), then the source's tensors in order with each projection's {@code scales} in its place: the
  * data section of every shard starts at a multiple of 64 and every int8 {@code qweight} but the last
  * is a multiple of 64 bytes long (checked before writing; true for every Llama shape), so every int8

@@ -6,7 +6,7 @@ import java.nio.file.Path;
 /**
  * A complete registry entry: a directory of quantized weights with its manifest.
  *
- * @param dir the entry's directory, e.g. {@code ~/.woq/registry/Meta-Llama-3-8B-Instruct/int4-g128}
+ * @param dir the entry's directory, e.g. {@code ~/.woq/registry/Meta-Llama-3-8B-Instruct/int4-q32}
  * @param model the model's name in the registry
  * @param recipe how it was quantized
  * @param manifest its manifest

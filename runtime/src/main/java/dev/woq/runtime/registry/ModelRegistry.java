@@ -20,7 +20,7 @@ import java.util.stream.Stream;
 
 /**
  * Quantized models on disk, built once and reused: {@code <home>/registry/<model>/<recipe>/}, e.g.
- * {@code ~/.woq/registry/Meta-Llama-3-8B-Instruct/int4-g128/}.
+ * {@code ~/.woq/registry/Meta-Llama-3-8B-Instruct/int4-q32/}.
  *
  * <p>An entry is complete exactly when its {@code manifest.json} exists, and nothing ever appears at
  * an entry's path without one: an entry is quantized into a hidden sibling
@@ -196,7 +196,7 @@ public final class ModelRegistry {
     public void remove(String model, String recipe) {
         if (!NAME.matcher(model).matches() || !NAME.matcher(recipe).matches()) {
             throw new ConfigException("'" + model + "/" + recipe + "' is not a registry entry name: expected MODEL/RECIPE"
-                    + " as `woq registry list` shows them, e.g. Meta-Llama-3-8B-Instruct/int4-g128.");
+                    + " as `woq registry list` shows them, e.g. Meta-Llama-3-8B-Instruct/int4-q32.");
         }
         Path modelDir = root.resolve(model);
         Path dir = modelDir.resolve(recipe);
