@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# int4 quality side by side on llm-like synthetic weights: weight SQNR, quantize time, and
-# `woq eval` (perplexity, KL divergence to bf16, top-1 agreement, logits cosine) for int4 with the
-# MSE search and with round-to-nearest at groups 128 and 32, and int8.
+# int4 quality side by side on llm-like synthetic weights: weight SQNR, entry size, quantize time
+# and peak RSS, and `woq eval` (perplexity, KL divergence to bf16, top-1 agreement, logits cosine)
+# for int4-q32 (the default) with the MSE search and with round-to-nearest, int4 with bf16 scales
+# at groups 128 and 32, and int8.
 #   benchmarks/run-quality.sh [PRESET] [WORKDIR] [CONTEXT]
+# ROWS="q32 q32-rtn g128 g128-rtn g32 int8" (the default) picks the woq rows; on the 8B shape each
+# row costs a quantize and an eval beside the bf16 reference.
 # The text is docs/architecture.md as of commit 30425a1 (part of this repository), so the
 # tokens are the same on every run. Needs the woq launcher built (README: Build) and the tokenizer.
 set -euo pipefail
@@ -25,28 +28,37 @@ run() { # name, quantize args...; then eval args
   while [[ $# -gt 0 && "$1" != "--" ]]; do q+=("$1"); shift; done
   shift
   e=("$@")
-  local qlog
-  qlog="$("$woq" quantize --model "$model" --woq-home "$home" --force "${q[@]}" 2>&1 >/dev/null)"
-  local qsec
+  local qlog entry
+  entry="$(/usr/bin/time -v -o "$work/quantize.time" "$woq" quantize --model "$model" --woq-home "$home" \
+    --force "${q[@]}" 2>"$work/quantize.log")"
+  qlog="$(cat "$work/quantize.log")"
+  local qsec rss size
   qsec="$(sed -n 's/.*(quantizing \([0-9.]*\) s).*/\1/p' <<<"$qlog")"
+  rss="$(sed -n 's/.*Maximum resident set size (kbytes): *\([0-9]*\).*/\1/p' "$work/quantize.time")"
+  size="$(du -sb --exclude=cpu-cache "$entry" | cut -f1)"
   local json
   json="$("$woq" eval --model "$model" --woq-home "$home" --text "$text" --context "$context" \
     --reference bf16 --weight-sqnr --json "${e[@]}" 2>/dev/null)"
-  python3 - "$name" "$qsec" "$json" <<'PY'
+  python3 - "$name" "$qsec" "$json" "$rss" "$size" <<'PY'
 import json, sys
-name, qsec, j = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
-print(f"| {name} | {j['weight_sqnr_db']:.2f} | {j['kl_mean']:.6f} | {j['kl_p99']:.6f} | "
-      f"{100*j['top1_agreement']:.2f} % | {j['logits_cosine']:.5f} | {j['perplexity']:.3f} | {qsec} s |")
+name, qsec, j, rss, size = sys.argv[1], sys.argv[2], json.loads(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+print(f"| {name} | {size / 1e6:,.1f} MB | {j['weight_sqnr_db']:.2f} | {j['kl_mean']:.6f} | {j['kl_p99']:.6f} | "
+      f"{100*j['top1_agreement']:.2f} % | {j['logits_cosine']:.5f} | {j['perplexity']:.3f} | {qsec} s | "
+      f"{rss / 1024:,.0f} MiB |")
 PY
 }
+rows="${ROWS:-q32 q32-rtn g128 g128-rtn g32 int8}"
+want() { [[ " $rows " == *" $1 "* ]]; }
 echo "preset $preset, llm-like weights, $context-token windows"
-echo "| recipe | weight SQNR (dB) | KL mean | KL p99 | top-1 | cosine | ppl | quantize |"
-echo "| --- | --- | --- | --- | --- | --- | --- | --- |"
-run "int4-g128 (mse)" --dtype int4 -- --dtype int4
-run "int4-g128-rtn" --dtype int4 --int4-search none -- --dtype int4 --int4-search none
-run "int4-g32 (mse)" --dtype int4 --group-size 32 -- --dtype int4 --group-size 32
-run "int4-g32-rtn" --dtype int4 --group-size 32 --int4-search none -- --dtype int4 --group-size 32 --int4-search none
-run "int8" --dtype int8 -- --dtype int8
+echo "| recipe (bits a weight) | entry | weight SQNR (dB) | KL mean | KL p99 | top-1 | cosine | ppl | quantize | quantize peak RSS |"
+echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+want q32 && run "int4-q32 (mse, the default; 4.5)" --dtype int4 -- --dtype int4
+want q32-rtn && run "int4-q32-rtn (4.5)" --dtype int4 --int4-search none -- --dtype int4 --int4-search none
+want g128 && run "int4-g128 (mse; 4.25)" --dtype int4 --group-size 128 -- --dtype int4 --group-size 128
+want g128-rtn && run "int4-g128-rtn (4.25)" --dtype int4 --group-size 128 --int4-search none -- \
+  --dtype int4 --group-size 128 --int4-search none
+want g32 && run "int4-g32 (mse; 5.0)" --dtype int4 --group-size 32 -- --dtype int4 --group-size 32
+want int8 && run "int8 (8.0)" --dtype int8 -- --dtype int8
 
 # llama.cpp on the same weights, when LLAMA_CPP_BIN names a build's bin/ (llama-quantize,
 # llama-perplexity; built by you, outside this repository): woq export writes the bf16 GGUF,
@@ -59,17 +71,23 @@ if [[ -n "${LLAMA_CPP_BIN:-}" ]]; then
   "$LLAMA_CPP_BIN/llama-perplexity" -m "$gguf" -f "$text" -c "$context" -t 2 \
     --kl-divergence-base "$base" >/dev/null 2>&1
   echo
-  echo "| llama.cpp | bits/weight | KL mean | KL p99 | same top-1 |"
-  echo "| --- | --- | --- | --- | --- |"
+  echo "| llama.cpp | bits/weight (file) | file | KL mean | KL p99 | same top-1 | quantize | quantize peak RSS |"
+  echo "| --- | --- | --- | --- | --- | --- | --- | --- |"
   for t in Q4_0 Q4_K_M Q8_0; do
     q="$work/$preset-llm-$t.gguf"
-    [[ -f "$q" ]] || "$LLAMA_CPP_BIN/llama-quantize" "$gguf" "$q" "$t" 2 >/dev/null 2>&1
+    [[ -f "$q" ]] || /usr/bin/time -v -o "$work/$t.time" "$LLAMA_CPP_BIN/llama-quantize" "$gguf" "$q" "$t" 2 \
+      >"$work/$t.quantize.log" 2>&1
     log="$("$LLAMA_CPP_BIN/llama-perplexity" -m "$q" -f "$text" -c "$context" -t 2 \
       --kl-divergence-base "$base" --kl-divergence 2>&1)"
     size="$(sed -n 's/.*file size *= *\([0-9.]*\) MiB (\([0-9.]*\) BPW).*/\2/p' <<<"$log" | head -1)"
     kl="$(sed -n 's/^Mean *KLD: *\([0-9.e-]*\).*/\1/p' <<<"$log" | head -1)"
     p99="$(sed -n 's/^99\.0% *KLD: *\([0-9.e-]*\).*/\1/p' <<<"$log" | head -1)"
     top="$(sed -n 's/^Same top p: *\([0-9.]*\).*/\1/p' <<<"$log" | head -1)"
-    echo "| $t | ${size:-?} | $kl | $p99 | $top % |"
+    qs="?"; qrss="?"
+    if [[ -f "$work/$t.time" ]]; then
+      qs="$(sed -n 's/.*Elapsed (wall clock) time (h:mm:ss or m:ss): *\(.*\)/\1/p' "$work/$t.time")"
+      qrss="$(( $(sed -n 's/.*Maximum resident set size (kbytes): *\([0-9]*\).*/\1/p' "$work/$t.time") / 1024 )) MiB"
+    fi
+    echo "| $t | ${size:-?} | $(( $(stat -c %s "$q") / 1000000 )) MB | $kl | $p99 | $top % | $qs | $qrss |"
   done
 fi

@@ -14,11 +14,14 @@ import java.util.Locale;
  * It is what {@code --dtype} (with {@code --group-size}) means, from the command line to the
  * registry entry's name and the kernels that run it.
  */
-public sealed interface WeightFormat permits WeightFormat.Bf16, WeightFormat.Int8, WeightFormat.Int4, WeightFormat.Int4Q32 {
+public sealed interface WeightFormat permits WeightFormat.Bf16, WeightFormat.Int8, WeightFormat.Int8G32, WeightFormat.Int4,
+        WeightFormat.Int4Q32 {
     /** bf16 weights, as the Hugging Face checkpoint holds them. */
     WeightFormat BF16 = new Bf16();
     /** int8 codes with one bf16 scale per output channel. */
     WeightFormat INT8 = new Int8();
+    /** int8 codes with a bf16 scale per group of 32 inputs, as llama.cpp's Q8_0 blocks. */
+    WeightFormat INT8_G32 = new Int8G32();
     /** The int4 group size when none is given. */
     int DEFAULT_GROUP_SIZE = 128;
     /** The int4 format when no group size is given. */
@@ -90,7 +93,7 @@ public sealed interface WeightFormat permits WeightFormat.Bf16, WeightFormat.Int
         }
         TensorInfo codes = checkpoint.tensor(stem + ".qweight");
         if (codes.dtype() == SafetensorsDtype.I8) {
-            return INT8;
+            return checkpoint.contains(stem + ".scales") && checkpoint.tensor(stem + ".scales").rank() == 2 ? INT8_G32 : INT8;
         }
         if (codes.dtype() == SafetensorsDtype.U8) {
             TensorInfo scales = checkpoint.tensor(stem + ".scales");
@@ -165,6 +168,44 @@ public sealed interface WeightFormat permits WeightFormat.Bf16, WeightFormat.Int
             return List.of(
                     new StoredTensor(Role.CODES, stem + ".qweight", SafetensorsDtype.I8, out, in),
                     new StoredTensor(Role.SCALES, stem + ".scales", SafetensorsDtype.BF16, out));
+        }
+
+        @Override
+        public String toString() {
+            return id();
+        }
+    }
+
+    /**
+     * Symmetric int8 in groups of 32 inputs, each with a bf16 scale: 8.5 bits a weight, the bits of
+     * llama.cpp's Q8_0 (an fp16 scale per 32). A per-channel scale is stretched by the few large
+     * weights of a row's outlier input columns; a scale per 32 confines them to their group.
+     */
+    record Int8G32() implements WeightFormat {
+        /** Inputs per group, each with its own scale. */
+        public static final int GROUP_SIZE = 32;
+
+        @Override
+        public String id() {
+            return "int8-g32";
+        }
+
+        @Override
+        public String dtype() {
+            return "int8";
+        }
+
+        @Override
+        public double bitsPerWeight() {
+            return 8 + 16.0 / GROUP_SIZE;
+        }
+
+        @Override
+        public List<StoredTensor> storedTensors(String weightName, long out, long in) {
+            String stem = WeightFormat.stem(weightName);
+            return List.of(
+                    new StoredTensor(Role.CODES, stem + ".qweight", SafetensorsDtype.I8, out, in),
+                    new StoredTensor(Role.SCALES, stem + ".scales", SafetensorsDtype.BF16, out, in / GROUP_SIZE));
         }
 
         @Override
@@ -331,6 +372,9 @@ public sealed interface WeightFormat permits WeightFormat.Bf16, WeightFormat.Int
         String s = id == null ? "" : id.trim().toLowerCase(Locale.ROOT);
         if (s.equals(INT4_Q32.id())) {
             return INT4_Q32;
+        }
+        if (s.equals(INT8_G32.id())) {
+            return INT8_G32;
         }
         if (s.startsWith("int4-g")) {
             try {
