@@ -1,11 +1,13 @@
 /*
  * woq's matmuls on AVX-512 BF16, for every weight format, on the weights exactly as the registry
  * (int4, int8) or the checkpoint (bf16) stores them: nothing is repacked, so the files are mapped
- * and used in place. Registered with libtorch as woq::int4_mm, woq::int8_mm and woq::bf16_mm.
+ * and used in place. Registered with libtorch as woq::int4_mm, woq::int8_mm, woq::int8g32_mm and
+ * woq::bf16_mm.
  *
  *   y[M, N] = x[M, K] . W^T,  x and y bf16, sums in fp32, with W[n][k] =
  *     int4: (q - 8) * scale[n][k / g] + zero[n][k / g]   (q: nibble k % 2 of byte [n][k / 2], low first)
  *     int8: q[n][k] * scale[n]
+ *     int8-g32: q[n][k] * scale[n][k / 32]   (each group's fp32 sum of q x times its scale)
  *     bf16: w[n][k]
  *
  * Why: decoding reads every weight once per token, so a token takes at least the weights' bytes
@@ -53,6 +55,7 @@ constexpr int STREAM_BLOCK = 128; // weight rows per unit of work when the weigh
  */
 constexpr int STREAMS = 4;
 constexpr int CHUNK = 128;    // int4: inputs per 64-byte load of codes
+constexpr int INT8_GROUP = 32; // int8-g32: inputs per scale
 // How far ahead of its weight stream a thread asks for lines: the hardware prefetchers alone left
 // the int4 loop waiting on its loads (perf: a third of its samples on the load of the codes).
 // Near a row's or the buffer's end these addresses run past the weights, by design: PREFETCHh is a
@@ -298,8 +301,12 @@ struct PrefillJob {
     const int8_t *codes;            // int8: [n, k]
     const uint16_t *out_scales;     // [n] bf16 multiplying each output's sum, or null (int8: its scales)
     uint16_t *y;
-    int m, n, k, g; // g: int4's group size; 0 for int8 (one scale per row)
+    int m, n, k, g; // g: the group size (int4; int8-g32: 32); 0 for int8 (one scale per row)
     std::atomic<int> next; // the next tile of PF_ROWS weight rows
+    // int8-g32: [n, k / 32] bf16. Last, so that the other formats' initializers leave it null.
+    const uint16_t *code_scales = nullptr;
+    /* int4's groups have a zero point (the sum of x over the group times zero); int8's have none. */
+    bool zeros_term() const { return codes == nullptr; }
 };
 
 AVX512_BF16 void int4_unpack_tile(const PrefillJob *j, int n0, int k0, int kl, uint32_t *buf, float *gs, float *gz) {
@@ -347,12 +354,18 @@ void regroup_for_prefill(const uint16_t *x, int m, int k, uint32_t *xq) {
 
 /* int8: the codes themselves as bf16 (exact); the row's scale multiplies the sums (out_scales), so
    the result is that of a matmul on q * scale without rounding the product to bf16. 32 codes in
-   order are 16 pairs (2p, 2p + 1), one per dword. */
-AVX512_BF16 void int8_unpack_tile(const PrefillJob *j, int n0, int k0, int kl, uint32_t *buf, float *, float *) {
+   order are 16 pairs (2p, 2p + 1), one per dword. int8-g32 (G = 32): each group's scale into gs,
+   to multiply the group's sums as int4's do (prefill_block_groups, without a zero term). */
+template <int G>
+AVX512_BF16 void int8_unpack_tile(const PrefillJob *j, int n0, int k0, int kl, uint32_t *buf, float *gs, float *) {
     const __m512i to_pair = _mm512_mullo_epi32(
         _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), _mm512_set1_epi32(PF_ROWS));
     for (int r = 0; r < PF_ROWS; r++) {
         const int8_t *w = j->codes + (size_t)(n0 + r) * j->k + k0;
+        if constexpr (G != 0) {
+            const uint16_t *s = j->code_scales + (size_t)(n0 + r) * (j->k / G) + k0 / G;
+            for (int gi = 0; gi < kl / G; gi++) gs[gi * PF_ROWS + r] = bf16_to_f32(s[gi]);
+        }
         for (int kk = 0; kk < kl; kk += 32) {
             const __m512i words = _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)(w + kk)));
             const __m512 even = _mm512_cvtepi32_ps(_mm512_srai_epi32(_mm512_slli_epi32(words, 16), 16));
@@ -390,11 +403,12 @@ AVX512_BF16 void prefill_block(const uint32_t *tile, int pairs, const uint32_t *
 
 /*
  * int4: c[i][0..32) (+)= sum over the groups of the tile of gs[group] * (x[i] . tile over the
- * group) + gz[group] * xsum[i][group], for MR tokens. Each group's dot products start from zero in
+ * group) + gz[group] * xsum[i][group], for MR tokens; int8-g32 (ZEROS false) the same without
+ * the zero term. Each group's dot products start from zero in
  * registers; only at the group's end do they meet the scales, and c (in L1) takes the result.
  * xsum at the tile's first group of token 0; `stride` its distance from one token to the next.
  */
-template <int MR>
+template <int MR, bool ZEROS>
 AVX512_BF16 void prefill_block_groups(const uint32_t *tile, int pairs, int group_pairs, const uint32_t *xq, float *c,
                                       bool first, const float *gs, const float *gz, const float *xsum, int stride) {
     for (int p0 = 0, gi = 0; p0 < pairs; p0 += group_pairs, gi++) {
@@ -410,19 +424,22 @@ AVX512_BF16 void prefill_block_groups(const uint32_t *tile, int pairs, int group
             }
         }
         const __m512 s0 = _mm512_loadu_ps(gs + gi * PF_ROWS), s1 = _mm512_loadu_ps(gs + gi * PF_ROWS + 16);
-        const __m512 z0 = _mm512_loadu_ps(gz + gi * PF_ROWS), z1 = _mm512_loadu_ps(gz + gi * PF_ROWS + 16);
         const bool fresh = first && gi == 0;
         for (int i = 0; i < MR; i++) {
-            const __m512 xs = _mm512_set1_ps(xsum[(size_t)i * stride + gi]);
-            const __m512 c0 = fresh ? _mm512_setzero_ps() : _mm512_loadu_ps(c + i * PF_ROWS);
-            const __m512 c1 = fresh ? _mm512_setzero_ps() : _mm512_loadu_ps(c + i * PF_ROWS + 16);
-            _mm512_storeu_ps(c + i * PF_ROWS, _mm512_fmadd_ps(acc[i][0], s0, _mm512_fmadd_ps(z0, xs, c0)));
-            _mm512_storeu_ps(c + i * PF_ROWS + 16, _mm512_fmadd_ps(acc[i][1], s1, _mm512_fmadd_ps(z1, xs, c1)));
+            __m512 c0 = fresh ? _mm512_setzero_ps() : _mm512_loadu_ps(c + i * PF_ROWS);
+            __m512 c1 = fresh ? _mm512_setzero_ps() : _mm512_loadu_ps(c + i * PF_ROWS + 16);
+            if constexpr (ZEROS) {
+                const __m512 xs = _mm512_set1_ps(xsum[(size_t)i * stride + gi]);
+                c0 = _mm512_fmadd_ps(_mm512_loadu_ps(gz + gi * PF_ROWS), xs, c0);
+                c1 = _mm512_fmadd_ps(_mm512_loadu_ps(gz + gi * PF_ROWS + 16), xs, c1);
+            }
+            _mm512_storeu_ps(c + i * PF_ROWS, _mm512_fmadd_ps(acc[i][0], s0, c0));
+            _mm512_storeu_ps(c + i * PF_ROWS + 16, _mm512_fmadd_ps(acc[i][1], s1, c1));
         }
     }
 }
 
-/* The block for `rows` (1..MR) tokens of the tile: int4's by groups (j->g set), int8's whole. */
+/* The block for `rows` (1..MR) tokens of the tile: int4's and int8-g32's by groups (j->g set), int8's whole. */
 template <int MR>
 void prefill_block_n(const PrefillJob *j, const uint32_t *tile, int pairs, const uint32_t *xq, float *c, bool first,
                      int rows, const float *gs, const float *gz, const float *xsum) {
@@ -432,8 +449,9 @@ void prefill_block_n(const PrefillJob *j, const uint32_t *tile, int pairs, const
             return;
         }
     }
-    if (j->g != 0) prefill_block_groups<MR>(tile, pairs, j->g / 2, xq, c, first, gs, gz, xsum, j->k / j->g);
-    else prefill_block<MR>(tile, pairs, xq, c, first);
+    if (j->g == 0) prefill_block<MR>(tile, pairs, xq, c, first);
+    else if (j->zeros_term()) prefill_block_groups<MR, true>(tile, pairs, j->g / 2, xq, c, first, gs, gz, xsum, j->k / j->g);
+    else prefill_block_groups<MR, false>(tile, pairs, j->g / 2, xq, c, first, gs, gz, xsum, j->k / j->g);
 }
 
 AVX512_BF16 void prefill_part(void *arg, int, int) {
@@ -441,7 +459,7 @@ AVX512_BF16 void prefill_part(void *arg, int, int) {
     std::vector<uint32_t> tile((size_t)PF_K / 2 * PF_ROWS);
     std::vector<float> gs((size_t)PF_GROUPS * PF_ROWS), gz((size_t)PF_GROUPS * PF_ROWS);
     std::vector<float> c((size_t)j->m * PF_ROWS);
-    const int tiles = j->n / PF_ROWS, groups = j->g != 0 ? j->k / j->g : 0;
+    const int tiles = j->n / PF_ROWS, groups = j->g != 0 && j->zeros_term() ? j->k / j->g : 0; // of xsum
     for (int t = j->next.fetch_add(1, std::memory_order_relaxed); t < tiles;
          t = j->next.fetch_add(1, std::memory_order_relaxed)) {
         const int n0 = t * PF_ROWS;
@@ -483,7 +501,7 @@ void run_prefill(PrefillJob &job, const uint16_t *x) {
     regroup_for_prefill(x, job.m, job.k, xq.data());
     job.xq = xq.data();
     std::vector<float> xsum;
-    if (job.g != 0) {
+    if (job.g != 0 && job.zeros_term()) {
         xsum.resize((size_t)job.m * (job.k / job.g));
         group_sums(x, job.m, job.k, job.g, xsum.data());
         job.xsum = xsum.data();
@@ -496,9 +514,60 @@ void run_prefill(PrefillJob &job, const uint16_t *x) {
 struct Int8Job {
     const uint16_t *x;      // [m, k] bf16
     const int8_t *q;        // [n, k]
-    const uint16_t *scales; // [n] bf16
+    const uint16_t *scales; // int8: [n] bf16; int8-g32: [n, k / 32] bf16
     uint16_t *y;
     int m, n, k;
+};
+
+/*
+ * The loops below run both int8 layouts through S: RowScale (int8, one scale per weight row) or
+ * GroupScales (int8-g32, one per group of 32 inputs, which is one VDPBF16PS: 32 codes against 32
+ * inputs). RowScale accumulates the row's whole dot product and scales it once at the end;
+ * GroupScales takes each group's fp32 sum apart and adds it times the group's scale. A block of
+ * weight rows [n0, n1) starts with S::widen, whose result each row's S is made from.
+ */
+struct RowScale {
+    float s;
+    RowScale() = default;
+    RowScale(const Int8Job *j, int n, int, const float *) : s(bf16_to_f32(j->scales[n])) {}
+    static const float *widen(const Int8Job *, int, int) { return nullptr; }
+    /* acc (+)= w . x over the 32 inputs from kk */
+    AVX512_BF16 __m512 dot(__m512 acc, __m512bh w, __m512bh x, int) const { return _mm512_dpbf16_ps(acc, w, x); }
+    float final_scale() const { return s; }
+};
+
+/*
+ * int8-g32: the block's scales are widened to fp32 first, in one pass over their contiguous bf16
+ * (a thread's scratch: 224 KiB for 128 rows of 14,336 inputs, in L2), so that each group's FMA
+ * reads its scale as a broadcast memory operand: one VDPBF16PS and one FMA per group, against
+ * int8's one VDPBF16PS. Where the loop is bound by arithmetic rather than memory (one core of an
+ * EPYC reading 14336 x 4096 codes at 42 GB/s as int8), that FMA costs about a fifth: 1.77 ms
+ * against 1.40. Widening each bf16 scale in the loop (load, shift, broadcast per group) cost a
+ * third, and so did widening with masked loads and stores (slow on AMD), which the loop avoids.
+ */
+struct GroupScales {
+    const float *s; // the row's [k / 32] fp32
+    GroupScales() = default;
+    GroupScales(const Int8Job *j, int n, int n0, const float *block) : s(block + (size_t)(n - n0) * (j->k / INT8_GROUP)) {}
+    /* Rows [n0, n1)'s scales as fp32 [n1 - n0, k / 32], in this thread's scratch (valid until its next call). */
+    AVX512_BF16 static const float *widen(const Int8Job *j, int n0, int n1) {
+        static thread_local std::vector<float> scratch;
+        const size_t count = (size_t)(n1 - n0) * (j->k / INT8_GROUP);
+        if (scratch.size() < count) scratch.resize(count);
+        const uint16_t *src = j->scales + (size_t)n0 * (j->k / INT8_GROUP);
+        float *dst = scratch.data();
+        size_t i = 0;
+        for (; i + 16 <= count; i += 16) { // unmasked: masked loads and stores cost several times more here
+            const __m256i raw = _mm256_loadu_si256((const __m256i *)(src + i));
+            _mm512_storeu_ps(dst + i, _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(raw), 16)));
+        }
+        for (; i < count; i++) dst[i] = bf16_to_f32(src[i]);
+        return scratch.data();
+    }
+    AVX512_BF16 __m512 dot(__m512 acc, __m512bh w, __m512bh x, int kk) const {
+        return _mm512_fmadd_ps(_mm512_dpbf16_ps(_mm512_setzero_ps(), w, x), _mm512_set1_ps(s[kk / INT8_GROUP]), acc);
+    }
+    float final_scale() const { return 1.0f; }
 };
 
 /* With two rows of x, two accumulators per row hide the latency of VDPBF16PS. */
@@ -515,13 +584,14 @@ AVX512_BF16 inline __m512bh int8_to_bf16(__m128i lo, __m128i hi) {
  * fp32 this halves what each weight row reads of x, which for the MLP's down projection (14336
  * inputs: 56 KB as fp32) no longer fits the L1 cache.
  */
-template <int R>
-AVX512_BF16 void int8_rows(const Int8Job *j, int n0, int n1, int m0) {
+template <typename S, int R>
+AVX512_BF16 void int8_rows(const Int8Job *j, int n0, int n1, int m0, const float *block) {
     constexpr int A = int8_accumulators<R>();
     const int k = j->k;
     const uint16_t *x = j->x + (size_t)m0 * k;
     for (int n = n0; n < n1; n++) {
         const int8_t *w = j->q + (size_t)n * k;
+        const S s(j, n, n0, block);
         __m512 acc[R][A];
         for (int i = 0; i < R; i++)
             for (int a = 0; a < A; a++) acc[i][a] = _mm512_setzero_ps();
@@ -532,7 +602,7 @@ AVX512_BF16 void int8_rows(const Int8Job *j, int n0, int n1, int m0) {
                 _mm_prefetch((const char *)wa + PREFETCH_BYTES, _MM_HINT_T0);
                 const __m512bh wv = int8_to_bf16(_mm_loadu_si128((const __m128i *)wa), _mm_loadu_si128((const __m128i *)(wa + 16)));
                 for (int i = 0; i < R; i++) {
-                    acc[i][a] = _mm512_dpbf16_ps(acc[i][a], wv, (__m512bh)_mm512_loadu_si512(x + (size_t)i * k + kk + 32 * a));
+                    acc[i][a] = s.dot(acc[i][a], wv, (__m512bh)_mm512_loadu_si512(x + (size_t)i * k + kk + 32 * a), kk + 32 * a);
                 }
             }
         }
@@ -543,10 +613,10 @@ AVX512_BF16 void int8_rows(const Int8Job *j, int n0, int n1, int m0) {
             const __mmask32 xm = left >= 32 ? (__mmask32)0xFFFFFFFFu : (__mmask32)((1u << left) - 1);
             const __m512bh wv = int8_to_bf16(_mm_maskz_loadu_epi8(lo, w + kk), _mm_maskz_loadu_epi8(hi, w + kk + 16));
             for (int i = 0; i < R; i++) {
-                acc[i][0] = _mm512_dpbf16_ps(acc[i][0], wv, (__m512bh)_mm512_maskz_loadu_epi16(xm, x + (size_t)i * k + kk));
+                acc[i][0] = s.dot(acc[i][0], wv, (__m512bh)_mm512_maskz_loadu_epi16(xm, x + (size_t)i * k + kk), kk);
             }
         }
-        const float scale = bf16_to_f32(j->scales[n]);
+        const float scale = s.final_scale();
         for (int i = 0; i < R; i++) {
             __m512 sum = acc[i][0];
             for (int a = 1; a < A; a++) sum = _mm512_add_ps(sum, acc[i][a]);
@@ -556,15 +626,19 @@ AVX512_BF16 void int8_rows(const Int8Job *j, int n0, int n1, int m0) {
 }
 
 /* One row of x, W weight rows at once from the W parts of the block: W streams. */
-template <int W>
-AVX512_BF16 void int8_streams(const Int8Job *j, int n0, int n1, int m0) {
+template <typename S, int W>
+AVX512_BF16 void int8_streams(const Int8Job *j, int n0, int n1, int m0, const float *block) {
     const int k = j->k, part = (n1 - n0 + W - 1) / W;
     const uint16_t *x = j->x + (size_t)m0 * k;
     uint16_t *y = j->y + (size_t)m0 * j->n;
     for (int r = 0; r < part; r++) {
         const StreamRows<W> rows(n0, n1, part, r);
         const int8_t *w[W];
-        for (int i = 0; i < W; i++) w[i] = j->q + (size_t)rows.n[i] * k;
+        S s[W];
+        for (int i = 0; i < W; i++) {
+            w[i] = j->q + (size_t)rows.n[i] * k;
+            s[i] = S(j, rows.n[i], n0, block);
+        }
         __m512 acc[W];
         for (int i = 0; i < W; i++) acc[i] = _mm512_setzero_ps();
         int kk = 0;
@@ -574,7 +648,7 @@ AVX512_BF16 void int8_streams(const Int8Job *j, int n0, int n1, int m0) {
                 _mm_prefetch((const char *)(w[i] + kk) + PREFETCH_BYTES, _MM_HINT_T0);
                 const __m512bh wv = int8_to_bf16(_mm_loadu_si128((const __m128i *)(w[i] + kk)),
                                                  _mm_loadu_si128((const __m128i *)(w[i] + kk + 16)));
-                acc[i] = _mm512_dpbf16_ps(acc[i], wv, xv);
+                acc[i] = s[i].dot(acc[i], wv, xv, kk);
             }
         }
         if (kk < k) {
@@ -584,21 +658,23 @@ AVX512_BF16 void int8_streams(const Int8Job *j, int n0, int n1, int m0) {
             const __m512bh xv = (__m512bh)_mm512_maskz_loadu_epi16((__mmask32)((1u << left) - 1), x + kk);
             for (int i = 0; i < W; i++) {
                 const __m512bh wv = int8_to_bf16(_mm_maskz_loadu_epi8(lo, w[i] + kk), _mm_maskz_loadu_epi8(hi, w[i] + kk + 16));
-                acc[i] = _mm512_dpbf16_ps(acc[i], wv, xv);
+                acc[i] = s[i].dot(acc[i], wv, xv, kk);
             }
         }
         for (int i = 0; i < W; i++) {
-            if (rows.real[i]) y[rows.n[i]] = f32_to_bf16(_mm512_reduce_add_ps(acc[i]) * bf16_to_f32(j->scales[rows.n[i]]));
+            if (rows.real[i]) y[rows.n[i]] = f32_to_bf16(_mm512_reduce_add_ps(acc[i]) * s[i].final_scale());
         }
     }
 }
 
+template <typename S>
 void int8_block(const Int8Job *j, int n0, int n1, int m0, int rows) {
+    const float *block = S::widen(j, n0, n1);
     if (rows == 1) {
-        int8_streams<STREAMS>(j, n0, n1, m0);
+        int8_streams<S, STREAMS>(j, n0, n1, m0, block);
         return;
     }
-    with_rows(rows, [&](auto r) { int8_rows<decltype(r)::value>(j, n0, n1, m0); });
+    with_rows(rows, [&](auto r) { int8_rows<S, decltype(r)::value>(j, n0, n1, m0, block); });
 }
 
 /* ---- bf16 ---- */
@@ -777,12 +853,28 @@ WOQ_EXPORT int woq_int8_mm(const uint16_t *x, const int8_t *q, const uint16_t *s
     if (n < 1 || k < 1 || m < 1) return -1;
     if (!woq_avx512_supported()) return -2;
     if (prefill_fits(m, n, k)) {
-        PrefillJob job{nullptr, nullptr, int8_unpack_tile, nullptr, nullptr, nullptr, q, scales, y, m, n, k, 0, {0}};
+        PrefillJob job{nullptr, nullptr, int8_unpack_tile<0>, nullptr, nullptr, nullptr, q, scales, y, m, n, k, 0, {0}};
         run_prefill(job, x);
         return 0;
     }
     Int8Job job{x, q, scales, y, m, n, k};
-    run<Int8Job, int8_block>(job);
+    run<Int8Job, int8_block<RowScale>>(job);
+    return 0;
+}
+
+/* int8-g32: q [n, k], scales [n, k / 32] bf16 (one per group of 32 inputs). k a multiple of 32. */
+WOQ_EXPORT int woq_int8g32_mm(const uint16_t *x, const int8_t *q, const uint16_t *scales, uint16_t *y, int m, int n, int k) {
+    if (n < 1 || k < 1 || k % INT8_GROUP != 0 || m < 1) return -1;
+    if (!woq_avx512_supported()) return -2;
+    if (prefill_fits(m, n, k)) {
+        // no out_scales: each group's scale multiplies its own sums in the tile
+        PrefillJob job{nullptr, nullptr, int8_unpack_tile<INT8_GROUP>, nullptr, nullptr, nullptr, q, nullptr, y, m, n, k, INT8_GROUP, {0}};
+        job.code_scales = scales;
+        run_prefill(job, x);
+        return 0;
+    }
+    Int8Job job{x, q, scales, y, m, n, k};
+    run<Int8Job, int8_block<GroupScales>>(job);
     return 0;
 }
 
@@ -863,6 +955,28 @@ void op_int8(StableIValue *stack, uint64_t, uint64_t) {
     stack[0] = out.release();
 }
 
+/* int8g32_mm(Tensor x, Tensor q, Tensor scales) -> Tensor */
+void op_int8g32(StableIValue *stack, uint64_t, uint64_t) {
+    Inputs in{{(AtenTensorHandle)stack[0], (AtenTensorHandle)stack[1], (AtenTensorHandle)stack[2]}};
+    std::vector<int64_t> xs, qs, ss;
+    const uint16_t *x = (const uint16_t *)contiguous_data(in.handles[0], DTYPE_BFLOAT16, 2, "x", xs);
+    const int8_t *q = (const int8_t *)contiguous_data(in.handles[1], DTYPE_INT8, 2, "q", qs);
+    const uint16_t *s = (const uint16_t *)contiguous_data(in.handles[2], DTYPE_BFLOAT16, 2, "scales", ss);
+    const std::string shapes = "x " + shape_text(xs) + ", q " + shape_text(qs) + ", scales " + shape_text(ss);
+    if (qs[1] != xs[1] || qs[1] % INT8_GROUP != 0 || ss[0] != qs[0] || ss[1] * INT8_GROUP != qs[1]) {
+        throw std::runtime_error("woq int8-g32 kernel: " + shapes +
+                                 ": needs q [n, in] and scales [n, in / 32] bf16, in a multiple of 32");
+    }
+    uint16_t *y;
+    Output out;
+    output(out, xs[0], qs[0], &y);
+    if (xs[0] > 0) {
+        kernel_ok(woq_int8g32_mm(x, q, s, y, (int)xs[0], (int)qs[0], (int)xs[1]), "woq_int8g32_mm", shapes);
+    }
+    in.release();
+    stack[0] = out.release();
+}
+
 /* bf16_mm(Tensor x, Tensor w) -> Tensor */
 void op_bf16(StableIValue *stack, uint64_t, uint64_t) {
     Inputs in{{(AtenTensorHandle)stack[0], (AtenTensorHandle)stack[1]}};
@@ -885,6 +999,7 @@ void op_bf16(StableIValue *stack, uint64_t, uint64_t) {
 
 constexpr char INT4_MM[] = "woq::int4_mm";
 constexpr char INT8_MM[] = "woq::int8_mm";
+constexpr char INT8G32_MM[] = "woq::int8g32_mm";
 constexpr char BF16_MM[] = "woq::bf16_mm";
 
 } // namespace
@@ -894,9 +1009,11 @@ namespace woq {
 void register_avx512_ops(Registrar &r) {
     r.schema("int4_mm(Tensor x, Tensor nibbles, Tensor scales, Tensor zeros) -> Tensor");
     r.schema("int8_mm(Tensor x, Tensor q, Tensor scales) -> Tensor");
+    r.schema("int8g32_mm(Tensor x, Tensor q, Tensor scales) -> Tensor");
     r.schema("bf16_mm(Tensor x, Tensor w) -> Tensor");
     r.code("int4_mm", guarded<op_int4, INT4_MM>);
     r.code("int8_mm", guarded<op_int8, INT8_MM>);
+    r.code("int8g32_mm", guarded<op_int8g32, INT8G32_MM>);
     r.code("bf16_mm", guarded<op_bf16, BF16_MM>);
 }
 

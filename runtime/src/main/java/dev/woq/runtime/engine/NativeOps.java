@@ -27,6 +27,11 @@ public final class NativeOps {
         return k.call(out, "int8_mm", x, codes, scales);
     }
 
+    /** int8 codes [out, in] with a bf16 scale per group of 32 inputs, scales [out, in/32] (int8-g32). */
+    public PtNDArray int8G32(PtNDManager out, PtNDArray x, PtNDArray codes, PtNDArray scales) {
+        return k.call(out, "int8g32_mm", x, codes, scales);
+    }
+
     /** bf16 weight [out, in] straight from the mapping. */
     public PtNDArray bf16(PtNDManager out, PtNDArray x, PtNDArray w) {
         return k.call(out, "bf16_mm", x, w);

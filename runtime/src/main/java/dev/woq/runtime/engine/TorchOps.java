@@ -123,6 +123,14 @@ public final class TorchOps {
         return k.call(out, "linear_int8", x, codes, scales);
     }
 
+    /**
+     * codes [out, in] int8 with scales [out, in/group] bf16 as a bf16 weight [out, in]: each
+     * weight {@code q * scale} rounded once to bf16, for {@link #linearBf16}.
+     */
+    public PtNDArray dequantizeInt8Groups(PtNDManager out, PtNDArray codes, PtNDArray scales, int group) {
+        return k.call(out, "dequantize_int8_groups", codes, scales, (long) group);
+    }
+
     /** x [T, in] bf16 on libtorch's {@code _weight_int4pack_mm_for_cpu}: codes in its CPU layout, scales and zeros [in/g, out, 2]. */
     public PtNDArray linearInt4(PtNDManager out, PtNDArray x, PtNDArray packed, int groupSize, PtNDArray scalesAndZeros) {
         return k.call(out, "linear_int4", x, packed, groupSize, scalesAndZeros);

@@ -16,7 +16,8 @@ import java.util.Optional;
  * Builds each projection from what the checkpoint holds for it: {@code P.weight} (bf16, F16 or
  * F32) gives a {@link Bf16Linear}; woq's quantized layout gives {@link Int4Linear}
  * ({@code P.qweight} U8 nibbles, {@code P.scales} and {@code P.zeros} bf16, the group size implied
- * by their width) or {@link Int8Linear} ({@code P.qweight} I8, {@code P.scales} bf16). The layout
+ * by their width), {@link Int8Linear} ({@code P.qweight} I8, {@code P.scales} bf16 [out]) or
+ * {@link Int8G32Linear} (the same with {@code P.scales} bf16 [out, in/32]). The layout
  * describes itself, so a checkpoint needs no side file to be loaded.
  *
  * <p>Where woq's native kernels run ({@link NativeKernels}), int4 goes to {@link Int4AmxLinear} on
@@ -61,6 +62,9 @@ public final class LinearLoader {
             return new Int8Linear(ops, natives.ops(),
                     stored(stored.get(0), INT8_ALIGNMENT), stored(stored.get(1), 2), out, in);
         }
+        if (format instanceof WeightFormat.Int8G32) {
+            return int8G32(stored, out, in);
+        }
         int groupSize = ((WeightFormat.Int4) format).groupSize();
         TensorInfo nibbles = checked(stored.get(0));
         TensorInfo scales = checked(stored.get(1));
@@ -75,6 +79,24 @@ public final class LinearLoader {
         }
         Int4Linear.requireLibtorchRows(nibbles.name(), out, natives.status());
         return new Int4Linear(ops, manager, int4Codes(nibbles.name(), nibbles, out, in), scales, zeros, groupSize, out, in);
+    }
+
+    /** int8-g32 on woq's kernels where they run, else dequantized to bf16 for libtorch's (see {@link Int8G32Linear}). */
+    private Linear int8G32(List<WeightFormat.StoredTensor> stored, int out, int in) {
+        WeightFormat.StoredTensor scales = stored.get(1);
+        if (in % WeightFormat.Int8G32.GROUP_SIZE != 0) {
+            TensorInfo info = weights.checkpoint().tensor(scales.name());
+            throw new CheckpointException("Tensor '" + scales.name() + "' in " + info.file() + " holds int8-g32 scales, but "
+                    + in + " inputs are not whole groups of " + WeightFormat.Int8G32.GROUP_SIZE
+                    + ": the checkpoint does not belong to this config, or was not written by woq quantize.");
+        }
+        PtNDArray codes = stored(stored.get(0), INT8_ALIGNMENT);
+        PtNDArray groupScales = stored(scales, 2);
+        Optional<NativeOps> own = natives.ops();
+        if (own.isPresent()) {
+            return Int8G32Linear.onWoqKernels(ops, own.get(), codes, groupScales, out, in);
+        }
+        return Int8G32Linear.onLibtorch(ops, manager, codes, groupScales, out, in);
     }
 
     private TensorInfo checked(WeightFormat.StoredTensor t) {

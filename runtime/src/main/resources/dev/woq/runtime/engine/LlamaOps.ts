@@ -130,6 +130,13 @@ class LlamaOps(Module):
     return torch._weight_int4pack_mm_for_cpu(x, w, group, sz)
   def linear_int8(self: __torch__.LlamaOps, x: Tensor, w: Tensor, scales: Tensor) -> Tensor:
     return torch._weight_int8pack_mm(x, w, scales)
+  def dequantize_int8_groups(self: __torch__.LlamaOps, codes: Tensor, scales: Tensor, group: int) -> Tensor:
+    # codes [N, K] int8, scales [N, K/group] bf16 -> [N, K] bf16: each code (exact in bf16) times
+    # its group's scale, the product rounded once to bf16.
+    n = torch.size(codes, 0)
+    k = torch.size(codes, 1)
+    grouped = torch.view(torch.to(codes, 15), [n, k // group, group])
+    return torch.contiguous(torch.view(torch.mul(grouped, torch.unsqueeze(scales, -1)), [n, k]))
   def kv_rows(self: __torch__.LlamaOps, cache: Tensor, n: int) -> Tensor:
     # The first n positions of a [KV, capacity, D] cache as a compact [KV, n, D] copy.
     return torch.clone(torch.narrow(cache, 1, 0, n), memory_format=0)

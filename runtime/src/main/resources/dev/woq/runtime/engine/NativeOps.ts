@@ -10,6 +10,9 @@ class NativeOps(Module):
     return ops.woq.int4_mm(torch.contiguous(x), nibbles, scales, zeros)
   def int8_mm(self: __torch__.NativeOps, x: Tensor, q: Tensor, scales: Tensor) -> Tensor:
     return ops.woq.int8_mm(torch.contiguous(x), q, scales)
+  def int8g32_mm(self: __torch__.NativeOps, x: Tensor, q: Tensor, scales: Tensor) -> Tensor:
+    # q [n, K] int8 and scales [n, K/32] bf16 as mapped (woq_avx512.cpp).
+    return ops.woq.int8g32_mm(torch.contiguous(x), q, scales)
   def bf16_mm(self: __torch__.NativeOps, x: Tensor, w: Tensor) -> Tensor:
     return ops.woq.bf16_mm(torch.contiguous(x), w)
   def amx_pack(self: __torch__.NativeOps, path: str, file_bytes: int, offset: int, n: int, half_k: int, scales_path: str, scales_file_elems: int, scales_at: int, zeros_path: str, zeros_file_elems: int, zeros_at: int, groups: int) -> Tensor:
