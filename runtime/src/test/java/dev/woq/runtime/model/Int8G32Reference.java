@@ -134,8 +134,13 @@ record Int8G32Reference(byte[] codes, float[] scales, int out, int in) {
      * 1e-4 of the outputs' rms for these sizes.
      */
     static void assertMatches(float[] want, float[] got, double relative, String what) {
+        assertMatches(want, got, relative, 1e-4, what);
+    }
+
+    /** As above, with {@code floorOfRms * rms(want)} in place of 1e-4 of it. */
+    static void assertMatches(float[] want, float[] got, double relative, double floorOfRms, String what) {
         assertEquals(want.length, got.length, what);
-        double floor = 1e-4 * rms(want);
+        double floor = floorOfRms * rms(want);
         double worst = 0;
         int at = -1;
         for (int i = 0; i < want.length; i++) {
@@ -147,7 +152,7 @@ record Int8G32Reference(byte[] codes, float[] scales, int out, int in) {
         }
         int i = at;
         assertTrue(worst <= 0, () -> what + ": output " + i + " is " + got[i] + ", reference " + want[i]
-                + ", beyond " + relative + " of it plus 1e-4 of the rms " + rms(want));
+                + ", beyond " + relative + " of it plus " + floorOfRms + " of the rms " + rms(want));
         double cos = cosine(want, got);
         assertTrue(cos >= 0.99999, what + ": cosine " + cos);
     }
