@@ -39,6 +39,11 @@ import java.util.Map;
  *       row's codes and its scale, which is exact whenever the bf16 scale is an fp16 value (8
  *       significant bits fit in 11; only scales below fp16's normal range, rows with max|w| under about
  *       0.008, can lose bits). Such rows are requantized from their int8 values and counted.
+ *       An int8-g32 entry ({@code P.scales} [out, in/32]) maps the same way block for block: each
+ *       Q8_0 block takes its group's codes and its group's bf16 scale as fp16, exact when that
+ *       scale is an fp16 value. A block whose scale is not (below fp16's range: the group's max|w|
+ *       under about 0.008, or above 65504) is requantized to Q8_0 from its int8 values and counted,
+ *       and the notes say how many; the other blocks, of that row too, stay exact.
  *   <li>{@code int4}: projections requantized to Q4_0 from the bf16 source. woq's int4 is asymmetric
  *       (a bf16 scale and zero per group) and Q4_0 symmetric (one fp16 scale per 32), so no woq int4
  *       entry maps onto Q4_0 exactly; the file holds llama.cpp's own Q4_0 of the bf16 weights.
@@ -54,12 +59,13 @@ public final class LlamaGgufExporter {
      * @param bytes its size
      * @param projectionType the type of the projections
      * @param tensors tensors written
-     * @param requantizedRows int8: rows whose scale was not an fp16 value, requantized; else 0
+     * @param requantizedRows int8: rows with a block whose scale was not an fp16 value, requantized; else 0
+     * @param requantizedBlocks int8: the Q8_0 blocks of 32 requantized (a per-channel row's every block); else 0
      * @param notes one line per thing the user should know (what was requantized)
      * @param seconds wall-clock time
      */
     public record Report(Path file, long bytes, GgufType projectionType, int tensors, long requantizedRows,
-            List<String> notes, double seconds) {}
+            long requantizedBlocks, List<String> notes, double seconds) {}
 
     /** Receives progress after every tensor. */
     @FunctionalInterface
@@ -72,8 +78,9 @@ public final class LlamaGgufExporter {
     /**
      * Exports {@code modelDir} to {@code out}.
      *
-     * @param modelDir for bf16 and int4, a Hugging Face bf16 checkpoint; for int8, woq's int8 registry
-     *     entry (both hold config.json and tokenizer.json)
+     * @param modelDir for bf16 and int4, a Hugging Face bf16 checkpoint; for int8, woq's int8 or
+     *     int8-g32 registry entry, whichever its scales' shape says (both hold config.json and
+     *     tokenizer.json)
      * @param format what the projections become: bf16 to BF16, int8 to Q8_0, int4 to Q4_0
      * @param name {@code general.name}
      */
@@ -144,7 +151,7 @@ public final class LlamaGgufExporter {
         }
         chatTemplate(modelDir).ifPresent(t -> metadata.put(CHAT_TEMPLATE, GgufValue.string(t)));
 
-        long requantized = 0;
+        Requantized requantized = new Requantized();
         List<GgufWriter.Tensor> decls = plans.stream().map(p -> new GgufWriter.Tensor(p.gguf, p.type, p.dims)).toList();
         try (GgufWriter w = new GgufWriter(out, metadata, decls)) {
             for (int i = 0; i < plans.size(); i++) {
@@ -155,7 +162,7 @@ public final class LlamaGgufExporter {
                     GgufType.F32.quantize(f, 0, f.length, b, 0);
                     w.write(p.gguf, b);
                 } else if (fromInt8 && p.type == GgufType.Q8_0) {
-                    requantized += writeInt8AsQ8_0(ckpt, p, config, w);
+                    writeInt8AsQ8_0(ckpt, p, config, w, requantized);
                 } else {
                     writeFromFloats(ckpt.tensor(p.hf), p, config, w);
                 }
@@ -163,8 +170,11 @@ public final class LlamaGgufExporter {
             }
             w.commit();
         }
-        if (requantized > 0) {
-            notes.add("int8: " + requantized + " rows had a bf16 scale that is not an fp16 value and were requantized"
+        if (requantized.blocks > 0 && requantized.grouped) {
+            notes.add("int8-g32: " + requantized.blocks + " of " + requantized.written + " Q8_0 blocks had a bf16 scale that is"
+                    + " not an fp16 value and were requantized to Q8_0 from their int8 values; every other block is exact");
+        } else if (requantized.blocks > 0) {
+            notes.add("int8: " + requantized.rows + " rows had a bf16 scale that is not an fp16 value and were requantized"
                     + " to Q8_0 from their int8 values; every other row is exact");
         }
         long bytes;
@@ -173,7 +183,8 @@ public final class LlamaGgufExporter {
         } catch (IOException e) {
             throw new GgufException("Cannot read back " + out + ": " + e.getMessage(), e);
         }
-        return new Report(out, bytes, projType, plans.size(), requantized, notes, (System.nanoTime() - start) / 1e9);
+        return new Report(out, bytes, projType, plans.size(), requantized.rows, requantized.blocks, notes,
+                (System.nanoTime() - start) / 1e9);
     }
 
     /** One tensor to write: its source (null for rope_freqs), GGUF name, type and ggml dims. */
@@ -218,48 +229,76 @@ public final class LlamaGgufExporter {
         }
     }
 
-    /** woq's int8 rows as Q8_0 blocks: the row's codes, its scale as fp16; returns the rows requantized instead. */
-    private static long writeInt8AsQ8_0(SafetensorsCheckpoint ckpt, Plan p, LlamaConfig config, GgufWriter w) {
+    /** What an int8 export could not copy exactly, counted over its tensors. */
+    private static final class Requantized {
+        long rows; // rows with at least one block requantized
+        long blocks; // blocks requantized
+        long written; // blocks written from int8 codes, requantized or not
+        boolean grouped; // whether a tensor was int8-g32
+    }
+
+    /**
+     * woq's int8 rows as Q8_0 blocks: each block the row's 32 codes and their scale as fp16, the row's
+     * one scale (int8) or the group's (int8-g32, {@code P.scales} [out, in/32]). A block whose scale
+     * is not an fp16 value is requantized from its int8 values instead, and counted in {@code requantized}.
+     */
+    private static void writeInt8AsQ8_0(SafetensorsCheckpoint ckpt, Plan p, LlamaConfig config, GgufWriter w,
+            Requantized requantized) {
         TensorInfo q = ckpt.tensor(Quantizer.qweightName(p.hf));
         TensorInfo s = ckpt.tensor(Quantizer.scalesName(p.hf));
         int k = p.rowLength();
         int rows = p.rows();
+        int blocks = k / 32;
+        boolean grouped = s.rank() == 2;
+        requantized.grouped |= grouped;
+        long[] expected = grouped ? new long[] {rows, blocks} : new long[] {rows};
+        if (!java.util.Arrays.equals(s.shapeArray(), expected)) {
+            throw new CheckpointException("Tensor '" + s.name() + "' in " + s.file() + " has shape "
+                    + java.util.Arrays.toString(s.shapeArray()) + " where int8 stores " + java.util.Arrays.toString(new long[] {rows})
+                    + " (a scale per row) or int8-g32 " + java.util.Arrays.toString(new long[] {rows, blocks})
+                    + " (a scale per 32 inputs): the entry is damaged; re-run woq quantize --force.");
+        }
         long outRowBytes = GgufType.Q8_0.bytesFor(k);
         int chunkRows = (int) Math.max(1, CHUNK_BYTES / outRowBytes);
         boolean permute = LlamaTensorNames.permuted(p.hf);
         ByteBuffer codes = map(q);
         ByteBuffer scales = map(s);
-        float[] row = new float[k];
-        long requantized = 0;
+        float[] block = new float[32];
         ByteBuffer out = ByteBuffer.allocate((int) (outRowBytes * Math.min(chunkRows, rows))).order(ByteOrder.LITTLE_ENDIAN);
         for (int r0 = 0; r0 < rows; r0 += chunkRows) {
             int n = Math.min(chunkRows, rows - r0);
             out.clear();
             for (int r = r0; r < r0 + n; r++) {
                 int srcRow = permute ? LlamaTensorNames.hfRowOfGgufRow(r, config.headDim()) : r;
-                float scale = WeightCodec.bf16ToFloat(scales.getShort(srcRow * 2));
                 int at = (int) ((r - r0) * outRowBytes);
                 long base = (long) srcRow * k;
-                if (Half.isExact(scale)) {
-                    short d = Half.fromFloat(scale);
-                    for (int b = 0; b < k / 32; b++) {
-                        out.putShort(at + b * 34, d);
+                boolean rowRequantized = false;
+                for (int b = 0; b < blocks; b++) {
+                    int scaleAt = (int) (grouped ? (long) srcRow * blocks + b : srcRow);
+                    float scale = WeightCodec.bf16ToFloat(scales.getShort(scaleAt * 2));
+                    int blockAt = at + b * 34;
+                    if (Half.isExact(scale)) {
+                        out.putShort(blockAt, Half.fromFloat(scale));
                         for (int j = 0; j < 32; j++) {
-                            out.put(at + b * 34 + 2 + j, codes.get((int) (base + b * 32 + j)));
+                            out.put(blockAt + 2 + j, codes.get((int) (base + b * 32 + j)));
                         }
+                    } else {
+                        for (int j = 0; j < 32; j++) {
+                            block[j] = codes.get((int) (base + b * 32 + j)) * scale;
+                        }
+                        GgufType.Q8_0.quantize(block, 0, 32, out, blockAt);
+                        requantized.blocks++;
+                        rowRequantized = true;
                     }
-                } else {
-                    for (int c = 0; c < k; c++) {
-                        row[c] = codes.get((int) (base + c)) * scale;
-                    }
-                    GgufType.Q8_0.quantize(row, 0, k, out, at);
-                    requantized++;
                 }
+                if (rowRequantized) {
+                    requantized.rows++;
+                }
+                requantized.written += blocks;
             }
             out.limit((int) (n * outRowBytes));
             w.write(p.gguf, out);
         }
-        return requantized;
     }
 
     private static float toFloat(SafetensorsDtype dtype, ByteBuffer b, int at) {

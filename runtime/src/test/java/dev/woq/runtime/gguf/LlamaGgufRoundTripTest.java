@@ -190,6 +190,131 @@ class LlamaGgufRoundTripTest {
         assertTrue(db > 45 && db < 70, "bf16 rounding of Q8_0 values: " + db + " dB");
     }
 
+    /**
+     * An int8-g32 entry (here the int8 entry's codes with a different power-of-two multiple of the
+     * row's scale in each group) maps onto Q8_0 block for block: every value equal, except one block
+     * whose scale (1.5 * 2^-26) is below fp16's range, which is requantized, counted and noted.
+     */
+    @Test
+    void int8G32EntryExportsAsQ8_0BlockForBlockAndRequantizesScalesOutsideFp16() throws IOException {
+        Path src = withTokenizer(TestCheckpoints.tiny());
+        Path int8 = Files.createDirectory(dir.resolve("int8"));
+        Int8WeightOnly recipe = new Int8WeightOnly(true);
+        Quantizer.quantize(src, int8, recipe, Quantizer.Progress.NONE);
+        LlamaConfig c = LlamaConfig.load(int8);
+        List<String> quantized = Quantizer.quantizedWeights(c, recipe);
+        String tiny = quantized.get(0); // its GGUF row 0, block 1 gets the scale fp16 cannot hold
+        Path entry = dir.resolve("int8-g32");
+        Map<String, float[]> groupScales = writeInt8G32Entry(int8, entry, tiny, c);
+        Path file = dir.resolve("tiny-g32-q8.gguf");
+        LlamaGgufExporter.Report report = LlamaGgufExporter.export(entry, WeightFormat.INT8_G32, file, "tiny", (a, b) -> {});
+        assertEquals(GgufType.Q8_0, report.projectionType());
+        assertEquals(1, report.requantizedBlocks());
+        assertEquals(1, report.requantizedRows());
+        assertTrue(report.notes().toString().contains("int8-g32: 1 of ") && report.notes().toString().contains("requantized"),
+                report.notes().toString());
+        SafetensorsCheckpoint q = SafetensorsCheckpoint.open(entry);
+        try (GgufReader r = GgufReader.open(file)) {
+            for (String hf : quantized) {
+                GgufTensorInfo t = r.tensor(LlamaTensorNames.toGguf(hf)).orElseThrow();
+                assertEquals(GgufType.Q8_0, t.type(), hf);
+                int k = (int) t.rowLength();
+                ByteBuffer codes = read(q.tensor(Quantizer.qweightName(hf)));
+                float[] scales = groupScales.get(hf);
+                ByteBuffer data = r.data(t);
+                for (int row = 0; row < (int) t.rows(); row++) {
+                    // hfRow undoes the Q/K permutation: row is the checkpoint's row here
+                    float[] gg = LlamaGgufImporter.hfRow(t, data, hf, row, c);
+                    for (int col = 0; col < k; col++) {
+                        float want = codes.get(row * k + col) * scales[row * (k / 32) + col / 32];
+                        if (hf.equals(tiny) && scales[row * (k / 32) + col / 32] == TINY_SCALE) {
+                            // requantized: Q8_0 of values under 2^-18, in fp16 subnormal steps of 2^-24
+                            assertEquals(want, gg[col], 0x1p-24 * 128, hf + " row " + row + " col " + col);
+                        } else {
+                            assertEquals(want, gg[col], hf + " row " + row + " col " + col);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /** A bf16 value below fp16's normal and subnormal steps: no fp16 holds it. */
+    static final float TINY_SCALE = 1.5f * 0x1p-26f;
+
+    /**
+     * int8's entry rewritten as int8-g32: the same codes, each group's scale the row's times 2^-1,
+     * 2^0 or 2^1 (exact in bf16 and fp16), and in {@code tiny}'s GGUF row 0, block 1: TINY_SCALE.
+     * Returns each projection's group scales [out, in/32] in the checkpoint's row order.
+     */
+    private static Map<String, float[]> writeInt8G32Entry(Path int8, Path entry, String tiny, LlamaConfig c)
+            throws IOException {
+        Files.createDirectory(entry);
+        try (var files = Files.list(int8)) {
+            for (Path f : (Iterable<Path>) files::iterator) {
+                String name = f.getFileName().toString();
+                if (Files.isRegularFile(f) && !name.endsWith(".safetensors") && !name.endsWith(".safetensors.index.json")) {
+                    Files.copy(f, entry.resolve(name));
+                }
+            }
+        }
+        SafetensorsCheckpoint in = SafetensorsCheckpoint.open(int8);
+        java.util.SplittableRandom random = new java.util.SplittableRandom(32);
+        Map<String, float[]> groupScales = new LinkedHashMap<>();
+        Map<String, ByteBuffer> data = new LinkedHashMap<>();
+        List<dev.woq.runtime.safetensors.TensorDeclaration> declared = new java.util.ArrayList<>();
+        for (TensorInfo t : in.tensors()) {
+            ByteBuffer bytes = read(t);
+            long[] shape = t.shapeArray();
+            if (t.name().endsWith(".scales") && t.rank() == 1) {
+                String hf = t.name().substring(0, t.name().length() - ".scales".length()) + ".weight";
+                int out = (int) shape[0];
+                int groups = (int) (in.tensor(Quantizer.qweightName(hf)).shapeArray()[1] / 32);
+                float[] s = new float[out * groups];
+                for (int row = 0; row < out; row++) {
+                    float rowScale = WeightCodec.bf16ToFloat(bytes.getShort(row * 2));
+                    for (int g = 0; g < groups; g++) {
+                        s[row * groups + g] = rowScale * (float) Math.scalb(1.0, random.nextInt(3) - 1);
+                    }
+                }
+                if (t.name().equals(Quantizer.scalesName(tiny))) {
+                    int hfRow = LlamaTensorNames.permuted(tiny) ? LlamaTensorNames.hfRowOfGgufRow(0, c.headDim()) : 0;
+                    s[hfRow * groups + 1] = TINY_SCALE;
+                }
+                groupScales.put(hf, s);
+                bytes = ByteBuffer.allocate(s.length * 2).order(ByteOrder.LITTLE_ENDIAN);
+                for (float v : s) {
+                    bytes.putShort((short) (Float.floatToRawIntBits(v) >>> 16)); // bf16-exact
+                }
+                bytes.flip();
+                shape = new long[] {out, groups};
+            }
+            declared.add(dev.woq.runtime.safetensors.TensorDeclaration.of(t.name(), t.dtype(), shape));
+            data.put(t.name(), bytes);
+        }
+        try (dev.woq.runtime.safetensors.SafetensorsWriter w =
+                new dev.woq.runtime.safetensors.SafetensorsWriter(entry.resolve("model.safetensors"), declared)) {
+            for (Map.Entry<String, ByteBuffer> e : data.entrySet()) {
+                w.writeTensor(e.getKey(), e.getValue());
+            }
+            w.commit();
+        }
+        return groupScales;
+    }
+
+    /** A tensor's bytes, little-endian. */
+    private static ByteBuffer read(TensorInfo t) throws IOException {
+        try (FileChannel ch = FileChannel.open(t.file(), StandardOpenOption.READ)) {
+            ByteBuffer b = ByteBuffer.allocate(Math.toIntExact(t.byteLength())).order(ByteOrder.LITTLE_ENDIAN);
+            while (b.hasRemaining()) {
+                if (ch.read(b, t.fileOffset() + b.position()) < 0) {
+                    throw new IOException(t.file() + " ends inside " + t.name());
+                }
+            }
+            return b.flip();
+        }
+    }
+
     @Test
     void int4ExportRequantizesToQ4_0AndSaysSo() {
         Path src = withTokenizer(TestCheckpoints.tiny());
