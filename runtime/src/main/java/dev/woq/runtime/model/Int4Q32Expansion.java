@@ -13,9 +13,10 @@ import dev.woq.runtime.format.WeightFormat;
  * kernels do not (libtorch's kernels, {@code NativeKernels.none()}, {@code WOQ_KERNELS=libtorch}).
  *
  * <p>This fallback is approximate: each group's fp32 scale {@code scaleMax * 2^(-c/16)} and zero
- * {@code (8 - zc/16) * scale} are rounded to bf16 (a relative error up to 2^-9 each), where woq's
- * kernel keeps them in fp32. Weights move by up to about 8 * 2^-9 of their group's scale; the
- * loader tests bound what that does to a projection's output.
+ * {@code (8 - zc/16) * scale} are rounded to bf16 (a relative error up to 2^-8 each), where woq's
+ * kernel keeps them in fp32. A weight moves by up to 1/16 of its group's scale; over a
+ * projection's many inputs these moves are independent, and the output's error stays near that
+ * of rounding it to bf16 (Int4Q32LoaderTest measures 0.2 % rms against the format's definition).
  */
 final class Int4Q32Expansion {
     private Int4Q32Expansion() {}

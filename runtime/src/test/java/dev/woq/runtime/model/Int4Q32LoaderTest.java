@@ -43,13 +43,14 @@ class Int4Q32LoaderTest {
     static final int IN = 1280;
     static final int[] TOKENS = {1, 4, 40};
     /**
-     * libtorch's path rounds each group's scale and zero to bf16 (2^-9 relative each): a weight
-     * (q - 8) * scale + zero moves by up to 2^-9 * (8 + 8) = 1/32 of its group's scale, about 1%
-     * of a typical weight's 4.6 scales, and the errors of a sum's terms are independent: the
-     * output's relative rms error stays well below 1% and its cosine above 0.9999.
+     * libtorch's path rounds each group's scale and zero to bf16 (up to 2^-8 of each): a weight
+     * (q - 8) * scale + zero moves by up to 2^-8 * (8 + 8) = 1/16 of its group's scale, but the
+     * moves of a sum's 1280 terms are independent, so they add little to the bf16 rounding of the
+     * output itself (about 2^-8 / sqrt(3) = 0.23 % rms). Measured: 0.18-0.25 % rms, cosine
+     * 0.999997-0.999998; the bounds leave twice and three times that.
      */
-    static final double LIBTORCH_RELATIVE_RMS = 0.01;
-    static final double LIBTORCH_COSINE = 0.9999;
+    static final double LIBTORCH_RELATIVE_RMS = 0.005;
+    static final double LIBTORCH_COSINE = 0.99999;
 
     @Test
     void int4q32RunsOnWoqsKernelAsItsDefinitionSays(@TempDir Path dir) {
