@@ -5,6 +5,7 @@ import static dev.woq.runtime.model.KernelFaultsAndTailsTest.bf16Values;
 import static dev.woq.runtime.model.KernelFaultsAndTailsTest.randomFloats;
 import static dev.woq.runtime.model.KernelFaultsAndTailsTest.toFloats;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -82,31 +83,56 @@ class Int4Q32LoaderTest {
         write(dir, tensors(q));
         TorchRuntime rt = TorchRuntime.start(2);
         TorchOps k = rt.ops();
-        float[] w = q.weights();
         try (PtNDManager m = (PtNDManager) rt.manager().newSubManager();
                 MappedWeights weights = new MappedWeights(k, m, SafetensorsCheckpoint.open(dir))) {
             Linear linear = new LinearLoader(k, NativeKernels.none(), m, weights).load("layer.weight", OUT, IN);
             assertInstanceOf(Int4Linear.class, linear);
-            assertEquals(WeightFormat.INT4_Q32, linear.format());
-            for (int tokens : TOKENS) {
-                float[] x = bf16Values(randomFloats(tokens * IN, tokens));
-                float[] y = toFloats(k, m, linear.apply(m, bf16(k, m, x, tokens, IN)));
-                double[] want = Int4Q32Matrix.reference(x, w, tokens, OUT, IN)[0];
-                double err = 0;
-                double norm = 0;
-                double dot = 0;
-                double gg = 0;
-                for (int i = 0; i < y.length; i++) {
-                    err += (y[i] - want[i]) * (y[i] - want[i]);
-                    norm += want[i] * want[i];
-                    dot += y[i] * want[i];
-                    gg += (double) y[i] * y[i];
-                }
-                double relative = Math.sqrt(err / norm);
-                double cosine = dot / Math.sqrt(gg * norm);
-                assertTrue(relative < LIBTORCH_RELATIVE_RMS && cosine > LIBTORCH_COSINE,
-                        "libtorch, " + tokens + " tokens: relative rms error " + relative + ", cosine " + cosine);
+            assertLibtorchMatches(linear, q, k, m);
+        }
+    }
+
+    /** K = 160 (five groups) is no multiple of 128, the AVX-512 kernel's step: libtorch's int4 kernel runs it. */
+    @Test
+    void int4q32WithKNotAMultipleOf128RunsOnLibtorchsKernel(@TempDir Path dir) {
+        int in = 160;
+        assertFalse(Int4Q32Avx512Linear.fits(in));
+        Int4Q32Matrix q = Int4Q32Matrix.random(OUT, in, 12);
+        write(dir, tensors(q));
+        TorchRuntime rt = TorchRuntime.start(2);
+        TorchOps k = rt.ops();
+        try (PtNDManager m = (PtNDManager) rt.manager().newSubManager();
+                MappedWeights weights = new MappedWeights(k, m, SafetensorsCheckpoint.open(dir))) {
+            Linear linear = new LinearLoader(k, rt.natives(), m, weights).load("layer.weight", OUT, in);
+            assertInstanceOf(Int4Linear.class, linear);
+            assertLibtorchMatches(linear, q, k, m);
+        }
+    }
+
+    /** linear, on libtorch's int4 kernel, against q's definition within the LIBTORCH_ bounds. */
+    private static void assertLibtorchMatches(Linear linear, Int4Q32Matrix q, TorchOps k, PtNDManager m) {
+        assertEquals(WeightFormat.INT4_Q32, linear.format());
+        assertEquals(new WeightFormat.Int4(32).storedBytes(q.out(), q.in()), linear.weightBytes(),
+                "what libtorch's kernel reads: the codes expanded to bf16 scales and zeros");
+        float[] w = q.weights();
+        int in = q.in();
+        for (int tokens : TOKENS) {
+            float[] x = bf16Values(randomFloats(tokens * in, tokens));
+            float[] y = toFloats(k, m, linear.apply(m, bf16(k, m, x, tokens, in)));
+            double[] want = Int4Q32Matrix.reference(x, w, tokens, q.out(), in)[0];
+            double err = 0;
+            double norm = 0;
+            double dot = 0;
+            double gg = 0;
+            for (int i = 0; i < y.length; i++) {
+                err += (y[i] - want[i]) * (y[i] - want[i]);
+                norm += want[i] * want[i];
+                dot += y[i] * want[i];
+                gg += (double) y[i] * y[i];
             }
+            double relative = Math.sqrt(err / norm);
+            double cosine = dot / Math.sqrt(gg * norm);
+            assertTrue(relative < LIBTORCH_RELATIVE_RMS && cosine > LIBTORCH_COSINE, "libtorch, K " + in + ", "
+                    + tokens + " tokens: relative rms error " + relative + ", cosine " + cosine);
         }
     }
 
