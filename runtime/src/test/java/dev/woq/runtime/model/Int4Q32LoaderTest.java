@@ -146,6 +146,16 @@ class Int4Q32LoaderTest {
         assertRefused(dir, "'layer.scales'", "model.safetensors", "[96, 39]", "[96, 40]");
     }
 
+    /** Signed scale codes are no layout woq knows: not int4-q32's (U8), nor int4's bf16 scales. */
+    @Test
+    void scaleCodesOfTheWrongDtypeAreRefusedNamingTheTensorAndFile(@TempDir Path dir) {
+        Int4Q32Matrix q = Int4Q32Matrix.random(OUT, IN, 13);
+        List<Tensor> t = tensors(q);
+        t.set(1, new Tensor("layer.scales", SafetensorsDtype.I8, ByteBuffer.wrap(q.scaleCodes()), OUT, q.groups()));
+        write(dir, t);
+        assertRefused(dir, "'layer.scales'", "model.safetensors", "I8");
+    }
+
     @Test
     void zeroCodesOfTheWrongDtypeAreRefusedNamingTheTensorAndFile(@TempDir Path dir) {
         Int4Q32Matrix q = Int4Q32Matrix.random(OUT, IN, 10);
