@@ -1,11 +1,13 @@
 /*
  * woq's matmuls on AVX-512 BF16, for every weight format, on the weights exactly as the registry
  * (int4, int8) or the checkpoint (bf16) stores them: nothing is repacked, so the files are mapped
- * and used in place. Registered with libtorch as woq::int4_mm, woq::int8_mm, woq::int8g32_mm and
- * woq::bf16_mm.
+ * and used in place. Registered with libtorch as woq::int4_mm, woq::int4q32_mm, woq::int8_mm,
+ * woq::int8g32_mm and woq::bf16_mm.
  *
  *   y[M, N] = x[M, K] . W^T,  x and y bf16, sums in fp32, with W[n][k] =
  *     int4: (q - 8) * scale[n][k / g] + zero[n][k / g]   (q: nibble k % 2 of byte [n][k / 2], low first)
+ *     int4-q32: the same with g = 32, each group's fp32 scale and zero formed from its 8-bit codes:
+ *           scale = scale_max * 2^(-c[n][k / 32] / 16), zero = (8 - zc[n][k / 32] / 16) * scale
  *     int8: q[n][k] * scale[n]
  *     int8-g32: q[n][k] * scale[n][k / 32]   (each group's fp32 sum of q x times its scale)
  *     bf16: w[n][k]
@@ -25,12 +27,19 @@
  * codes: read as 16 dwords, dword d has the codes of k = 8d .. 8d + 7 in its nibbles 0..7, so
  * (dword >> 4j) & 0x000F000F puts the pair (8d + j, 8d + j + 4) into lane d, one VDPBF16PS pair.
  * x is reordered once per call to match (xr below), so the weights need no shuffle at all.
+ *
+ * int4-q32 runs the same loops: they read a group's scale and zero through Bf16Groups (int4) or
+ * Q32Groups, which turns a weight row's codes into fp32 scales and zeros (16 groups per few
+ * instructions) just before the row's dot products. It reads 2 bytes per group of 32 where int4-g32
+ * reads 4, and the loops then load fp32 instead of widening bf16.
  */
 #include "woq_native.h"
 
 #include <immintrin.h>
 
 #include <atomic>
+#include <cmath>
+#include <memory>
 #include <type_traits>
 
 // GCC 12's AVX-512 intrinsics start from a deliberately undefined vector (_mm512_undefined_*),
@@ -81,11 +90,23 @@ void with_rows(int rows, F f) {
 
 /* ---- int4 ---- */
 
+/*
+ * Where an int4 matrix keeps its groups' scales and zeros: as bf16 numbers (int4-g32/64/128), or as
+ * 8-bit codes of the matrix's largest scale (int4-q32: scale = scale_max * 2^(-c / 16), zero point
+ * zc / 16, so zero = (8 - zc / 16) * scale). The kernels below read a group's scale and zero
+ * through Bf16Groups or Q32Groups; everything after that, the arithmetic included, is shared.
+ */
+struct Int4Groups {
+    const uint16_t *scales, *zeros;          // int4: [n, groups] bf16
+    const uint8_t *scale_codes, *zero_codes; // int4-q32: [n, groups]
+    float scale_max;                         // int4-q32
+};
+
 struct Int4Job {
     const uint16_t *xr;  // [m, k] bf16, each chunk of 128 reordered (see reorder_for_int4)
     const float *xsum;   // [m, groups]: the sum of x over each group
     const uint8_t *nibbles;
-    const uint16_t *scales, *zeros; // [n, groups] bf16
+    Int4Groups group;
     uint16_t *y;
     int m, n, k, g;
 };
@@ -124,42 +145,172 @@ AVX512_BF16 inline __m512 load_bf16(const uint16_t *p, __mmask16 mask) {
     return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(raw), 16));
 }
 
-/* The fp32 scale of each lane's group in chunk c (lane d covers inputs 128c + 8d .. + 7). */
-template <int G>
-AVX512_BF16 inline __m512 lane_scales(const uint16_t *row_scales, int c) {
-    if (G == 128) {
-        return _mm512_castsi512_ps(_mm512_set1_epi32((int)((uint32_t)row_scales[c] << 16)));
+/* int4: one weight row's groups, from group g0 on, read in place as the bf16 numbers they are. */
+struct Bf16Groups {
+    static constexpr bool FORMED = false; // needs no scratch
+    const uint16_t *s, *z;
+    Bf16Groups() = default;
+    Bf16Groups(const Int4Groups &m, int n, int groups, int g0, int, float *)
+        : s(m.scales + (size_t)n * groups + g0), z(m.zeros + (size_t)n * groups + g0) {}
+    AVX512_BF16 __m512 scales(int first, __mmask16 mask) const { return load_bf16(s + first, mask); }
+    AVX512_BF16 __m512 zeros(int first, __mmask16 mask) const { return load_bf16(z + first, mask); }
+    /* The scales of groups first .. first + N (N < 16) in the low lanes. */
+    template <int N>
+    AVX512_BF16 __m512 few_scales(int first) const { return load_bf16(s + first, (__mmask16)((1u << N) - 1)); }
+    AVX512_BF16 __m512 broadcast_scale(int gi) const {
+        return _mm512_castsi512_ps(_mm512_set1_epi32((int)((uint32_t)s[gi] << 16)));
     }
+    float scale(int gi) const { return bf16_to_f32(s[gi]); }
+    float zero(int gi) const { return bf16_to_f32(z[gi]); }
+    /* Nothing to do: the loops read the scales as they go, where the prefetchers follow them. */
+    static void prefetch(const Int4Groups &, int, int) {}
+    /* The row for one row of x (decode): read in place, its offsets taken after the dot products. */
+    static Bf16Groups with_offsets(const Int4Groups &m, int n, int groups, float *, const float *) {
+        return Bf16Groups(m, n, groups, 0, groups, nullptr);
+    }
+    AVX512_BF16 float offsets(const float *xsum, int groups) const;
+};
+
+/* 2^(-i / 16) for i = 0..15 in fp32, rounded from double as WeightFormat.Int4Q32.scaleRatio is. */
+struct Q32Ratios {
+    alignas(64) float r[16];
+    Q32Ratios() {
+        for (int i = 0; i < 16; i++) r[i] = (float)std::exp2(-i / 16.0);
+    }
+};
+const Q32Ratios q32_ratios;
+
+/*
+ * int4-q32: `count` groups' scale and zero codes as fp32 scales s and zeros z, 16 at a time:
+ * scale = scale_max * 2^(-c / 16), zero = (8 - zc / 16) * scale, each product rounded once in fp32,
+ * as Java's WeightFormat.Int4Q32 forms them. 2^(-c / 16) is 2^(-(c % 16) / 16) from the table
+ * (VPERMD reads only the index's low 4 bits) with c / 16 taken off its exponent field: exactly the
+ * fp32 rounding of 2^(-c / 16), as all 256 are normal numbers. Inlined into the loops, because a
+ * call there makes the caller spill its vector registers (every ZMM is caller-saved).
+ */
+template <bool OFFSETS>
+AVX512_BF16 __attribute__((always_inline)) inline float q32_form(const uint8_t *sc, const uint8_t *zc, float scale_max,
+                                                                 int count, float *s, float *z, const float *xsum) {
+    __m512 acc = _mm512_setzero_ps();
+    const __m512 c136 = _mm512_set1_ps(-136.0f);
+    const __m512i ratios = _mm512_load_si512(q32_ratios.r);
+    const __m512 smax = _mm512_set1_ps(scale_max), eight = _mm512_set1_ps(8.0f), sixteenth = _mm512_set1_ps(1.0f / 16.0f);
+    for (int i = 0; i < count; i += 16) {
+        const int left = count - i;
+        const __mmask16 mask = left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1);
+        const __m512i c = _mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(mask, sc + i));
+        const __m512i octaves = _mm512_slli_epi32(_mm512_srli_epi32(c, 4), 23);
+        const __m512 ratio = _mm512_castsi512_ps(_mm512_sub_epi32(_mm512_permutexvar_epi32(c, ratios), octaves));
+        const __m512 scale = _mm512_maskz_mul_ps(mask, smax, ratio);
+        const __m512 zc16 = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(mask, zc + i)));
+        const __m512 zero = _mm512_mul_ps(_mm512_fnmadd_ps(zc16, sixteenth, eight), scale); // 8 - zc / 16: exact
+        if (OFFSETS) {
+            // int4_offsets' arithmetic, lane for lane, on the zeros as they are formed
+            acc = _mm512_fmadd_ps(_mm512_fmadd_ps(c136, scale, zero), _mm512_maskz_loadu_ps(mask, xsum + i), acc);
+        }
+        if (left >= 16) {
+            _mm512_storeu_ps(s + i, scale);
+            if (!OFFSETS) _mm512_storeu_ps(z + i, zero);
+        } else {
+            _mm512_mask_storeu_ps(s + i, mask, scale);
+            if (!OFFSETS) _mm512_mask_storeu_ps(z + i, mask, zero);
+        }
+    }
+    return OFFSETS ? _mm512_reduce_add_ps(acc) : 0.0f;
+}
+
+/*
+ * int4-q32: one weight row's groups g0 .. g0 + count, formed from their codes into fp32 (scratch:
+ * 2 * count floats) when the row is taken, right before its dot products: the codes are read once
+ * and the loops then read fp32 scales and zeros, cheaper per chunk than int4's bf16 ones.
+ */
+struct Q32Groups {
+    static constexpr bool FORMED = true;
+    const float *s, *z;
+    float off; // with_offsets: the row's offsets, taken while forming it; its zeros are not kept
+    Q32Groups() = default;
+    AVX512_BF16 __attribute__((always_inline)) Q32Groups(const Int4Groups &m, int n, int groups, int g0, int count, float *scratch)
+        : s(scratch), z(scratch + count), off(0.0f) {
+        const size_t at = (size_t)n * groups + g0;
+        q32_form<false>(m.scale_codes + at, m.zero_codes + at, m.scale_max, count, scratch, scratch + count, nullptr);
+    }
+    /*
+     * Asks for row n's codes ahead of its turn: they are read all at once when the row is taken,
+     * and missing the cache there (as they did) stalled the loop on each line, a third slower
+     * than int4-g32. Past the matrix's end the hint reads nothing (see PREFETCH_BYTES).
+     */
+    static void prefetch(const Int4Groups &m, int n, int groups) {
+        const size_t at = (size_t)n * groups;
+        for (int b = 0; b < groups; b += 64) {
+            _mm_prefetch((const char *)(m.scale_codes + at + b), _MM_HINT_T0);
+            _mm_prefetch((const char *)(m.zero_codes + at + b), _MM_HINT_T0);
+        }
+    }
+    /* The whole row for one row of x (decode): its scales, and its offsets against xsum in the same pass. */
+    AVX512_BF16 __attribute__((always_inline)) static Q32Groups with_offsets(const Int4Groups &m, int n, int groups,
+                                                                             float *scratch, const float *xsum) {
+        Q32Groups q;
+        q.s = scratch;
+        q.z = nullptr;
+        q.off = q32_form<true>(m.scale_codes + (size_t)n * groups, m.zero_codes + (size_t)n * groups, m.scale_max, groups,
+                               scratch, nullptr, xsum);
+        return q;
+    }
+    AVX512_BF16 __m512 scales(int first, __mmask16 mask) const { return _mm512_maskz_loadu_ps(mask, s + first); }
+    AVX512_BF16 __m512 zeros(int first, __mmask16 mask) const { return _mm512_maskz_loadu_ps(mask, z + first); }
+    /* A plain load where it can: GCC keeps the loops' accumulators in memory around a masked
+       load from a float pointer (each stored on every chunk: decode at half the speed). */
+    template <int N>
+    AVX512_BF16 __m512 few_scales(int first) const {
+        if constexpr (N == 4) return _mm512_castps128_ps512(_mm_loadu_ps(s + first));
+        if constexpr (N == 2) return _mm512_castpd_ps(_mm512_castpd128_pd512(_mm_load_sd((const double *)(s + first))));
+        return _mm512_maskz_loadu_ps((__mmask16)((1u << N) - 1), s + first);
+    }
+    AVX512_BF16 __m512 broadcast_scale(int gi) const { return _mm512_set1_ps(s[gi]); }
+    float scale(int gi) const { return s[gi]; }
+    float zero(int gi) const { return z[gi]; }
+    AVX512_BF16 float offsets(const float *, int) const { return off; }
+};
+
+/* The fp32 scale of each lane's group in chunk c (lane d covers inputs 128c + 8d .. + 7). */
+template <int G, typename S>
+AVX512_BF16 inline __m512 lane_scales(const S &row, int c) {
+    if (G == 128) return row.broadcast_scale(c);
     constexpr int per_chunk = CHUNK / G;
-    const __m512 s = load_bf16(row_scales + c * per_chunk, (__mmask16)((1u << per_chunk) - 1));
+    const __m512 s = row.template few_scales<per_chunk>(c * per_chunk);
     const __m512i lane_group = G == 64 ? _mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0)
                                        : _mm512_set_epi32(3, 3, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0);
     return _mm512_permutexvar_ps(lane_group, s);
 }
 
 /* sum over groups of (zero - 136 * scale) * xsum, for one weight row and one row of x */
-AVX512_BF16 inline float int4_offsets(const uint16_t *s, const uint16_t *z, const float *xsum, int groups) {
+template <typename S>
+AVX512_BF16 inline float int4_offsets(const S &row, const float *xsum, int groups) {
     __m512 acc = _mm512_setzero_ps();
     const __m512 c136 = _mm512_set1_ps(-136.0f);
     for (int gi = 0; gi < groups; gi += 16) {
         const int left = groups - gi;
         const __mmask16 mask = left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1);
-        const __m512 sc = load_bf16(s + gi, mask), ze = load_bf16(z + gi, mask);
+        const __m512 sc = row.scales(gi, mask), ze = row.zeros(gi, mask);
         const __m512 xs = _mm512_maskz_loadu_ps(mask, xsum + gi);
         acc = _mm512_fmadd_ps(_mm512_fmadd_ps(c136, sc, ze), xs, acc);
     }
     return _mm512_reduce_add_ps(acc);
 }
 
-template <int G, int R>
-AVX512_BF16 void int4_rows(const Int4Job *j, int n0, int n1, int m0) {
+AVX512_BF16 float Bf16Groups::offsets(const float *xsum, int groups) const { return int4_offsets(*this, xsum, groups); }
+
+/* scratch: 2 * groups floats where S forms its groups (Q32Groups) */
+template <int G, int R, typename S>
+AVX512_BF16 void int4_rows(const Int4Job *j, int n0, int n1, int m0, float *scratch) {
     const int chunks = j->k / CHUNK, groups = j->k / G;
     const __m512i nibble = _mm512_set1_epi32(0x000F000F);
     const __m512i bias = _mm512_set1_epi32(0x43004300); // bf16 128.0 in both halves: OR-ing q gives 128 + q
     const uint16_t *xr = j->xr + (size_t)m0 * j->k;
     for (int n = n0; n < n1; n++) {
         const uint8_t *w = j->nibbles + (size_t)n * (j->k / 2);
-        const uint16_t *s = j->scales + (size_t)n * groups;
+        const S s(j->group, n, groups, 0, groups, scratch);
+        S::prefetch(j->group, n + 1, groups);
         __m512 acc[R];
         for (int i = 0; i < R; i++) acc[i] = _mm512_setzero_ps();
         for (int c = 0; c < chunks; c++) {
@@ -179,9 +330,8 @@ AVX512_BF16 void int4_rows(const Int4Job *j, int n0, int n1, int m0) {
                 acc[i] = _mm512_fmadd_ps(t, scale, acc[i]);
             }
         }
-        const uint16_t *z = j->zeros + (size_t)n * groups;
         for (int i = 0; i < R; i++) {
-            const float off = int4_offsets(s, z, j->xsum + (size_t)(m0 + i) * groups, groups);
+            const float off = int4_offsets(s, j->xsum + (size_t)(m0 + i) * groups, groups);
             j->y[(size_t)(m0 + i) * j->n + n] = f32_to_bf16(_mm512_reduce_add_ps(acc[i]) + off);
         }
     }
@@ -205,9 +355,10 @@ struct StreamRows {
 };
 
 /* One row of x, W weight rows at once (from the W parts of the block): W streams, and two
-   independent dependency chains per row and chunk instead of one chain of four VDPBF16PS. */
-template <int G, int W>
-AVX512_BF16 void int4_streams(const Int4Job *j, int n0, int n1, int m0) {
+   independent dependency chains per row and chunk instead of one chain of four VDPBF16PS.
+   scratch: 2 * W * groups floats where S forms its groups (Q32Groups). */
+template <int G, int W, typename S>
+AVX512_BF16 void int4_streams(const Int4Job *j, int n0, int n1, int m0, float *scratch) {
     const int chunks = j->k / CHUNK, groups = j->k / G, part = (n1 - n0 + W - 1) / W;
     const __m512i nibble = _mm512_set1_epi32(0x000F000F);
     const __m512i bias = _mm512_set1_epi32(0x43004300);
@@ -217,10 +368,11 @@ AVX512_BF16 void int4_streams(const Int4Job *j, int n0, int n1, int m0) {
     for (int r = 0; r < part; r++) {
         const StreamRows<W> rows(n0, n1, part, r);
         const uint8_t *w[W];
-        const uint16_t *s[W];
+        for (int i = 0; i < W; i++) w[i] = j->nibbles + (size_t)rows.n[i] * (j->k / 2);
+        S s[W]; // a Q32Groups forms its row's groups (and offsets) here, each stream in its own part of scratch
         for (int i = 0; i < W; i++) {
-            w[i] = j->nibbles + (size_t)rows.n[i] * (j->k / 2);
-            s[i] = j->scales + (size_t)rows.n[i] * groups;
+            s[i] = S::with_offsets(j->group, rows.n[i], groups, S::FORMED ? scratch + (size_t)2 * i * groups : nullptr, xsum);
+            S::prefetch(j->group, rows.n[i] + 1, groups);
         }
         __m512 acc[W];
         for (int i = 0; i < W; i++) acc[i] = _mm512_setzero_ps();
@@ -240,19 +392,21 @@ AVX512_BF16 void int4_streams(const Int4Job *j, int n0, int n1, int m0) {
         }
         for (int i = 0; i < W; i++) {
             if (!rows.real[i]) continue;
-            const float off = int4_offsets(s[i], j->zeros + (size_t)rows.n[i] * groups, xsum, groups);
+            const float off = s[i].offsets(xsum, groups);
             y[rows.n[i]] = f32_to_bf16(_mm512_reduce_add_ps(acc[i]) + off);
         }
     }
 }
 
-template <int G>
+template <int G, typename S>
 void int4_block(const Int4Job *j, int n0, int n1, int m0, int rows) {
+    // Q32Groups' fp32 scales and zeros for the rows in flight: 2 KiB a stream for 8,192 inputs.
+    std::unique_ptr<float[]> scratch(S::FORMED ? new float[(size_t)2 * STREAMS * (j->k / G)] : nullptr);
     if (rows == 1) {
-        int4_streams<G, STREAMS>(j, n0, n1, m0);
+        int4_streams<G, STREAMS, S>(j, n0, n1, m0, scratch.get());
         return;
     }
-    with_rows(rows, [&](auto r) { int4_rows<G, decltype(r)::value>(j, n0, n1, m0); });
+    with_rows(rows, [&](auto r) { int4_rows<G, decltype(r)::value, S>(j, n0, n1, m0, scratch.get()); });
 }
 
 /* ---- prompts: unpack a tile once, then a register-blocked bf16 GEMM over every token ---- */
@@ -297,7 +451,7 @@ struct PrefillJob {
     const float *xsum;  // int4: [m, k / g] the sum of x over each group
     UnpackTile unpack;
     const uint8_t *nibbles;         // int4
-    const uint16_t *scales, *zeros; // int4: [n, groups] bf16
+    Int4Groups group;               // int4: each group's scale and zero, as bf16 or as q32 codes
     const int8_t *codes;            // int8: [n, k]
     const uint16_t *out_scales;     // [n] bf16 multiplying each output's sum, or null (int8: its scales)
     uint16_t *y;
@@ -309,18 +463,20 @@ struct PrefillJob {
     bool zeros_term() const { return codes == nullptr; }
 };
 
+/* S: Bf16Groups (int4) or Q32Groups (int4-q32), how the tile's groups' scales and zeros are read. */
+template <typename S>
 AVX512_BF16 void int4_unpack_tile(const PrefillJob *j, int n0, int k0, int kl, uint32_t *buf, float *gs, float *gz) {
+    float scratch[2 * PF_GROUPS]; // where Q32Groups forms one row's groups of the tile
     const int groups = j->k / j->g, g0 = k0 / j->g, tile_groups = kl / j->g;
     const __m512i to_pair = _mm512_mullo_epi32(
         _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), _mm512_set1_epi32(PF_ROWS));
     const __m512i low = _mm512_set1_epi32(0xF), eight = _mm512_set1_epi32(8);
     for (int r = 0; r < PF_ROWS; r++) {
         const uint8_t *w = j->nibbles + (size_t)(n0 + r) * (j->k / 2) + k0 / 2;
-        const uint16_t *s = j->scales + (size_t)(n0 + r) * groups + g0;
-        const uint16_t *z = j->zeros + (size_t)(n0 + r) * groups + g0;
+        const S s(j->group, n0 + r, groups, g0, tile_groups, scratch);
         for (int gi = 0; gi < tile_groups; gi++) {
-            gs[gi * PF_ROWS + r] = bf16_to_f32(s[gi]);
-            gz[gi * PF_ROWS + r] = bf16_to_f32(z[gi]);
+            gs[gi * PF_ROWS + r] = s.scale(gi);
+            gz[gi * PF_ROWS + r] = s.zero(gi);
         }
         for (int kk = 0; kk < kl; kk += 32) {
             // q - 8 lies in -8..7: exact as fp32 and as bf16
@@ -821,6 +977,24 @@ bool int4_shape_ok(int n, int k, int g) {
     return n > 0 && k > 0 && k % CHUNK == 0 && (g == 32 || g == 64 || g == 128);
 }
 
+/* Both int4 layouts after their checks: the prompt path or the decode loops, groups read through S. */
+template <typename S>
+void int4_mm(const uint16_t *x, const uint8_t *nibbles, const Int4Groups &group, uint16_t *y, int m, int n, int k, int g) {
+    if (prefill_fits(m, n, k)) {
+        PrefillJob job{nullptr, nullptr, int4_unpack_tile<S>, nibbles, group, nullptr, nullptr, y, m, n, k, g, {0}};
+        run_prefill(job, x);
+        return;
+    }
+    std::vector<uint16_t> xr((size_t)m * k);
+    std::vector<float> xsum((size_t)m * (k / g));
+    reorder_for_int4(x, m, k, xr.data());
+    group_sums(x, m, k, g, xsum.data());
+    Int4Job job{xr.data(), xsum.data(), nibbles, group, y, m, n, k, g};
+    if (g == 128) run<Int4Job, int4_block<128, S>>(job);
+    else if (g == 64) run<Int4Job, int4_block<64, S>>(job);
+    else run<Int4Job, int4_block<32, S>>(job);
+}
+
 } // namespace
 
 /* ---- the C API ---- */
@@ -832,19 +1006,19 @@ WOQ_EXPORT int woq_int4_mm(const uint16_t *x, const uint8_t *nibbles, const uint
                            uint16_t *y, int m, int n, int k, int g) {
     if (!int4_shape_ok(n, k, g) || m < 1) return -1;
     if (!woq_avx512_supported()) return -2;
-    if (prefill_fits(m, n, k)) {
-        PrefillJob job{nullptr, nullptr, int4_unpack_tile, nibbles, scales, zeros, nullptr, nullptr, y, m, n, k, g, {0}};
-        run_prefill(job, x);
-        return 0;
-    }
-    std::vector<uint16_t> xr((size_t)m * k);
-    std::vector<float> xsum((size_t)m * (k / g));
-    reorder_for_int4(x, m, k, xr.data());
-    group_sums(x, m, k, g, xsum.data());
-    Int4Job job{xr.data(), xsum.data(), nibbles, scales, zeros, y, m, n, k, g};
-    if (g == 128) run<Int4Job, int4_block<128>>(job);
-    else if (g == 64) run<Int4Job, int4_block<64>>(job);
-    else run<Int4Job, int4_block<32>>(job);
+    int4_mm<Bf16Groups>(x, nibbles, Int4Groups{scales, zeros, nullptr, nullptr, 0.0f}, y, m, n, k, g);
+    return 0;
+}
+
+/*
+ * int4-q32: nibbles [n, k/2] as int4's, scale codes and zero codes [n, k/32] uint8, and the
+ * matrix's largest scale: w = (q - zc / 16) * scale_max * 2^(-c / 16). k a multiple of 128.
+ */
+WOQ_EXPORT int woq_int4q32_mm(const uint16_t *x, const uint8_t *nibbles, const uint8_t *scale_codes,
+                              const uint8_t *zero_codes, float scale_max, uint16_t *y, int m, int n, int k) {
+    if (!int4_shape_ok(n, k, 32) || m < 1 || !std::isfinite(scale_max)) return -1;
+    if (!woq_avx512_supported()) return -2;
+    int4_mm<Q32Groups>(x, nibbles, Int4Groups{nullptr, nullptr, scale_codes, zero_codes, scale_max}, y, m, n, k, 32);
     return 0;
 }
 
@@ -853,7 +1027,7 @@ WOQ_EXPORT int woq_int8_mm(const uint16_t *x, const int8_t *q, const uint16_t *s
     if (n < 1 || k < 1 || m < 1) return -1;
     if (!woq_avx512_supported()) return -2;
     if (prefill_fits(m, n, k)) {
-        PrefillJob job{nullptr, nullptr, int8_unpack_tile<0>, nullptr, nullptr, nullptr, q, scales, y, m, n, k, 0, {0}};
+        PrefillJob job{nullptr, nullptr, int8_unpack_tile<0>, nullptr, Int4Groups{}, q, scales, y, m, n, k, 0, {0}};
         run_prefill(job, x);
         return 0;
     }
@@ -868,7 +1042,7 @@ WOQ_EXPORT int woq_int8g32_mm(const uint16_t *x, const int8_t *q, const uint16_t
     if (!woq_avx512_supported()) return -2;
     if (prefill_fits(m, n, k)) {
         // no out_scales: each group's scale multiplies its own sums in the tile
-        PrefillJob job{nullptr, nullptr, int8_unpack_tile<INT8_GROUP>, nullptr, nullptr, nullptr, q, nullptr, y, m, n, k, INT8_GROUP, {0}};
+        PrefillJob job{nullptr, nullptr, int8_unpack_tile<INT8_GROUP>, nullptr, Int4Groups{}, q, nullptr, y, m, n, k, INT8_GROUP, {0}};
         job.code_scales = scales;
         run_prefill(job, x);
         return 0;
@@ -929,6 +1103,40 @@ void op_int4(StableIValue *stack, uint64_t, uint64_t) {
         kernel_ok(woq_int4_mm(x, nib, s, z, y, (int)m, (int)n, (int)k, (int)(k / ss[1])), "woq_int4_mm",
                   "x " + shape_text(xs) + ", nibbles " + shape_text(ns) + ", scales " + shape_text(ss));
     }
+    in.release();
+    stack[0] = out.release();
+}
+
+/*
+ * int4q32_mm(Tensor x, Tensor nibbles, Tensor scale_codes, Tensor zero_codes, Tensor scale_max) -> Tensor
+ * scale_max is the checkpoint's F32 [1] tensor as mapped (a tensor rather than a float argument:
+ * the loader passes the stored tensor, and the stable ABI's float boxing is left untouched).
+ */
+void op_int4q32(StableIValue *stack, uint64_t, uint64_t) {
+    Inputs in{{(AtenTensorHandle)stack[0], (AtenTensorHandle)stack[1], (AtenTensorHandle)stack[2],
+               (AtenTensorHandle)stack[3], (AtenTensorHandle)stack[4]}};
+    std::vector<int64_t> xs, ns, ss, zs, ms;
+    const uint16_t *x = (const uint16_t *)contiguous_data(in.handles[0], DTYPE_BFLOAT16, 2, "x", xs);
+    const uint8_t *nib = (const uint8_t *)contiguous_data(in.handles[1], DTYPE_UINT8, 2, "nibbles", ns);
+    const uint8_t *s = (const uint8_t *)contiguous_data(in.handles[2], DTYPE_UINT8, 2, "scale_codes", ss);
+    const uint8_t *z = (const uint8_t *)contiguous_data(in.handles[3], DTYPE_UINT8, 2, "zero_codes", zs);
+    const float *smax = (const float *)contiguous_data(in.handles[4], DTYPE_FLOAT, 1, "scale_max", ms);
+    const int64_t m = xs[0], k = xs[1], n = ns[0];
+    const std::string shapes = "x " + shape_text(xs) + ", nibbles " + shape_text(ns) + ", scale_codes " +
+                               shape_text(ss) + ", zero_codes " + shape_text(zs) + ", scale_max " + shape_text(ms);
+    if (ns[1] * 2 != k || ss[0] != n || ss[1] * 32 != k || zs != ss || ms[0] != 1 || !int4_shape_ok((int)n, (int)k, 32)) {
+        throw std::runtime_error("woq int4-q32 kernel: " + shapes +
+                                 ": needs nibbles [n, in / 2], scale_codes and zero_codes [n, in / 32] uint8, "
+                                 "scale_max [1] float, in a multiple of 128");
+    }
+    if (!std::isfinite(smax[0])) {
+        throw std::runtime_error("woq int4-q32 kernel: scale_max is " + std::to_string(smax[0]) +
+                                 ": the checkpoint's P.scale_max must be a finite number; re-quantize the model");
+    }
+    uint16_t *y;
+    Output out;
+    output(out, m, n, &y);
+    if (m > 0) kernel_ok(woq_int4q32_mm(x, nib, s, z, smax[0], y, (int)m, (int)n, (int)k), "woq_int4q32_mm", shapes);
     in.release();
     stack[0] = out.release();
 }
@@ -998,6 +1206,7 @@ void op_bf16(StableIValue *stack, uint64_t, uint64_t) {
 }
 
 constexpr char INT4_MM[] = "woq::int4_mm";
+constexpr char INT4Q32_MM[] = "woq::int4q32_mm";
 constexpr char INT8_MM[] = "woq::int8_mm";
 constexpr char INT8G32_MM[] = "woq::int8g32_mm";
 constexpr char BF16_MM[] = "woq::bf16_mm";
@@ -1008,10 +1217,12 @@ namespace woq {
 
 void register_avx512_ops(Registrar &r) {
     r.schema("int4_mm(Tensor x, Tensor nibbles, Tensor scales, Tensor zeros) -> Tensor");
+    r.schema("int4q32_mm(Tensor x, Tensor nibbles, Tensor scale_codes, Tensor zero_codes, Tensor scale_max) -> Tensor");
     r.schema("int8_mm(Tensor x, Tensor q, Tensor scales) -> Tensor");
     r.schema("int8g32_mm(Tensor x, Tensor q, Tensor scales) -> Tensor");
     r.schema("bf16_mm(Tensor x, Tensor w) -> Tensor");
     r.code("int4_mm", guarded<op_int4, INT4_MM>);
+    r.code("int4q32_mm", guarded<op_int4q32, INT4Q32_MM>);
     r.code("int8_mm", guarded<op_int8, INT8_MM>);
     r.code("int8g32_mm", guarded<op_int8g32, INT8G32_MM>);
     r.code("bf16_mm", guarded<op_bf16, BF16_MM>);

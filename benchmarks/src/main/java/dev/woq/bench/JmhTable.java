@@ -91,8 +91,13 @@ public final class JmhTable {
     }
 
     /** The weight format a JMH {@code format} parameter names ({@code int4} is int4-g128; {@code -libtorch} picks the kernel, not the format). */
+    /** The layouts the JMH kernels were written for: int4 with bf16 scales in groups of 128, int8 per channel. */
     static WeightFormat benchFormat(String format) {
         String dtype = format.replace("-libtorch", "");
-        return WeightFormat.parse(dtype, null);
+        return switch (dtype) {
+            case "int4" -> new WeightFormat.Int4(WeightFormat.DEFAULT_GROUP_SIZE);
+            case "int8" -> WeightFormat.INT8;
+            default -> WeightFormat.parse(dtype, null);
+        };
     }
 }

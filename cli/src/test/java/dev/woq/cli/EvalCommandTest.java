@@ -44,7 +44,7 @@ class EvalCommandTest {
         long chunks = int4.get("chunks").getAsLong();
         assertTrue(chunks >= 2, int4::toString);
         assertEquals(chunks * (CONTEXT - 1 - CONTEXT / 2), int4.get("tokens").getAsLong());
-        assertEquals("int4-g128", int4.get("dtype").getAsString());
+        assertEquals("int4-q32", int4.get("dtype").getAsString());
         assertEquals("bf16", int4.get("reference_dtype").getAsString());
         // The reference's perplexity is bf16's own, on identical tokens and windows.
         assertEquals(bf16.get("perplexity").getAsDouble(), int4.get("reference_perplexity").getAsDouble(), 1e-9);
@@ -61,7 +61,7 @@ class EvalCommandTest {
         Path home = tmp.resolve("home-d");
         JsonObject mse = eval(home, "--dtype", "int4", "--weight-sqnr");
         JsonObject rtn = eval(home, "--dtype", "int4", "--int4-search", "none", "--weight-sqnr");
-        assertEquals("int4-g128-rtn", rtn.get("dtype").getAsString());
+        assertEquals("int4-q32-rtn", rtn.get("dtype").getAsString());
         double a = mse.get("weight_sqnr_db").getAsDouble();
         double b = rtn.get("weight_sqnr_db").getAsDouble();
         assertTrue(a > b && b > 15, "mse " + a + " dB, rtn " + b + " dB");

@@ -34,8 +34,8 @@ class GenerateQuantizedTest {
         assertEquals(0, first.exitCode(), first::describe);
         assertTrue(first.err().contains("quantizing it first"), first::describe);
         JsonObject json = JsonParser.parseString(first.out().strip()).getAsJsonObject();
-        assertEquals("int4-g128", json.get("dtype").getAsString());
-        Path entry = home.resolve("registry/tiny/int4-g128").toAbsolutePath();
+        assertEquals("int4-q32", json.get("dtype").getAsString());
+        Path entry = home.resolve("registry/tiny/int4-q32").toAbsolutePath();
         assertEquals(entry.toString(), json.get("model_dir").getAsString());
 
         Cli.Result second = generate("int4");

@@ -67,7 +67,7 @@ class InvalidConfigTest {
         assertTrue(r.err().contains(model.resolve("config.json").toString()) || r.err().contains("config.json implies"),
                 r::describe);
         Path modelDir = home.resolve("registry").resolve(model.getFileName().toString());
-        assertFalse(Files.exists(modelDir.resolve("int4-g128")), "no entry");
+        assertFalse(Files.exists(modelDir.resolve("int4-q32")), "no entry");
         if (Files.isDirectory(modelDir)) {
             try (Stream<Path> left = Files.list(modelDir)) {
                 assertEquals(0, left.filter(Files::isDirectory).count(), "no temporary directory");

@@ -29,15 +29,15 @@ class QuantizeCommandTest {
     void quantizesOnceThenReuses() {
         Cli.Result first = Cli.run("quantize", "--model", tiny.toString(), "--dtype", "int4", "--woq-home", home.toString());
         assertEquals(0, first.exitCode(), first::describe);
-        Path entry = home.resolve("registry").resolve("tiny").resolve("int4-g128").toAbsolutePath();
+        Path entry = home.resolve("registry").resolve("tiny").resolve("int4-q32").toAbsolutePath();
         assertEquals(entry.toString(), first.out().strip(), "stdout is the entry's directory");
         assertTrue(Files.isRegularFile(entry.resolve("manifest.json")));
         assertTrue(Files.isRegularFile(entry.resolve("tokenizer.json")), "the tokenizer travels with the weights");
-        assertTrue(first.err().contains("quantized tiny as int4-g128"), first::describe);
+        assertTrue(first.err().contains("quantized tiny as int4-q32"), first::describe);
         assertTrue(first.err().contains("peak RSS"), first::describe);
         assertFalse(first.err().contains("reusing"), first::describe);
 
-        Cli.Result second = Cli.run("quantize", "--model", tiny.toString(), "--dtype", "int4", "--group-size", "128",
+        Cli.Result second = Cli.run("quantize", "--model", tiny.toString(), "--dtype", "int4", "--int4-search", "mse",
                 "--woq-home", home.toString());
         assertEquals(0, second.exitCode(), second::describe);
         assertEquals(entry.toString(), second.out().strip());
@@ -46,7 +46,7 @@ class QuantizeCommandTest {
         Cli.Result forced = Cli.run("quantize", "--model", tiny.toString(), "--dtype", "int4", "--force",
                 "--woq-home", home.toString());
         assertEquals(0, forced.exitCode(), forced::describe);
-        assertTrue(forced.err().contains("quantized tiny as int4-g128"), forced::describe);
+        assertTrue(forced.err().contains("quantized tiny as int4-q32"), forced::describe);
     }
 
     @Test
@@ -54,14 +54,20 @@ class QuantizeCommandTest {
         Cli.Result rtn = Cli.run("quantize", "--model", tiny.toString(), "--dtype", "int4", "--int4-search", "none",
                 "--woq-home", home.toString());
         assertEquals(0, rtn.exitCode(), rtn::describe);
-        assertEquals(home.resolve("registry/tiny/int4-g128-rtn").toAbsolutePath().toString(), rtn.out().strip());
+        assertEquals(home.resolve("registry/tiny/int4-q32-rtn").toAbsolutePath().toString(), rtn.out().strip());
         Cli.Result mse = Cli.run("quantize", "--model", tiny.toString(), "--dtype", "int4", "--woq-home", home.toString());
-        assertEquals(home.resolve("registry/tiny/int4-g128").toAbsolutePath().toString(), mse.out().strip());
+        assertEquals(home.resolve("registry/tiny/int4-q32").toAbsolutePath().toString(), mse.out().strip());
+        Cli.Result g128 = Cli.run("quantize", "--model", tiny.toString(), "--dtype", "int4", "--group-size", "128",
+                "--woq-home", home.toString());
+        assertEquals(home.resolve("registry/tiny/int4-g128").toAbsolutePath().toString(), g128.out().strip());
 
         Cli.Result show = Cli.run("registry", "show", "tiny", "--woq-home", home.toString());
         assertEquals(0, show.exitCode(), show::describe);
         assertTrue(show.out().contains("\"search\":\"none\"") && show.out().contains("\"search\":\"mse\""),
                 show::describe);
+        // The recipe as recorded: layout, group, bits a weight.
+        assertTrue(show.out().contains("\"layout\":\"q32\"") && show.out().contains("\"bits_per_weight\":4.5")
+                && show.out().contains("\"group_size\":32"), show::describe);
 
         Cli.Result int8 = Cli.run("quantize", "--model", tiny.toString(), "--dtype", "int8", "--int4-search", "mse",
                 "--woq-home", home.toString());
@@ -74,7 +80,7 @@ class QuantizeCommandTest {
         Cli.Result r = Cli.run("quantize", "--model", tiny.toString(), "--dtype", "int8", "--keep-lm-head-bf16",
                 "--woq-home", home.toString());
         assertEquals(0, r.exitCode(), r::describe);
-        assertEquals(home.resolve("registry/tiny/int8-bf16-lm-head").toAbsolutePath().toString(), r.out().strip());
+        assertEquals(home.resolve("registry/tiny/int8-g32-bf16-lm-head").toAbsolutePath().toString(), r.out().strip());
     }
 
     @Test

@@ -39,9 +39,9 @@ class RegistryCommandTest {
         Cli.Result list = Cli.run("registry", "list", "--woq-home", home.toString());
         assertEquals(0, list.exitCode(), list::describe);
         assertTrue(list.out().lines().findFirst().orElse("").matches("MODEL +RECIPE +SIZE +CREATED"), list::describe);
-        assertTrue(list.out().lines().anyMatch(l -> l.matches("tiny +int4-g128 +[0-9.]+ GB +20\\d\\d-.*Z")), list::describe);
+        assertTrue(list.out().lines().anyMatch(l -> l.matches("tiny +int4-q32 +[0-9.]+ GB +20\\d\\d-.*Z")), list::describe);
 
-        Cli.Result show = Cli.run("registry", "show", "tiny/int4-g128", "--woq-home", home.toString());
+        Cli.Result show = Cli.run("registry", "show", "tiny/int4-q32", "--woq-home", home.toString());
         assertEquals(0, show.exitCode(), show::describe);
         assertTrue(show.out().contains(entry.toString()), show::describe);
         assertTrue(show.out().contains(tiny.toAbsolutePath().toString()), show::describe);
@@ -50,19 +50,19 @@ class RegistryCommandTest {
         Cli.Result showModel = Cli.run("registry", "show", "tiny", "--woq-home", home.toString());
         assertEquals(show.out(), showModel.out());
 
-        Cli.Result verify = Cli.run("registry", "verify", "tiny/int4-g128", "--woq-home", home.toString());
+        Cli.Result verify = Cli.run("registry", "verify", "tiny/int4-q32", "--woq-home", home.toString());
         assertEquals(0, verify.exitCode(), verify::describe);
         assertTrue(verify.out().contains("OK"), verify::describe);
 
-        Cli.Result rm = Cli.run("registry", "rm", "tiny/int4-g128", "--woq-home", home.toString());
+        Cli.Result rm = Cli.run("registry", "rm", "tiny/int4-q32", "--woq-home", home.toString());
         assertEquals(0, rm.exitCode(), rm::describe);
         assertFalse(Files.exists(entry));
         Cli.Result empty = Cli.run("registry", "list", "--woq-home", home.toString());
         assertEquals(0, empty.exitCode(), empty::describe);
         assertFalse(empty.out().contains("tiny"), empty::describe);
 
-        Cli.Result again = Cli.run("registry", "rm", "tiny/int4-g128", "--woq-home", home.toString());
-        QuantizeCommandTest.assertUserError(again, "tiny/int4-g128");
+        Cli.Result again = Cli.run("registry", "rm", "tiny/int4-q32", "--woq-home", home.toString());
+        QuantizeCommandTest.assertUserError(again, "tiny/int4-q32");
     }
 
     @Test
@@ -76,7 +76,7 @@ class RegistryCommandTest {
             raf.seek(at);
             raf.write(b ^ 1);
         }
-        Cli.Result r = Cli.run("registry", "verify", "tiny/int4-g128", "--woq-home", home.toString());
+        Cli.Result r = Cli.run("registry", "verify", "tiny/int4-q32", "--woq-home", home.toString());
         assertEquals(1, r.exitCode(), r::describe);
         assertEquals(1, r.err().strip().lines().count(), r::describe);
         assertTrue(r.err().contains(weights.toString()) && r.err().contains("tensor '"), r::describe);
@@ -86,7 +86,7 @@ class RegistryCommandTest {
     @Test
     void unknownEntriesAndBadNamesAreUserErrors() {
         QuantizeCommandTest.assertUserError(
-                Cli.run("registry", "verify", "nope/int4-g128", "--woq-home", home.toString()), "nope/int4-g128");
+                Cli.run("registry", "verify", "nope/int4-q32", "--woq-home", home.toString()), "nope/int4-q32");
         QuantizeCommandTest.assertUserError(
                 Cli.run("registry", "show", "nope", "--woq-home", home.toString()), "nope");
         QuantizeCommandTest.assertUserError(

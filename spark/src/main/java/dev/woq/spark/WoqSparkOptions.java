@@ -21,8 +21,8 @@ public final class WoqSparkOptions implements Serializable {
     private static final long serialVersionUID = 1L;
 
     private final String model;
-    private final String dtype;
-    private final int groupSize;
+    /** The format's id ({@code int4-q32}, {@code int8-g32}...): a string, so the options serialize as they are. */
+    private final String format;
     private final String woqHome;
     private final String tokenizer;
     private final String prompt;
@@ -37,8 +37,7 @@ public final class WoqSparkOptions implements Serializable {
 
     private WoqSparkOptions(Builder b) {
         this.model = b.model;
-        this.dtype = b.format.dtype();
-        this.groupSize = b.format instanceof WeightFormat.Int4 int4 ? int4.groupSize() : WeightFormat.DEFAULT_GROUP_SIZE;
+        this.format = b.format.id();
         this.woqHome = b.woqHome;
         this.tokenizer = b.tokenizer;
         this.prompt = b.prompt;
@@ -63,7 +62,7 @@ public final class WoqSparkOptions implements Serializable {
 
     /** The weight format to load (a registry entry for int8 and int4). */
     public WeightFormat format() {
-        return WeightFormat.parse(dtype, dtype.equals("int4") ? groupSize : null);
+        return WeightFormat.ofId(format);
     }
 
     /** woq's home on the executors (holding registry/), or null for their $WOQ_HOME, else ~/.woq. */

@@ -17,9 +17,10 @@ import java.util.Optional;
  * registered with the running libtorch as TorchScript operators and called through
  * {@code NativeOps.ts}:
  * <ul>
- *   <li>{@code woq::int4_mm}, {@code woq::int8_mm}, {@code woq::bf16_mm} (AVX-512 BF16, {@code
- *       woq_avx512.cpp}): every format on the weights as stored, nothing repacked, at the memory's
- *       speed where libtorch 2.7's kernels are bound by arithmetic or read at half the bandwidth;
+ *   <li>{@code woq::int4_mm}, {@code woq::int4q32_mm}, {@code woq::int8_mm}, {@code woq::bf16_mm}
+ *       (AVX-512 BF16, {@code woq_avx512.cpp}): every format on the weights as stored, nothing
+ *       repacked, at the memory's speed where libtorch 2.7's kernels are bound by arithmetic or
+ *       read at half the bandwidth;
  *   <li>{@code woq::int4_amx_pack}, {@code woq::int4_amx_mm} (AMX tiles, {@code woq_int4_amx.cpp}):
  *       int4 on CPUs with AMX, where tiles make prompts and batches cheap.
  * </ul>

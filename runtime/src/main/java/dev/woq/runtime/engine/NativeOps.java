@@ -22,6 +22,16 @@ public final class NativeOps {
         return k.call(out, "int4_mm", x, nibbles, scales, zeros);
     }
 
+    /**
+     * int4-q32 on its layout as mapped: nibbles as {@link #int4}'s, scale and zero codes [out, in/32]
+     * uint8 and the matrix's largest scale, scaleMax [1] fp32 (a group's scale is
+     * {@code scaleMax * 2^(-c/16)}, its zero point {@code zc/16}).
+     */
+    public PtNDArray int4q32(PtNDManager out, PtNDArray x, PtNDArray nibbles, PtNDArray scaleCodes, PtNDArray zeroCodes,
+            PtNDArray scaleMax) {
+        return k.call(out, "int4q32_mm", x, nibbles, scaleCodes, zeroCodes, scaleMax);
+    }
+
     /** int8 codes [out, in], one bf16 scale per output row. */
     public PtNDArray int8(PtNDManager out, PtNDArray x, PtNDArray codes, PtNDArray scales) {
         return k.call(out, "int8_mm", x, codes, scales);

@@ -18,16 +18,16 @@ public sealed interface WeightFormat permits WeightFormat.Bf16, WeightFormat.Int
         WeightFormat.Int4Q32 {
     /** bf16 weights, as the Hugging Face checkpoint holds them. */
     WeightFormat BF16 = new Bf16();
-    /** int8 codes with one bf16 scale per output channel. */
+    /** int8 codes with one bf16 scale per output channel (entries made before {@link #INT8_G32}). */
     WeightFormat INT8 = new Int8();
-    /** int8 codes with a bf16 scale per group of 32 inputs, as llama.cpp's Q8_0 blocks. */
+    /** int8 codes with a bf16 scale per group of 32 inputs, as llama.cpp's Q8_0 blocks: what {@code --dtype int8} means. */
     WeightFormat INT8_G32 = new Int8G32();
-    /** The int4 group size when none is given. */
+    /** The group size of {@link Int4} (bf16 scales) when an old recipe names none. */
     int DEFAULT_GROUP_SIZE = 128;
-    /** The int4 format when no group size is given. */
-    WeightFormat INT4 = new Int4(DEFAULT_GROUP_SIZE);
     /** int4 in groups of 32 with 8-bit scale and zero codes, 4.5 bits a weight. */
     WeightFormat INT4_Q32 = new Int4Q32();
+    /** What {@code --dtype int4} means: {@link #INT4_Q32}. */
+    WeightFormat INT4 = INT4_Q32;
 
     /** The name a registry entry and the startup line use: {@code bf16}, {@code int8}, {@code int4-q32}, {@code int4-g128}. */
     String id();
@@ -344,26 +344,32 @@ public sealed interface WeightFormat permits WeightFormat.Bf16, WeightFormat.Int
      * The format a command line asks for.
      *
      * @param dtype {@code bf16}, {@code int8} or {@code int4} (case-insensitive)
-     * @param groupSize the int4 group size, or {@code null} for the default; refused with the others
+     * @param groupSize with int4, the group size of {@link Int4}'s bf16 scales, or {@code null} for
+     *     {@link Int4Q32}; with int8, {@code null} or 32; refused with bf16
      * @throws ConfigException naming the value refused and the values accepted
      */
     static WeightFormat parse(String dtype, Integer groupSize) {
         String d = dtype == null ? "" : dtype.trim().toLowerCase(Locale.ROOT);
         switch (d) {
             case "int4":
-                return new Int4(groupSize == null ? DEFAULT_GROUP_SIZE : groupSize);
+                return groupSize == null ? INT4 : new Int4(groupSize);
             case "int8":
+                if (groupSize != null && groupSize != Int8G32.GROUP_SIZE) {
+                    throw new ConfigException("Group size " + groupSize + " was given with int8, whose scales are per"
+                            + " group of " + Int8G32.GROUP_SIZE + ". Drop the group size, or use int4 (group sizes "
+                            + Int4.GROUP_SIZES_TEXT + ").");
+                }
+                return INT8_G32;
             case "bf16":
                 if (groupSize != null) {
-                    throw new ConfigException("A group size (--group-size " + groupSize + ") was given with " + d + ", which has no groups"
-                            + (d.equals("int8") ? " (one scale per output channel)" : "")
-                            + ". Drop the group size, or use int4 (group sizes " + Int4.GROUP_SIZES_TEXT + ").");
+                    throw new ConfigException("A group size (--group-size " + groupSize + ") was given with bf16, which"
+                            + " has no groups. Drop the group size, or use int4 (group sizes " + Int4.GROUP_SIZES_TEXT + ").");
                 }
-                return d.equals("int8") ? INT8 : BF16;
+                return BF16;
             default:
-                throw new ConfigException("Unknown dtype '" + dtype + "'. Choose bf16 (the checkpoint as it is), int8 "
-                        + "(per channel) or int4 (group-wise, group size " + Int4.GROUP_SIZES_TEXT + ", default "
-                        + DEFAULT_GROUP_SIZE + ").");
+                throw new ConfigException("Unknown dtype '" + dtype + "'. Choose bf16 (the checkpoint as it is), int8"
+                        + " (a bf16 scale per group of 32, 8.5 bits a weight) or int4 (groups of 32 with 8-bit scale and"
+                        + " zero codes, 4.5 bits; with --group-size " + Int4.GROUP_SIZES_TEXT + ", bf16 scales).");
         }
     }
 

@@ -12,6 +12,8 @@ import dev.woq.runtime.safetensors.TensorInfo;
  * group with a bf16 scale and zero ({@code w = (q - 8) * scale + zero}), computed by libtorch's
  * fused {@code _weight_int4pack_mm_for_cpu} with bf16 activations. The checkpoint stores portable
  * nibbles; they are rearranged into this CPU's kernel layout at load ({@link Int4CpuPacking}).
+ * int4-q32 runs here too where woq's kernels do not, its codes expanded into bf16 scales and zeros
+ * in groups of 32 ({@link Int4Q32Expansion}).
  */
 public final class Int4Linear extends Projection {
     /**
@@ -23,6 +25,7 @@ public final class Int4Linear extends Projection {
     private final PtNDArray packed; // CPU-specific layout
     private final PtNDArray scalesAndZeros; // [K/g, N, 2] bf16
     private final int groupSize;
+    private final WeightFormat stored; // what the checkpoint holds: int4-g<groupSize>, or int4-q32 expanded
 
     /**
      * @param nibbles where the checkpoint stores the codes: [out, in/2] uint8, low nibble = even
@@ -44,14 +47,32 @@ public final class Int4Linear extends Projection {
     Int4Linear(
             TorchOps ops, PtNDManager manager, PtNDArray packed, TensorInfo scales, TensorInfo zeros,
             int groupSize, int out, int in) {
+        this(ops, packed, scalesAndZeros(ops, manager, scales, zeros, out, in / groupSize), groupSize,
+                new WeightFormat.Int4(groupSize), out, in);
+    }
+
+    /**
+     * @param packed the codes in this CPU's kernel layout, as for the constructor above
+     * @param scalesAndZeros [in/groupSize, out, 2] bf16: each group's scale and zero, in the
+     *     layout libtorch's kernel takes (int4-q32's, expanded by {@link Int4Q32Expansion})
+     * @param stored the format the checkpoint holds the projection in, which {@link #format} reports
+     */
+    Int4Linear(TorchOps ops, PtNDArray packed, PtNDArray scalesAndZeros, int groupSize, WeightFormat stored, int out,
+            int in) {
         super(ops, out, in);
         this.packed = packed;
+        this.scalesAndZeros = scalesAndZeros;
+        this.groupSize = groupSize;
+        this.stored = stored;
+    }
+
+    private static PtNDArray scalesAndZeros(TorchOps ops, PtNDManager manager, TensorInfo scales, TensorInfo zeros,
+            int out, int groups) {
         requireEvenOffsets(scales, zeros);
-        this.scalesAndZeros = ops.int4ScalesAndZerosFromFiles(manager,
+        return ops.int4ScalesAndZerosFromFiles(manager,
                 scales.file(), scales.file().toFile().length() / 2, scales.fileOffset() / 2,
                 zeros.file(), zeros.file().toFile().length() / 2, zeros.fileOffset() / 2,
-                out, in / groupSize);
-        this.groupSize = groupSize;
+                out, groups);
     }
 
     /**
@@ -86,14 +107,17 @@ public final class Int4Linear extends Projection {
         return ops.linearInt4(scope, x, packed, groupSize, scalesAndZeros);
     }
 
-    /** Codes plus one bf16 scale and zero per group, as the registry stores them. */
+    /**
+     * Codes plus one bf16 scale and zero per group: what the kernel reads, the stored bytes for
+     * int4 (int4-q32's codes are expanded to these at load, so its stored bytes are fewer).
+     */
     @Override
     public long weightBytes() {
-        return format().storedBytes(out, in);
+        return new WeightFormat.Int4(groupSize).storedBytes(out, in);
     }
 
     @Override
     public WeightFormat format() {
-        return new WeightFormat.Int4(groupSize);
+        return stored;
     }
 }

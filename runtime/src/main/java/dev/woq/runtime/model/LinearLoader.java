@@ -21,8 +21,9 @@ import java.util.Optional;
  * describes itself, so a checkpoint needs no side file to be loaded.
  *
  * <p>Where woq's native kernels run ({@link NativeKernels}), int4 goes to {@link Int4AmxLinear} on
- * a CPU with AMX, else to {@link Int4Avx512Linear}; int8 and bf16 use them inside their own
- * blocks. Elsewhere every format runs on libtorch's kernels.
+ * a CPU with AMX, else to {@link Int4Avx512Linear}; int4-q32 ({@code P.scales} U8) to
+ * {@link Int4Q32Avx512Linear}; int8 and bf16 use them inside their own blocks. Elsewhere every
+ * format runs on libtorch's kernels, int4-q32 expanded to int4 in groups of 32 at load.
  */
 public final class LinearLoader {
     /** The int8 kernel's AVX-512 path reads rows with aligned loads. */
@@ -65,6 +66,9 @@ public final class LinearLoader {
         if (format instanceof WeightFormat.Int8G32) {
             return int8G32(stored, out, in);
         }
+        if (format instanceof WeightFormat.Int4Q32) {
+            return loadInt4Q32(stored, out, in);
+        }
         int groupSize = ((WeightFormat.Int4) format).groupSize();
         TensorInfo nibbles = checked(stored.get(0));
         TensorInfo scales = checked(stored.get(1));
@@ -97,6 +101,38 @@ public final class LinearLoader {
             return Int8G32Linear.onWoqKernels(ops, own.get(), codes, groupScales, out, in);
         }
         return Int8G32Linear.onLibtorch(ops, manager, codes, groupScales, out, in);
+    }
+
+    /**
+     * int4-q32: on woq's AVX-512 kernel as mapped where it runs (never on the AMX kernel, which
+     * takes bf16 scales only); elsewhere on libtorch's int4 kernel, the codes expanded at load into
+     * bf16 scales and zeros in groups of 32, which rounds them (see {@link Int4Q32Expansion}).
+     */
+    private Linear loadInt4Q32(List<WeightFormat.StoredTensor> stored, int out, int in) {
+        TensorInfo nibbles = checked(stored.get(0));
+        checked(stored.get(1));
+        checked(stored.get(2));
+        TensorInfo maxInfo = checked(stored.get(3));
+        PtNDArray scaleMax = stored(stored.get(3), 4);
+        float max = scaleMax.toFloatArray()[0];
+        if (!Float.isFinite(max) || max < 0) {
+            throw new CheckpointException("Tensor '" + maxInfo.name() + "' in " + maxInfo.file() + " is " + max
+                    + ": int4-q32's largest scale must be a finite number >= 0. Re-run woq quantize --force.");
+        }
+        Optional<NativeOps> own = natives.ops();
+        if (own.isPresent() && Int4Q32Avx512Linear.fits(in)) {
+            return new Int4Q32Avx512Linear(ops, own.get(), stored(stored.get(0), 1), stored(stored.get(1), 1),
+                    stored(stored.get(2), 1), scaleMax, out, in);
+        }
+        Int4Linear.requireLibtorchRows(nibbles.name(), out, natives.status());
+        int groups = in / WeightFormat.Int4Q32.GROUP_SIZE;
+        PtNDArray scalesAndZeros;
+        try (PtNDArray scaleCodes = stored(stored.get(1), 1); PtNDArray zeroCodes = stored(stored.get(2), 1)) {
+            scalesAndZeros = Int4Q32Expansion.scalesAndZeros(ops, manager, scaleCodes.toByteArray(),
+                    zeroCodes.toByteArray(), max, out, groups);
+        }
+        return new Int4Linear(ops, int4Codes(nibbles.name(), nibbles, out, in), scalesAndZeros,
+                WeightFormat.Int4Q32.GROUP_SIZE, WeightFormat.INT4_Q32, out, in);
     }
 
     private TensorInfo checked(WeightFormat.StoredTensor t) {

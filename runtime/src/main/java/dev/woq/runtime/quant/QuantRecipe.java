@@ -9,13 +9,14 @@ import java.util.Locale;
 /**
  * How to quantize a Llama checkpoint's projection weights: int4 in groups of 32 with 8-bit scale and
  * zero codes ({@link Int4Q32WeightOnly}, the default int4), int4 group-wise with bf16 scales and
- * zeros ({@link Int4WeightOnly}) or int8 per output channel ({@link Int8WeightOnly}). Written
+ * zeros ({@link Int4WeightOnly}), int8 with a bf16 scale per group of 32 ({@link Int8G32WeightOnly},
+ * the default int8) or int8 per output channel ({@link Int8WeightOnly}, entries made before). Written
  * beside the quantized weights as {@code woq_quantization.json} ({@link #toJson()}), e.g.
  * {@code {"dtype":"int4","layout":"q32","group_size":32,...,"search":"mse"}} or {@code
  * {"dtype":"int4","group_size":128,"quantize_lm_head":true,"search":"mse"}}; an int4 recipe without
  * {@code search} was rounded to nearest, one without {@code layout} has bf16 scales.
  */
-public sealed interface QuantRecipe permits Int4Q32WeightOnly, Int4WeightOnly, Int8WeightOnly {
+public sealed interface QuantRecipe permits Int4Q32WeightOnly, Int4WeightOnly, Int8G32WeightOnly, Int8WeightOnly {
     /** The file {@link Quantizer} writes the recipe to. */
     String FILE_NAME = "woq_quantization.json";
 
@@ -57,6 +58,9 @@ public sealed interface QuantRecipe permits Int4Q32WeightOnly, Int4WeightOnly, I
         if (format instanceof WeightFormat.Int8) {
             return new Int8WeightOnly(quantizeLmHead);
         }
+        if (format instanceof WeightFormat.Int8G32) {
+            return new Int8G32WeightOnly(quantizeLmHead);
+        }
         throw new ConfigException(format.id() + " weights are not quantized: choose int8 or int4 to quantize");
     }
 
@@ -68,8 +72,8 @@ public sealed interface QuantRecipe permits Int4Q32WeightOnly, Int4WeightOnly, I
      *
      * @param dtype {@code "int4"} or {@code "int8"} (case-insensitive)
      * @param groupSize int4 with bf16 scales in groups of 32, 64 or 128; {@code null} for int4-q32
-     *     (groups of 32 with 8-bit scale and zero codes), and must be {@code null} with int8 (int8
-     *     scales are per output channel)
+     *     (groups of 32 with 8-bit scale and zero codes); with int8, {@code null} or 32 (a bf16 scale
+     *     per group of 32)
      * @param keepLmHeadBf16 leave {@code lm_head.weight} in bf16
      * @throws ConfigException naming the value refused and the values accepted
      */
@@ -92,19 +96,19 @@ public sealed interface QuantRecipe permits Int4Q32WeightOnly, Int4WeightOnly, I
                         : new Int4WeightOnly(groupSize, !keepLmHeadBf16, s);
             case "int8":
                 if (search != null) {
-                    throw new ConfigException("An int4 search (" + search + ") was given with int8, whose one scale"
-                            + " per output channel is max|w| / 127. Drop it, or use int4.");
+                    throw new ConfigException("An int4 search (" + search + ") was given with int8, whose scale per"
+                            + " group of 32 is searched near max|w| / 127. Drop it, or use int4.");
                 }
-                if (groupSize != null) {
-                    throw new ConfigException("Group size " + groupSize + " was given with int8, but int8 has one scale"
-                            + " per output channel and no groups. Drop the group size, or use int4 (group sizes "
+                if (groupSize != null && groupSize != Int8G32WeightOnly.GROUP) {
+                    throw new ConfigException("Group size " + groupSize + " was given with int8, whose scales are per"
+                            + " group of " + Int8G32WeightOnly.GROUP + ". Drop the group size, or use int4 (group sizes "
                             + Int4WeightOnly.GROUP_SIZES_TEXT + ").");
                 }
-                return new Int8WeightOnly(!keepLmHeadBf16);
+                return new Int8G32WeightOnly(!keepLmHeadBf16);
             default:
                 throw new ConfigException("Unknown quantization dtype '" + dtype + "'. Choose int4 (groups of 32 with"
                         + " 8-bit scales, 4.5 bits a weight; or with --group-size " + Int4WeightOnly.GROUP_SIZES_TEXT
-                        + " and bf16 scales) or int8 (per channel).");
+                        + " and bf16 scales) or int8 (a bf16 scale per group of 32, 8.5 bits a weight).");
         }
     }
 
@@ -163,6 +167,10 @@ public sealed interface QuantRecipe permits Int4Q32WeightOnly, Int4WeightOnly, I
                 }
                 // Before int4-q32, an int4 recipe always had bf16 scales and its group size.
                 return new Int4WeightOnly(groupSize == null ? DEFAULT_GROUP_SIZE : groupSize, quantizeLmHead, search);
+            }
+            if ("int8".equals(dtype.trim().toLowerCase(Locale.ROOT)) && groupSize == null) {
+                // Before int8-g32, int8 had one scale per output channel and no group_size.
+                return new Int8WeightOnly(quantizeLmHead);
             }
             return parse(dtype, groupSize, !quantizeLmHead, search);
         } catch (ConfigException e) {

@@ -63,7 +63,8 @@ record QuantizePlan(QuantRecipe recipe, List<Step> steps, int sourceTensors, lon
                 long k = t.shape().get(1);
                 recipe.checkShape(t.name(), n, k);
                 long groups = recipe instanceof Int4WeightOnly r4 ? n * (k / r4.groupSize())
-                        : recipe instanceof Int4Q32WeightOnly ? n * (k / WeightFormat.Int4Q32.GROUP_SIZE) : n;
+                        : recipe instanceof Int4Q32WeightOnly ? n * (k / WeightFormat.Int4Q32.GROUP_SIZE)
+                        : recipe instanceof Int8G32WeightOnly ? n * (k / Int8G32WeightOnly.GROUP) : n;
                 if (groups > Integer.MAX_VALUE - 16 || k > Integer.MAX_VALUE / 4) {
                     throw new ConfigException("Cannot quantize '" + t.name() + "' of shape " + t.shape() + ": it has "
                             + groups + " scales or rows of " + k + " values, more than woq's quantizer handles.");
@@ -72,7 +73,7 @@ record QuantizePlan(QuantRecipe recipe, List<Step> steps, int sourceTensors, lon
         }
 
         List<Step> steps = new ArrayList<>();
-        boolean int8 = recipe instanceof Int8WeightOnly;
+        boolean int8 = recipe.format().dtype().equals("int8");
         if (int8) {
             // All int8 qweights first: each then starts at the data section (64-aligned) plus the
             // sizes of the qweights before it in its shard, each a multiple of 64 (checked below).

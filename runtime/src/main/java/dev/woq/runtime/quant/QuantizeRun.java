@@ -58,6 +58,8 @@ final class QuantizeRun {
             coder = new Int4Rows(r4, n, k);
         } else if (recipe instanceof Int4Q32WeightOnly q) {
             coder = new Int4Q32Rows(q, n, k, scaleMax(t, n, k));
+        } else if (recipe instanceof Int8G32WeightOnly) {
+            coder = new Int8G32Rows(k, new short[n * (k / Int8G32WeightOnly.GROUP)]);
         } else {
             coder = new Int8Rows(n, k);
         }
@@ -139,7 +141,7 @@ final class QuantizeRun {
     }
 
     /** Quantizes the rows of one matrix and keeps its scales (and zeros) until they are written. */
-    private sealed interface RowCoder permits Int4Rows, Int4Q32Rows, Int8Rows {
+    private sealed interface RowCoder permits Int4Rows, Int4Q32Rows, Int8G32Rows, Int8Rows {
         int outRowBytes();
 
         /** Quantizes row {@code index} of the matrix into {@code out} from {@code offset}. */
@@ -201,6 +203,28 @@ final class QuantizeRun {
         @Override
         public byte[] zeros() {
             return z;
+        }
+    }
+
+    private record Int8G32Rows(int k, short[] s) implements RowCoder {
+        @Override
+        public int outRowBytes() {
+            return k;
+        }
+
+        @Override
+        public void quantize(int index, float[] row, byte[] out, int offset) {
+            Int8G32WeightOnly.quantizeRow(row, k, out, offset, s, index * (k / Int8G32WeightOnly.GROUP));
+        }
+
+        @Override
+        public byte[] scales() {
+            return littleEndian(s);
+        }
+
+        @Override
+        public byte[] zeros() {
+            return null;
         }
     }
 

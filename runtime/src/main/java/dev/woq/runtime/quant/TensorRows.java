@@ -82,6 +82,15 @@ public final class TensorRows {
             for (int r = 0; r < rows; r++) {
                 WeightCodec.dequantizeInt4Row(packed, r * (k / 2), scales, zeros, r * groups, k, r4.groupSize(), out, r * k);
             }
+        } else if (recipe instanceof Int8G32WeightOnly) {
+            int k = Math.toIntExact(q.shape().get(1));
+            int groups = k / Int8G32WeightOnly.GROUP;
+            byte[] values = readBytes(q, (long) firstRow * k, rows * k);
+            short[] scales = readShorts(s, (long) firstRow * groups, rows * groups);
+            out = new float[rows * k];
+            for (int r = 0; r < rows; r++) {
+                Int8G32WeightOnly.dequantizeRow(values, r * k, scales, r * groups, k, out, r * k);
+            }
         } else {
             int k = Math.toIntExact(q.shape().get(1));
             byte[] values = readBytes(q, (long) firstRow * k, rows * k);

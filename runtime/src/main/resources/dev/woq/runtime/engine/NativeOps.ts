@@ -8,6 +8,10 @@ class NativeOps(Module):
     # The registry's portable layout as mapped: nibbles [n, K/2] uint8 (low = even k), scales and
     # zeros [n, K/g] bf16 (woq_avx512.cpp).
     return ops.woq.int4_mm(torch.contiguous(x), nibbles, scales, zeros)
+  def int4q32_mm(self: __torch__.NativeOps, x: Tensor, nibbles: Tensor, scale_codes: Tensor, zero_codes: Tensor, scale_max: Tensor) -> Tensor:
+    # int4-q32 as mapped: int4's nibbles, scale and zero codes [n, K/32] uint8, scale_max [1] fp32
+    # (woq_avx512.cpp).
+    return ops.woq.int4q32_mm(torch.contiguous(x), nibbles, scale_codes, zero_codes, scale_max)
   def int8_mm(self: __torch__.NativeOps, x: Tensor, q: Tensor, scales: Tensor) -> Tensor:
     return ops.woq.int8_mm(torch.contiguous(x), q, scales)
   def int8g32_mm(self: __torch__.NativeOps, x: Tensor, q: Tensor, scales: Tensor) -> Tensor:

@@ -15,14 +15,15 @@ import org.junit.jupiter.params.provider.MethodSource;
 class QuantRecipeTest {
 
     @Test
-    void parseDefaultsInt4ToGroup128AndQuantizesTheLmHead() {
-        assertEquals(new Int4WeightOnly(128, true), QuantRecipe.parse("int4", null, false));
+    void parseDefaultsToInt4Q32AndInt8G32AndQuantizesTheLmHead() {
+        assertEquals(new Int4Q32WeightOnly(true, Int4Search.MSE), QuantRecipe.parse("int4", null, false));
+        assertEquals(new Int4WeightOnly(128, true), QuantRecipe.parse("int4", 128, false));
         assertEquals(new Int4WeightOnly(64, true), QuantRecipe.parse("INT4", 64, false));
         assertEquals(new Int4WeightOnly(32, false), QuantRecipe.parse("int4", 32, true));
-        assertEquals(new Int8WeightOnly(true), QuantRecipe.parse("int8", null, false));
-        assertEquals(new Int8WeightOnly(false), QuantRecipe.parse("int8", null, true));
-        assertEquals("int4-g128", QuantRecipe.parse("int4", null, false).id());
-        assertEquals("int8", QuantRecipe.parse("int8", null, false).id());
+        assertEquals(new Int8G32WeightOnly(true), QuantRecipe.parse("int8", null, false));
+        assertEquals(new Int8G32WeightOnly(false), QuantRecipe.parse("int8", 32, true));
+        assertEquals("int4-q32", QuantRecipe.parse("int4", null, false).id());
+        assertEquals("int8-g32", QuantRecipe.parse("int8", null, false).id());
     }
 
     @Test

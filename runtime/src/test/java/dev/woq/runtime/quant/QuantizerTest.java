@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.google.gson.JsonParser;
 import dev.woq.runtime.CheckpointException;
 import dev.woq.runtime.ConfigException;
+import dev.woq.runtime.format.WeightFormat;
 import dev.woq.runtime.model.LlamaConfig;
 import dev.woq.runtime.model.LlamaWeights;
 import dev.woq.runtime.model.TestCheckpoints;
@@ -32,6 +33,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 class QuantizerTest {
     @TempDir
@@ -41,21 +43,82 @@ class QuantizerTest {
     static List<String> expectedLayout(LlamaConfig config, SafetensorsCheckpoint source, QuantRecipe recipe) {
         Set<String> quantized = Set.copyOf(Quantizer.quantizedWeights(config, recipe));
         List<String> out = new ArrayList<>();
-        if (recipe instanceof Int8WeightOnly) {
+        boolean int8 = recipe.format().dtype().equals("int8");
+        if (int8) {
             source.names().stream().filter(quantized::contains).map(Quantizer::qweightName).forEach(out::add);
         }
         for (String name : source.names()) {
             if (!quantized.contains(name)) {
                 out.add(name);
-            } else if (recipe instanceof Int8WeightOnly) {
-                out.add(Quantizer.scalesName(name));
-            } else {
-                out.add(Quantizer.qweightName(name));
-                out.add(Quantizer.scalesName(name));
-                out.add(Quantizer.zerosName(name));
+                continue;
+            }
+            for (WeightFormat.StoredTensor t : recipe.format().storedTensors(name, 1, 1)) {
+                if (!(int8 && t.role() == WeightFormat.Role.CODES)) {
+                    out.add(t.name());
+                }
             }
         }
         return out;
+    }
+
+    /**
+     * int4-q32 (both searches) and int8-g32 on the tiny checkpoint: the format's tensors in the
+     * documented order, dtypes and shapes; int8 codes 64-byte aligned; every weight within its
+     * group's bound, computed here from the source values alone: round-to-nearest int4-q32 within
+     * half of a step at most 4.5 % above {@code (hi - lo) / 15} (the range with zero in it), the
+     * MSE search within 30 % of the range (it may clip an extreme weight: its candidate ranges cut
+     * up to 20 % at an end before refitting), int8-g32 within 4 % of the group's {@code max|w|}
+     * (half a step, or a top weight clipped by a scale up to four bf16 steps below max|w| / 127).
+     */
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"int4-q32", "int4-q32-rtn", "int8-g32"})
+    void newFormatsQuantizeTheTinyCheckpointWithinTheirGroupBounds(String id) throws IOException {
+        QuantRecipe recipe = switch (id) {
+            case "int4-q32" -> new Int4Q32WeightOnly(true, Int4Search.MSE);
+            case "int4-q32-rtn" -> new Int4Q32WeightOnly(true, Int4Search.NONE);
+            default -> new Int8G32WeightOnly(true);
+        };
+        Path src = TestCheckpoints.tiny();
+        Path dst = Files.createDirectory(temp.resolve("q"));
+        Quantizer.quantize(src, dst, recipe, Quantizer.Progress.NONE);
+        LlamaConfig config = LlamaConfig.load(src);
+        SafetensorsCheckpoint source = SafetensorsCheckpoint.open(src);
+        SafetensorsCheckpoint out = SafetensorsCheckpoint.open(dst);
+        assertEquals(expectedLayout(config, source, recipe), List.copyOf(out.names()));
+        assertEquals(recipe, QuantRecipe.fromJson(JsonParser.parseString(
+                Files.readString(dst.resolve(QuantRecipe.FILE_NAME))).getAsJsonObject()));
+        for (String name : Quantizer.quantizedWeights(config, recipe)) {
+            TensorInfo t = source.tensor(name);
+            int n = Math.toIntExact(t.shape().get(0));
+            int k = Math.toIntExact(t.shape().get(1));
+            for (WeightFormat.StoredTensor st : recipe.format().storedTensors(name, n, k)) {
+                assertLayout(out.tensor(st.name()), st.dtype(), st.shape());
+            }
+            if (recipe instanceof Int8G32WeightOnly) {
+                long offset = out.tensor(Quantizer.qweightName(name)).fileOffset();
+                assertEquals(0, offset % Quantizer.INT8_ALIGNMENT, name + " codes at " + offset);
+            }
+            float[] w = TensorRows.readRows(t, 0, n);
+            float[] dq = TensorRows.dequantizeRows(out, recipe, name, 0, n);
+            for (int g = 0; g < w.length / 32; g++) {
+                float lo = 0;
+                float hi = 0;
+                float amax = 0;
+                for (int j = 0; j < 32; j++) {
+                    lo = Math.min(lo, w[g * 32 + j]);
+                    hi = Math.max(hi, w[g * 32 + j]);
+                    amax = Math.max(amax, Math.abs(w[g * 32 + j]));
+                }
+                double step = 1.045 * (hi - lo) / 15;
+                double bound = recipe instanceof Int8G32WeightOnly ? 0.04 * amax
+                        : ((Int4Q32WeightOnly) recipe).search() == Int4Search.NONE ? step / 2 : 0.3 * (hi - lo);
+                for (int j = 0; j < 32; j++) {
+                    int i = g * 32 + j;
+                    assertTrue(Math.abs(w[i] - dq[i]) <= bound + 1e-6 * amax,
+                            () -> name + " weight " + i + ": " + w[i] + " -> " + dq[i] + ", bound " + bound);
+                }
+            }
+        }
     }
 
     @ParameterizedTest

@@ -357,7 +357,7 @@ class ModelRegistryTest {
         assertEquals("my_model_v2", ModelNames.sanitize("my model:v2"));
         assertEquals("hidden", ModelNames.sanitize("..hidden"));
         assertEquals("model", ModelNames.sanitize(".."));
-        assertEquals("int4-g128-bf16-lm-head", ModelRegistry.entryName(QuantRecipe.parse("int4", null, true)));
+        assertEquals("int4-q32-bf16-lm-head", ModelRegistry.entryName(QuantRecipe.parse("int4", null, true)));
     }
 
     private static void sleep(long millis) {
