@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import dev.woq.runtime.engine.NativeKernels;
 import dev.woq.runtime.engine.TorchRuntime;
+import dev.woq.runtime.quant.Int8WeightOnly;
 import dev.woq.runtime.quant.QuantRecipe;
 import dev.woq.runtime.quant.Quantizer;
 import dev.woq.runtime.safetensors.SafetensorsCheckpoint;
@@ -35,8 +36,14 @@ class LibtorchFallbackMatchesReferenceTest {
     }
 
     @Test
-    void int8OnLibtorchMatchesReferenceOnDequantizedWeights() throws IOException {
+    void int8G32OnLibtorchMatchesReferenceOnDequantizedWeights() throws IOException {
         QuantRecipe recipe = QuantRecipe.parse("int8", null, false);
+        compare(quantize(recipe), recipe, "int8-g32");
+    }
+
+    @Test
+    void int8PerChannelOnLibtorchMatchesReferenceOnDequantizedWeights() throws IOException {
+        QuantRecipe recipe = new Int8WeightOnly(true);
         compare(quantize(recipe), recipe, "int8");
     }
 

@@ -108,7 +108,7 @@ class ModelRegistryTest {
         ModelRegistry registry = new ModelRegistry(home);
         create(registry, INT4, false);
         create(registry, QuantRecipe.parse("int8", null, false), false);
-        assertEquals(List.of("int4-g128", "int8"), registry.list().stream().map(Entry::recipeName).toList());
+        assertEquals(List.of("int4-g128", "int8-g32"), registry.list().stream().map(Entry::recipeName).toList());
     }
 
     @Test
@@ -150,7 +150,7 @@ class ModelRegistryTest {
                 && e.getMessage().contains("woq quantize --force"), e.getMessage());
         // by registry name alone (no source to rebuild from), resolving refuses the same way
         CheckpointException byName = assertThrows(CheckpointException.class,
-                () -> new ModelResolver(registry).resolve("tiny", WeightFormat.parse("int4", null)));
+                () -> new ModelResolver(registry).resolve("tiny", WeightFormat.parse("int4", 128)));
         assertTrue(byName.getMessage().contains(victim.name()), byName.getMessage());
 
         // with the source at hand, the damaged entry is rebuilt, saying why
