@@ -679,49 +679,49 @@ struct Int8Job {
  * The loops below run both int8 layouts through S: RowScale (int8, one scale per weight row) or
  * GroupScales (int8-g32, one per group of 32 inputs, which is one VDPBF16PS: 32 codes against 32
  * inputs). RowScale accumulates the row's whole dot product and scales it once at the end;
- * GroupScales takes each group's fp32 sum apart and adds it times the group's scale. A block of
- * weight rows [n0, n1) starts with S::widen, whose result each row's S is made from.
+ * GroupScales takes each group's fp32 sum apart and adds it times the group's scale. Before the
+ * 32 inputs from kk a loop calls take(kk) where kk may start a span of INT8_SPAN inputs (decode
+ * loops only at a span's start; the loops over several rows of x at every step).
  */
+constexpr int INT8_SPAN = 16 * INT8_GROUP; // 512 inputs: 16 scales, one 32-byte load
+
 struct RowScale {
     float s;
     RowScale() = default;
-    RowScale(const Int8Job *j, int n, int, const float *) : s(bf16_to_f32(j->scales[n])) {}
-    static const float *widen(const Int8Job *, int, int) { return nullptr; }
+    RowScale(const Int8Job *j, int n) : s(bf16_to_f32(j->scales[n])) {}
+    void take(int) {}
     /* acc (+)= w . x over the 32 inputs from kk */
     AVX512_BF16 __m512 dot(__m512 acc, __m512bh w, __m512bh x, int) const { return _mm512_dpbf16_ps(acc, w, x); }
     float final_scale() const { return s; }
 };
 
 /*
- * int8-g32: the block's scales are widened to fp32 first, in one pass over their contiguous bf16
- * (a thread's scratch: 224 KiB for 128 rows of 14,336 inputs, in L2), so that each group's FMA
- * reads its scale as a broadcast memory operand: one VDPBF16PS and one FMA per group, against
- * int8's one VDPBF16PS. Where the loop is bound by arithmetic rather than memory (one core of an
- * EPYC reading 14336 x 4096 codes at 42 GB/s as int8), that FMA costs about a fifth: 1.77 ms
- * against 1.40. Widening each bf16 scale in the loop (load, shift, broadcast per group) cost a
- * third, and so did widening with masked loads and stores (slow on AMD), which the loop avoids.
+ * int8-g32: at each span's start its 16 bf16 scales are widened into `span` (one 32-byte load, read
+ * along with the codes), so that each group's FMA reads its scale as a broadcast memory operand:
+ * one VDPBF16PS and one FMA per group against int8's one VDPBF16PS. Where the loop is bound by
+ * arithmetic rather than memory (one core of the EPYC this was written on reads 14336 x 4096 int8
+ * codes at about 40 GB/s, from cache), a call takes 1.70 ms against int8's 1.45-1.49: 15 % more
+ * time for 6 % more bytes. Measured the same way: widening a whole block's scales in a pass
+ * before its rows, 23 % more; one scale per group in the loop (load, shift, broadcast), or the
+ * spans with masked loads and stores (slow on AMD), about 30 % more.
  */
 struct GroupScales {
-    const float *s; // the row's [k / 32] fp32
+    alignas(64) float span[16];
+    const uint16_t *row; // [k / 32] bf16
+    int groups;
     GroupScales() = default;
-    GroupScales(const Int8Job *j, int n, int n0, const float *block) : s(block + (size_t)(n - n0) * (j->k / INT8_GROUP)) {}
-    /* Rows [n0, n1)'s scales as fp32 [n1 - n0, k / 32], in this thread's scratch (valid until its next call). */
-    AVX512_BF16 static const float *widen(const Int8Job *j, int n0, int n1) {
-        static thread_local std::vector<float> scratch;
-        const size_t count = (size_t)(n1 - n0) * (j->k / INT8_GROUP);
-        if (scratch.size() < count) scratch.resize(count);
-        const uint16_t *src = j->scales + (size_t)n0 * (j->k / INT8_GROUP);
-        float *dst = scratch.data();
-        size_t i = 0;
-        for (; i + 16 <= count; i += 16) { // unmasked: masked loads and stores cost several times more here
-            const __m256i raw = _mm256_loadu_si256((const __m256i *)(src + i));
-            _mm512_storeu_ps(dst + i, _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(raw), 16)));
-        }
-        for (; i < count; i++) dst[i] = bf16_to_f32(src[i]);
-        return scratch.data();
+    GroupScales(const Int8Job *j, int n)
+        : span{}, row(j->scales + (size_t)n * (j->k / INT8_GROUP)), groups(j->k / INT8_GROUP) {}
+    /* At the start of a span (k0 a multiple of INT8_SPAN), its scales as fp32; elsewhere nothing. */
+    AVX512_BF16 void take(int k0) {
+        if (k0 % INT8_SPAN != 0) return;
+        const int g = k0 / INT8_GROUP, left = groups - g;
+        const __m256i raw = left >= 16 ? _mm256_loadu_si256((const __m256i *)(row + g))
+                                       : _mm256_maskz_loadu_epi16((__mmask16)((1u << left) - 1), row + g);
+        _mm512_store_ps(span, _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(raw), 16)));
     }
     AVX512_BF16 __m512 dot(__m512 acc, __m512bh w, __m512bh x, int kk) const {
-        return _mm512_fmadd_ps(_mm512_dpbf16_ps(_mm512_setzero_ps(), w, x), _mm512_set1_ps(s[kk / INT8_GROUP]), acc);
+        return _mm512_fmadd_ps(_mm512_dpbf16_ps(_mm512_setzero_ps(), w, x), _mm512_set1_ps(span[kk / INT8_GROUP % 16]), acc);
     }
     float final_scale() const { return 1.0f; }
 };
@@ -741,18 +741,19 @@ AVX512_BF16 inline __m512bh int8_to_bf16(__m128i lo, __m128i hi) {
  * inputs: 56 KB as fp32) no longer fits the L1 cache.
  */
 template <typename S, int R>
-AVX512_BF16 void int8_rows(const Int8Job *j, int n0, int n1, int m0, const float *block) {
+AVX512_BF16 void int8_rows(const Int8Job *j, int n0, int n1, int m0) {
     constexpr int A = int8_accumulators<R>();
     const int k = j->k;
     const uint16_t *x = j->x + (size_t)m0 * k;
     for (int n = n0; n < n1; n++) {
         const int8_t *w = j->q + (size_t)n * k;
-        const S s(j, n, n0, block);
+        S s(j, n);
         __m512 acc[R][A];
         for (int i = 0; i < R; i++)
             for (int a = 0; a < A; a++) acc[i][a] = _mm512_setzero_ps();
         int kk = 0;
         for (; kk + 32 * A <= k; kk += 32 * A) {
+            s.take(kk); // 32 * A divides INT8_SPAN: every span's start passes here or in the tail
             for (int a = 0; a < A; a++) {
                 const int8_t *wa = w + kk + 32 * a;
                 _mm_prefetch((const char *)wa + PREFETCH_BYTES, _MM_HINT_T0);
@@ -763,6 +764,7 @@ AVX512_BF16 void int8_rows(const Int8Job *j, int n0, int n1, int m0, const float
             }
         }
         for (; kk < k; kk += 32) {
+            s.take(kk);
             const int left = k - kk;
             const __mmask16 lo = left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1);
             const __mmask16 hi = left >= 32 ? (__mmask16)0xFFFF : left > 16 ? (__mmask16)((1u << (left - 16)) - 1) : 0;
@@ -783,7 +785,7 @@ AVX512_BF16 void int8_rows(const Int8Job *j, int n0, int n1, int m0, const float
 
 /* One row of x, W weight rows at once from the W parts of the block: W streams. */
 template <typename S, int W>
-AVX512_BF16 void int8_streams(const Int8Job *j, int n0, int n1, int m0, const float *block) {
+AVX512_BF16 void int8_streams(const Int8Job *j, int n0, int n1, int m0) {
     const int k = j->k, part = (n1 - n0 + W - 1) / W;
     const uint16_t *x = j->x + (size_t)m0 * k;
     uint16_t *y = j->y + (size_t)m0 * j->n;
@@ -793,21 +795,25 @@ AVX512_BF16 void int8_streams(const Int8Job *j, int n0, int n1, int m0, const fl
         S s[W];
         for (int i = 0; i < W; i++) {
             w[i] = j->q + (size_t)rows.n[i] * k;
-            s[i] = S(j, rows.n[i], n0, block);
+            s[i] = S(j, rows.n[i]);
         }
         __m512 acc[W];
         for (int i = 0; i < W; i++) acc[i] = _mm512_setzero_ps();
-        int kk = 0;
-        for (; kk + 32 <= k; kk += 32) {
-            const __m512bh xv = (__m512bh)_mm512_loadu_si512(x + kk);
-            for (int i = 0; i < W; i++) {
-                _mm_prefetch((const char *)(w[i] + kk) + PREFETCH_BYTES, _MM_HINT_T0);
-                const __m512bh wv = int8_to_bf16(_mm_loadu_si128((const __m128i *)(w[i] + kk)),
-                                                 _mm_loadu_si128((const __m128i *)(w[i] + kk + 16)));
-                acc[i] = s[i].dot(acc[i], wv, xv, kk);
+        const int full = k / 32 * 32;
+        for (int k0 = 0; k0 < full; k0 += INT8_SPAN) {
+            for (int i = 0; i < W; i++) s[i].take(k0);
+            const int k1 = k0 + INT8_SPAN < full ? k0 + INT8_SPAN : full;
+            for (int kk = k0; kk < k1; kk += 32) {
+                const __m512bh xv = (__m512bh)_mm512_loadu_si512(x + kk);
+                for (int i = 0; i < W; i++) {
+                    _mm_prefetch((const char *)(w[i] + kk) + PREFETCH_BYTES, _MM_HINT_T0);
+                    const __m512bh wv = int8_to_bf16(_mm_loadu_si128((const __m128i *)(w[i] + kk)),
+                                                     _mm_loadu_si128((const __m128i *)(w[i] + kk + 16)));
+                    acc[i] = s[i].dot(acc[i], wv, xv, kk);
+                }
             }
         }
-        if (kk < k) {
+        if (const int kk = full; kk < k) { // int8 only: int8-g32 has whole groups
             const int left = k - kk;
             const __mmask16 lo = left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1);
             const __mmask16 hi = left > 16 ? (__mmask16)((1u << (left - 16)) - 1) : 0;
@@ -825,12 +831,11 @@ AVX512_BF16 void int8_streams(const Int8Job *j, int n0, int n1, int m0, const fl
 
 template <typename S>
 void int8_block(const Int8Job *j, int n0, int n1, int m0, int rows) {
-    const float *block = S::widen(j, n0, n1);
     if (rows == 1) {
-        int8_streams<S, STREAMS>(j, n0, n1, m0, block);
+        int8_streams<S, STREAMS>(j, n0, n1, m0);
         return;
     }
-    with_rows(rows, [&](auto r) { int8_rows<S, decltype(r)::value>(j, n0, n1, m0, block); });
+    with_rows(rows, [&](auto r) { int8_rows<S, decltype(r)::value>(j, n0, n1, m0); });
 }
 
 /* ---- bf16 ---- */
