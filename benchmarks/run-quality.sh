@@ -35,22 +35,23 @@ run() { # name, quantize args...; then eval args
   local qsec rss size
   qsec="$(sed -n 's/.*(quantizing \([0-9.]*\) s).*/\1/p' <<<"$qlog")"
   rss="$(sed -n 's/.*Maximum resident set size (kbytes): *\([0-9]*\).*/\1/p' "$work/quantize.time")"
+  cpu="$(awk -F': ' '/User time|System time/ {s += $2} END {printf "%.1f", s}' "$work/quantize.time")"
   size="$(du -sb --exclude=cpu-cache "$entry" | cut -f1)"
   local json
   json="$("$woq" eval --model "$model" --woq-home "$home" --text "$text" --context "$context" \
     --reference bf16 --weight-sqnr --json "${e[@]}" 2>/dev/null)"
-  python3 - "$name" "$qsec" "$json" "$rss" "$size" <<'PY'
+  python3 - "$name" "$qsec" "$json" "$rss" "$size" "$cpu" <<'PY'
 import json, sys
-name, qsec, j, rss, size = sys.argv[1], sys.argv[2], json.loads(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+name, qsec, j, rss, size, cpu = sys.argv[1], sys.argv[2], json.loads(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), sys.argv[6]
 print(f"| {name} | {size / 1e6:,.1f} MB | {j['weight_sqnr_db']:.2f} | {j['kl_mean']:.6f} | {j['kl_p99']:.6f} | "
-      f"{100*j['top1_agreement']:.2f} % | {j['logits_cosine']:.5f} | {j['perplexity']:.3f} | {qsec} s | "
+      f"{100*j['top1_agreement']:.2f} % | {j['logits_cosine']:.5f} | {j['perplexity']:.3f} | {qsec} s ({cpu} s CPU) | "
       f"{rss / 1024:,.0f} MiB |")
 PY
 }
 rows="${ROWS:-q32 q32-rtn g128 g128-rtn g32 int8}"
 want() { [[ " $rows " == *" $1 "* ]]; }
 echo "preset $preset, llm-like weights, $context-token windows"
-echo "| recipe (bits a weight) | entry | weight SQNR (dB) | KL mean | KL p99 | top-1 | cosine | ppl | quantize | quantize peak RSS |"
+echo "| recipe (bits a weight) | entry | weight SQNR (dB) | KL mean | KL p99 | top-1 | cosine | ppl | quantize (CPU) | quantize peak RSS |"
 echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
 want q32 && run "int4-q32 (mse, the default; 4.5)" --dtype int4 -- --dtype int4
 want q32-rtn && run "int4-q32-rtn (4.5)" --dtype int4 --int4-search none -- --dtype int4 --int4-search none
@@ -68,7 +69,7 @@ if [[ -n "${LLAMA_CPP_BIN:-}" ]]; then
   gguf="$work/$preset-llm-bf16.gguf"
   [[ -f "$gguf" ]] || "$woq" export --model "$model" --out "$gguf" >/dev/null 2>&1
   base="$work/$preset-llm-bf16.kld"
-  "$LLAMA_CPP_BIN/llama-perplexity" -m "$gguf" -f "$text" -c "$context" -t 2 \
+  [[ -f "$base" ]] || "$LLAMA_CPP_BIN/llama-perplexity" -m "$gguf" -f "$text" -c "$context" -t 2 \
     --kl-divergence-base "$base" >/dev/null 2>&1
   echo
   echo "| llama.cpp | bits/weight (file) | file | KL mean | KL p99 | same top-1 | quantize | quantize peak RSS |"
@@ -79,7 +80,7 @@ if [[ -n "${LLAMA_CPP_BIN:-}" ]]; then
       >"$work/$t.quantize.log" 2>&1
     log="$("$LLAMA_CPP_BIN/llama-perplexity" -m "$q" -f "$text" -c "$context" -t 2 \
       --kl-divergence-base "$base" --kl-divergence 2>&1)"
-    size="$(sed -n 's/.*file size *= *\([0-9.]*\) MiB (\([0-9.]*\) BPW).*/\2/p' <<<"$log" | head -1)"
+    size="$(sed -n 's/.*file size *= *\([0-9.]*\) [MG]iB (\([0-9.]*\) BPW).*/\2/p' <<<"$log" | head -1)"
     kl="$(sed -n 's/^Mean *KLD: *\([0-9.e-]*\).*/\1/p' <<<"$log" | head -1)"
     p99="$(sed -n 's/^99\.0% *KLD: *\([0-9.e-]*\).*/\1/p' <<<"$log" | head -1)"
     top="$(sed -n 's/^Same top p: *\([0-9.]*\).*/\1/p' <<<"$log" | head -1)"
