@@ -6,7 +6,7 @@ import dev.woq.runtime.generate.GenerationConfig;
 import dev.woq.runtime.generate.GenerationResult;
 import dev.woq.runtime.generate.Generator;
 import dev.woq.runtime.model.LlamaModel;
-import dev.woq.runtime.quant.Int4WeightOnly;
+import dev.woq.runtime.quant.QuantRecipe;
 import dev.woq.runtime.registry.Entry;
 import dev.woq.runtime.registry.ModelRegistry;
 import dev.woq.tokenizer.Llama3ChatTemplate;
@@ -53,7 +53,7 @@ public final class Quickstart {
     /** Quantizes {@code modelDir} into {@code registry} if needed, then streams a reply to {@code out}. */
     public static GenerationResult run(ModelRegistry registry, Path modelDir, String message, PrintStream out, PrintStream log) {
         // 1. Quantize once. Streaming, one tensor at a time; the entry appears only when complete.
-        Entry entry = registry.getOrCreate(modelDir, new Int4WeightOnly(128), false,
+        Entry entry = registry.getOrCreate(modelDir, QuantRecipe.parse("int4", null, false), false,
                 (done, total, bytes, totalBytes) -> {}, note -> log.println("woq: " + note));
         log.println("woq: int4 weights in " + entry.dir());
 

@@ -29,7 +29,7 @@ class QuickstartTest {
         GenerationResult a = Quickstart.run(registry, model, "Hello", print(first), print(new ByteArrayOutputStream()));
         List<Entry> entries = registry.list();
         assertEquals(1, entries.size());
-        assertEquals("int4-g128", entries.get(0).recipeName());
+        assertEquals("int4-q32", entries.get(0).recipeName());
         var created = entries.get(0).manifest().created();
 
         ByteArrayOutputStream second = new ByteArrayOutputStream();
