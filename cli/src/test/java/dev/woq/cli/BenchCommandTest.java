@@ -43,7 +43,7 @@ class BenchCommandTest {
         assertTrue(lines.get(0).startsWith("woq bench: tiny; 2 threads; prompt 16 tokens, 4 new tokens, 2 runs;"), run.out());
         assertTrue(lines.get(1).startsWith("format") && lines.get(1).contains("decode tok/s"), run.out());
         assertTrue(lines.get(2).startsWith("bf16 "), run.out());
-        assertTrue(lines.get(3).startsWith("int8 "), run.out());
+        assertTrue(lines.get(3).startsWith("int8-g32 "), run.out());
         assertTrue(lines.get(4).startsWith("int4-q32 "), run.out());
         assertTrue(run.err().contains("quantizing it first"), "missing entries are quantized first: " + run.err());
     }
@@ -54,7 +54,7 @@ class BenchCommandTest {
         assertTrue(json.get("memory_read_gb_per_second").getAsDouble() > 0.5);
         JsonArray formats = json.getAsJsonArray("formats");
         assertEquals(3, formats.size());
-        List<String> names = List.of("bf16", "int8", "int4-q32");
+        List<String> names = List.of("bf16", "int8-g32", "int4-q32");
         for (int i = 0; i < 3; i++) {
             JsonObject f = formats.get(i).getAsJsonObject();
             assertEquals(names.get(i), f.get("format").getAsString());

@@ -51,7 +51,7 @@ class GenerateQuantizedTest {
         Cli.Result byName = Cli.run("generate", "--model", "tiny", "--dtype", "int8", "--woq-home", home.toString(),
                 "--prompt-ids", PROMPT_IDS, "--temperature", "0", "--max-new-tokens", "4", "--json");
         assertEquals(0, byName.exitCode(), byName::describe);
-        assertEquals("int8", JsonParser.parseString(byName.out().strip()).getAsJsonObject().get("dtype").getAsString());
+        assertEquals("int8-g32", JsonParser.parseString(byName.out().strip()).getAsJsonObject().get("dtype").getAsString());
     }
 
     @Test

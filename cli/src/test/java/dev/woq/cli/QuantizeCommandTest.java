@@ -118,7 +118,7 @@ class QuantizeCommandTest {
         Cli.Result r = Cli.run("quantize", "--help");
         assertEquals(0, r.exitCode(), r::describe);
         String flat = r.out().replaceAll("\\s+", " ");
-        assertTrue(flat.contains("(default: 128 with int4"), r.out());
+        assertTrue(flat.contains("(default: mse)") && flat.contains("int4-q32"), r.out());
         assertTrue(flat.contains("(default: $WOQ_HOME, else ~/.woq)"), r.out());
         String last = r.out().strip().lines().reduce((a, b) -> b).orElse("");
         assertTrue(r.out().contains("Examples:") && last.startsWith("  woq "), r.out());

@@ -45,7 +45,7 @@ class RegistryCommandTest {
         assertEquals(0, show.exitCode(), show::describe);
         assertTrue(show.out().contains(entry.toString()), show::describe);
         assertTrue(show.out().contains(tiny.toAbsolutePath().toString()), show::describe);
-        assertTrue(show.out().contains("\"group_size\":128"), show::describe);
+        assertTrue(show.out().contains("\"layout\":\"q32\",\"group_size\":32"), show::describe);
         assertTrue(show.out().contains("DJL 0.35.1, PyTorch 2.7.1"), show::describe);
         Cli.Result showModel = Cli.run("registry", "show", "tiny", "--woq-home", home.toString());
         assertEquals(show.out(), showModel.out());
