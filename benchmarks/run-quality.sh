@@ -59,7 +59,7 @@ want g128 && run "int4-g128 (mse; 4.25)" --dtype int4 --group-size 128 -- --dtyp
 want g128-rtn && run "int4-g128-rtn (4.25)" --dtype int4 --group-size 128 --int4-search none -- \
   --dtype int4 --group-size 128 --int4-search none
 want g32 && run "int4-g32 (mse; 5.0)" --dtype int4 --group-size 32 -- --dtype int4 --group-size 32
-want int8 && run "int8 (8.0)" --dtype int8 -- --dtype int8
+want int8 && run "int8-g32 (8.5)" --dtype int8 -- --dtype int8
 
 # llama.cpp on the same weights, when LLAMA_CPP_BIN names a build's bin/ (llama-quantize,
 # llama-perplexity; built by you, outside this repository): woq export writes the bf16 GGUF,
