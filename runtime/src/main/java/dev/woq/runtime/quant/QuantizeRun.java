@@ -58,10 +58,8 @@ final class QuantizeRun {
             coder = new Int4Rows(r4, n, k);
         } else if (recipe instanceof Int4Q32WeightOnly q) {
             coder = new Int4Q32Rows(q, n, k, scaleMax(t, n, k));
-        } else if (recipe instanceof Int8G32WeightOnly) {
-            coder = new Int8G32Rows(k, new short[n * (k / Int8G32WeightOnly.GROUP)]);
         } else {
-            coder = new Int8Rows(n, k);
+            coder = new Int8Rows(n, k, recipe instanceof Int8G32WeightOnly);
         }
         int outRowBytes = coder.outRowBytes();
         forEachBlock(t, n, k, (r0, rows, in, rowBytes) -> {
@@ -141,7 +139,7 @@ final class QuantizeRun {
     }
 
     /** Quantizes the rows of one matrix and keeps its scales (and zeros) until they are written. */
-    private sealed interface RowCoder permits Int4Rows, Int4Q32Rows, Int8G32Rows, Int8Rows {
+    private sealed interface RowCoder permits Int4Rows, Int4Q32Rows, Int8Rows {
         int outRowBytes();
 
         /** Quantizes row {@code index} of the matrix into {@code out} from {@code offset}. */
@@ -206,31 +204,10 @@ final class QuantizeRun {
         }
     }
 
-    private record Int8G32Rows(int k, short[] s) implements RowCoder {
-        @Override
-        public int outRowBytes() {
-            return k;
-        }
-
-        @Override
-        public void quantize(int index, float[] row, byte[] out, int offset) {
-            Int8G32WeightOnly.quantizeRow(row, k, out, offset, s, index * (k / Int8G32WeightOnly.GROUP));
-        }
-
-        @Override
-        public byte[] scales() {
-            return littleEndian(s);
-        }
-
-        @Override
-        public byte[] zeros() {
-            return null;
-        }
-    }
-
-    private record Int8Rows(int k, short[] s) implements RowCoder {
-        Int8Rows(int n, int k) {
-            this(k, new short[n]);
+    /** int8 with one scale per row, or ({@code grouped}) int8-g32's one per 32 inputs. */
+    private record Int8Rows(int k, short[] s, boolean grouped) implements RowCoder {
+        Int8Rows(int n, int k, boolean grouped) {
+            this(k, new short[grouped ? n * (k / Int8G32WeightOnly.GROUP) : n], grouped);
         }
 
         @Override
@@ -240,7 +217,11 @@ final class QuantizeRun {
 
         @Override
         public void quantize(int index, float[] row, byte[] out, int offset) {
-            s[index] = WeightCodec.quantizeInt8Row(row, k, out, offset);
+            if (grouped) {
+                Int8G32WeightOnly.quantizeRow(row, k, out, offset, s, index * (k / Int8G32WeightOnly.GROUP));
+            } else {
+                s[index] = WeightCodec.quantizeInt8Row(row, k, out, offset);
+            }
         }
 
         @Override

@@ -107,18 +107,6 @@ record Int8G32Reference(byte[] codes, float[] scales, int out, int in) {
         return x;
     }
 
-    static double cosine(float[] a, float[] b) {
-        double dot = 0;
-        double na = 0;
-        double nb = 0;
-        for (int i = 0; i < a.length; i++) {
-            dot += (double) a[i] * b[i];
-            na += (double) a[i] * a[i];
-            nb += (double) b[i] * b[i];
-        }
-        return dot / Math.sqrt(na * nb);
-    }
-
     static double rms(float[] a) {
         double s = 0;
         for (float v : a) {
@@ -153,7 +141,7 @@ record Int8G32Reference(byte[] codes, float[] scales, int out, int in) {
         int i = at;
         assertTrue(worst <= 0, () -> what + ": output " + i + " is " + got[i] + ", reference " + want[i]
                 + ", beyond " + relative + " of it plus " + floorOfRms + " of the rms " + rms(want));
-        double cos = cosine(want, got);
+        double cos = Logits.cosine(want, got);
         assertTrue(cos >= 0.99999, what + ": cosine " + cos);
     }
 }
