@@ -6,6 +6,7 @@ import ai.djl.pytorch.engine.PtNDManager;
 import dev.woq.runtime.engine.TorchDtype;
 import dev.woq.runtime.engine.TorchOps;
 import dev.woq.runtime.format.WeightFormat;
+import dev.woq.runtime.quant.WeightCodec;
 
 /**
  * int4-q32's scale and zero codes expanded into the bf16 scales and zeros of int4 in groups of 32,
@@ -36,19 +37,13 @@ final class Int4Q32Expansion {
                 float scale = WeightFormat.Int4Q32.scale(scaleMax, c);
                 float zero = (8 - WeightFormat.Int4Q32.zeroPoint(zc)) * scale;
                 int at = 2 * (g * out + n);
-                sz[at] = roundToBf16(scale);
-                sz[at + 1] = roundToBf16(zero);
+                sz[at] = WeightCodec.roundToBf16(scale);
+                sz[at + 1] = WeightCodec.roundToBf16(zero);
             }
         }
         // Exactly representable in bf16 by now, so the conversion below changes nothing.
         try (PtNDArray f32 = (PtNDArray) manager.create(sz, new Shape(groups, out, 2))) {
             return ops.to(manager, f32, TorchDtype.BFLOAT16);
         }
-    }
-
-    /** f rounded to the nearest bf16 (ties to even), as libtorch rounds; NaN and infinities are refused earlier. */
-    static float roundToBf16(float f) {
-        int bits = Float.floatToRawIntBits(f);
-        return Float.intBitsToFloat(((bits + 0x7FFF + ((bits >>> 16) & 1)) >>> 16) << 16);
     }
 }

@@ -71,7 +71,11 @@ class Int4MseSearchTest {
 
     /** 10 log10(signal power / error power) of the whole matrix after quantizing and dequantizing. */
     static double sqnr(float[] w, Int4WeightOnly recipe) {
-        float[] dq = roundTrip(w, recipe);
+        return sqnr(w, roundTrip(w, recipe));
+    }
+
+    /** 10 log10(signal power / error power) of {@code dq} against {@code w}. */
+    static double sqnr(float[] w, float[] dq) {
         double signal = 0;
         double noise = 0;
         for (int i = 0; i < w.length; i++) {

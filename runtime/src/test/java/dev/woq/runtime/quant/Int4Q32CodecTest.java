@@ -20,10 +20,10 @@ class Int4Q32CodecTest {
     @Test
     void searchAtFourAndAHalfBitsMatchesBf16ScalesInGroupsOf32() {
         float[] w = Int4MseSearchTest.heavyTailed(1);
-        double q32 = sqnr(w, roundTrip(w, Int4Search.MSE));
-        double q32Rtn = sqnr(w, roundTrip(w, Int4Search.NONE));
-        double g32 = sqnr(w, Int4MseSearchTest.roundTrip(w, new Int4WeightOnly(32, true, Int4Search.MSE)));
-        double g128Rtn = sqnr(w, Int4MseSearchTest.roundTrip(w, new Int4WeightOnly(128, true, Int4Search.NONE)));
+        double q32 = Int4MseSearchTest.sqnr(w, roundTrip(w, Int4Search.MSE));
+        double q32Rtn = Int4MseSearchTest.sqnr(w, roundTrip(w, Int4Search.NONE));
+        double g32 = Int4MseSearchTest.sqnr(w, new Int4WeightOnly(32, true, Int4Search.MSE));
+        double g128Rtn = Int4MseSearchTest.sqnr(w, new Int4WeightOnly(128, true, Int4Search.NONE));
         System.out.printf("SQNR: int4-q32 %.2f dB, int4-q32-rtn %.2f, int4-g32 (mse, 5 bits) %.2f, int4-g128-rtn %.2f%n",
                 q32, q32Rtn, g32, g128Rtn);
         assertTrue(q32 >= g128Rtn + 4.5, "q32 " + q32 + " dB against int4-g128 round-to-nearest " + g128Rtn);
@@ -114,16 +114,6 @@ class Int4Q32CodecTest {
             Int4Q32Codec.dequantizeRow(packed, r * K / 2, s, z, r * groups, scaleMax, K, out, r * K);
         }
         return out;
-    }
-
-    static double sqnr(float[] w, float[] dq) {
-        double signal = 0;
-        double noise = 0;
-        for (int i = 0; i < w.length; i++) {
-            signal += (double) w[i] * w[i];
-            noise += (double) (w[i] - dq[i]) * (w[i] - dq[i]);
-        }
-        return 10 * Math.log10(signal / noise);
     }
 
     private static double[] groupErrors(float[] w, float[] dq) {

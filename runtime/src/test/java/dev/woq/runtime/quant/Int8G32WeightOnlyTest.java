@@ -20,9 +20,9 @@ class Int8G32WeightOnlyTest {
     @Test
     void groupsOf32BeatPerChannelAndAreNoWorseThanQ8_0() {
         float[] w = Int4MseSearchTest.heavyTailed(1);
-        double g32 = Int4Q32CodecTest.sqnr(w, roundTrip(w));
-        double q8 = Int4Q32CodecTest.sqnr(w, q8_0(w));
-        double perChannel = Int4Q32CodecTest.sqnr(w, perChannel(w));
+        double g32 = Int4MseSearchTest.sqnr(w, roundTrip(w));
+        double q8 = Int4MseSearchTest.sqnr(w, q8_0(w));
+        double perChannel = Int4MseSearchTest.sqnr(w, perChannel(w));
         System.out.printf("SQNR: int8-g32 %.2f dB, Q8_0 arithmetic %.2f dB, int8 per channel %.2f dB%n", g32, q8, perChannel);
         assertTrue(g32 >= q8, "int8-g32 " + g32 + " dB against Q8_0's " + q8);
         assertTrue(g32 >= perChannel + 8, "int8-g32 " + g32 + " dB against per channel " + perChannel);
