@@ -38,6 +38,7 @@
 #include <immintrin.h>
 
 #include <atomic>
+#include <cstdlib>
 #include <cmath>
 #include <memory>
 #include <type_traits>
@@ -73,6 +74,28 @@ constexpr int INT8_GROUP = 32; // int8-g32: inputs per scale
 // stop at the end (masked for tails); QuantizedLinearTest and KernelTailsTest run rows and inputs
 // of every tail length against a bf16 matmul.
 constexpr int PREFETCH_BYTES = 2048;
+
+/*
+ * A kernel's working buffer, 64-byte aligned and zero-filled. Every 64-byte vector load from a
+ * std::vector's 16-byte-aligned memory crosses a cache line and costs two: the prompt tiles and x
+ * are read that way millions of times a call (the weights' alignment is the loader's job).
+ */
+template <typename T>
+class Aligned {
+  public:
+    explicit Aligned(size_t count)
+        : p_(static_cast<T *>(std::aligned_alloc(64, (count * sizeof(T) + 63) / 64 * 64 + 64))) {
+        if (p_ == nullptr) throw std::bad_alloc();
+        std::memset(static_cast<void *>(p_), 0, (count * sizeof(T) + 63) / 64 * 64);
+    }
+    Aligned(const Aligned &) = delete;
+    Aligned &operator=(const Aligned &) = delete;
+    ~Aligned() { std::free(p_); }
+    T *data() const { return p_; }
+
+  private:
+    T *p_;
+};
 
 /* Calls f with the compile-time row count 2..8 for `rows` (more than 8 counts as 8). */
 template <typename F>
@@ -401,12 +424,12 @@ AVX512_BF16 void int4_streams(const Int4Job *j, int n0, int n1, int m0, float *s
 template <int G, typename S>
 void int4_block(const Int4Job *j, int n0, int n1, int m0, int rows) {
     // Q32Groups' fp32 scales and zeros for the rows in flight: 2 KiB a stream for 8,192 inputs.
-    std::unique_ptr<float[]> scratch(S::FORMED ? new float[(size_t)2 * STREAMS * (j->k / G)] : nullptr);
+    Aligned<float> scratch(S::FORMED ? (size_t)2 * STREAMS * (j->k / G) : 0);
     if (rows == 1) {
-        int4_streams<G, STREAMS, S>(j, n0, n1, m0, scratch.get());
+        int4_streams<G, STREAMS, S>(j, n0, n1, m0, scratch.data());
         return;
     }
-    with_rows(rows, [&](auto r) { int4_rows<G, decltype(r)::value, S>(j, n0, n1, m0, scratch.get()); });
+    with_rows(rows, [&](auto r) { int4_rows<G, decltype(r)::value, S>(j, n0, n1, m0, scratch.data()); });
 }
 
 /* ---- prompts: unpack a tile once, then a register-blocked bf16 GEMM over every token ---- */
@@ -612,9 +635,9 @@ void prefill_block_n(const PrefillJob *j, const uint32_t *tile, int pairs, const
 
 AVX512_BF16 void prefill_part(void *arg, int, int) {
     PrefillJob *j = static_cast<PrefillJob *>(arg);
-    std::vector<uint32_t> tile((size_t)PF_K / 2 * PF_ROWS);
-    std::vector<float> gs((size_t)PF_GROUPS * PF_ROWS), gz((size_t)PF_GROUPS * PF_ROWS);
-    std::vector<float> c((size_t)j->m * PF_ROWS);
+    Aligned<uint32_t> tile((size_t)PF_K / 2 * PF_ROWS);
+    Aligned<float> gs((size_t)PF_GROUPS * PF_ROWS), gz((size_t)PF_GROUPS * PF_ROWS);
+    Aligned<float> c((size_t)j->m * PF_ROWS);
     const int tiles = j->n / PF_ROWS, groups = j->g != 0 && j->zeros_term() ? j->k / j->g : 0; // of xsum
     for (int t = j->next.fetch_add(1, std::memory_order_relaxed); t < tiles;
          t = j->next.fetch_add(1, std::memory_order_relaxed)) {
@@ -653,12 +676,12 @@ bool prefill_fits(int m, int n, int k) {
 
 /* Runs job (its unpack, weights, y, m, n, k, g set) over every tile, x regrouped (and, for int4, summed per group). */
 void run_prefill(PrefillJob &job, const uint16_t *x) {
-    std::vector<uint32_t> xq((size_t)(job.m + PF_MR - 1) / PF_MR * PF_MR * (job.k / 2));
+    Aligned<uint32_t> xq((size_t)(job.m + PF_MR - 1) / PF_MR * PF_MR * (job.k / 2));
     regroup_for_prefill(x, job.m, job.k, xq.data());
     job.xq = xq.data();
-    std::vector<float> xsum;
-    if (job.g != 0 && job.zeros_term()) {
-        xsum.resize((size_t)job.m * (job.k / job.g));
+    const bool zeros = job.g != 0 && job.zeros_term();
+    Aligned<float> xsum(zeros ? (size_t)job.m * (job.k / job.g) : 0);
+    if (zeros) {
         group_sums(x, job.m, job.k, job.g, xsum.data());
         job.xsum = xsum.data();
     }
@@ -990,8 +1013,8 @@ void int4_mm(const uint16_t *x, const uint8_t *nibbles, const Int4Groups &group,
         run_prefill(job, x);
         return;
     }
-    std::vector<uint16_t> xr((size_t)m * k);
-    std::vector<float> xsum((size_t)m * (k / g));
+    Aligned<uint16_t> xr((size_t)m * k);
+    Aligned<float> xsum((size_t)m * (k / g));
     reorder_for_int4(x, m, k, xr.data());
     group_sums(x, m, k, g, xsum.data());
     Int4Job job{xr.data(), xsum.data(), nibbles, group, y, m, n, k, g};

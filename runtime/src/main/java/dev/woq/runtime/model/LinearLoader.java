@@ -26,8 +26,13 @@ import java.util.Optional;
  * format runs on libtorch's kernels, int4-q32 expanded to int4 in groups of 32 at load.
  */
 public final class LinearLoader {
-    /** The int8 kernel's AVX-512 path reads rows with aligned loads. */
-    private static final int INT8_ALIGNMENT = 64;
+    /**
+     * The AVX-512 kernels read codes 64 bytes at a time from the start of each row: codes mapped at
+     * another offset (an entry written before woq aligned its tensors, a hand-made file) are copied
+     * into aligned memory, since every load would straddle two cache lines (int4 decoded up to a
+     * quarter slower so). woq quantize writes them aligned ({@link dev.woq.runtime.quant.Quantizer#TENSOR_ALIGNMENT}).
+     */
+    private static final int CODES_ALIGNMENT = 64;
     private final TorchOps ops;
     private final NativeKernels natives;
     private final PtNDManager manager;
@@ -61,7 +66,7 @@ public final class LinearLoader {
         }
         if (format instanceof WeightFormat.Int8) {
             return new Int8Linear(ops, natives.ops(),
-                    stored(stored.get(0), INT8_ALIGNMENT), stored(stored.get(1), 2), out, in);
+                    stored(stored.get(0), CODES_ALIGNMENT), stored(stored.get(1), 2), out, in);
         }
         if (format instanceof WeightFormat.Int8G32) {
             return int8G32(stored, out, in);
@@ -78,7 +83,7 @@ public final class LinearLoader {
             return new Int4AmxLinear(ops, own.get(), manager, nibbles, scales, zeros, groupSize, out, in);
         }
         if (own.isPresent() && Int4Avx512Linear.fits(in, groupSize)) {
-            return new Int4Avx512Linear(ops, own.get(), stored(stored.get(0), 1), stored(stored.get(1), 2),
+            return new Int4Avx512Linear(ops, own.get(), stored(stored.get(0), CODES_ALIGNMENT), stored(stored.get(1), 2),
                     stored(stored.get(2), 2), groupSize, out, in);
         }
         Int4Linear.requireLibtorchRows(nibbles.name(), out, natives.status());
@@ -94,7 +99,7 @@ public final class LinearLoader {
                     + in + " inputs are not whole groups of " + WeightFormat.Int8G32.GROUP_SIZE
                     + ": the checkpoint does not belong to this config, or was not written by woq quantize.");
         }
-        PtNDArray codes = stored(stored.get(0), INT8_ALIGNMENT);
+        PtNDArray codes = stored(stored.get(0), CODES_ALIGNMENT);
         PtNDArray groupScales = stored(scales, 2);
         Optional<NativeOps> own = natives.ops();
         if (own.isPresent()) {
@@ -121,7 +126,7 @@ public final class LinearLoader {
         }
         Optional<NativeOps> own = natives.ops();
         if (own.isPresent() && Int4Q32Avx512Linear.fits(in)) {
-            return new Int4Q32Avx512Linear(ops, own.get(), stored(stored.get(0), 1), stored(stored.get(1), 1),
+            return new Int4Q32Avx512Linear(ops, own.get(), stored(stored.get(0), CODES_ALIGNMENT), stored(stored.get(1), 1),
                     stored(stored.get(2), 1), scaleMax, out, in);
         }
         Int4Linear.requireLibtorchRows(nibbles.name(), out, natives.status());

@@ -36,8 +36,12 @@ public final class Quantizer {
     public static final List<String> COPIED_FILES =
             List.of(LlamaConfig.FILE_NAME, "generation_config.json", "tokenizer.json", "tokenizer_config.json");
 
-    /** Every int8 {@code qweight} starts at a multiple of this many bytes in its file. */
-    public static final int INT8_ALIGNMENT = 64;
+    /**
+     * Every tensor whose size is a multiple of this many bytes (the codes and scales of Llama's
+     * matrices) starts at such a multiple in its file, so the kernels' 64-byte loads of a mapped
+     * row never straddle two cache lines ({@link QuantizePlan#alignedFirst}).
+     */
+    public static final int TENSOR_ALIGNMENT = 64;
 
     /**
      * What a run did.

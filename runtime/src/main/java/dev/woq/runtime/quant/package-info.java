@@ -66,12 +66,13 @@
  * <p>Every other tensor (embedding, norms, the LM head when kept) is stored as BF16 under its
  * original name, F16/F32 sources rounded to nearest even.
  *
- * <p>Tensor order: int4 keeps the source's order, each quantized projection's {@code qweight},
- * {@code scales}, {@code zeros} (and int4-q32's {@code scale_max}) in its place. int8 stores every {@code qweight} first (in source
- * order), then the source's tensors in order with each projection's {@code scales} in its place: the
- * data section of every shard starts at a multiple of 64 and every int8 {@code qweight} but the last
- * is a multiple of 64 bytes long (checked before writing; true for every Llama shape), so every int8
- * {@code qweight} starts 64-byte aligned in its file, which the int8 kernel needs to map it in place.
+ * <p>Tensor order: the source's order, each quantized projection's {@code qweight}, {@code scales},
+ * {@code zeros} (int4) in its place, except that every tensor whose size is not a multiple of 64
+ * bytes (int4-q32's 4-byte {@code scale_max}, odd shapes) goes after all the others, together with
+ * the rest of its matrix when its codes are such a tensor. The data section of every shard starts
+ * at a multiple of 64, so every tensor before them (every Llama matrix's codes and scales) starts
+ * 64-byte aligned, which the kernels' 64-byte loads of mapped rows need to run at full speed; the
+ * loader copies codes that are not aligned.
  * Sharding keeps this order (a shard holds a run of consecutive tensors).
  */
 package dev.woq.runtime.quant;

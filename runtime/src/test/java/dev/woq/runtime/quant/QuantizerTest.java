@@ -39,31 +39,35 @@ class QuantizerTest {
     @TempDir
     Path temp;
 
-    /** The tensors, in order, that {@code recipe} should write for {@code source}. */
-    static List<String> expectedLayout(LlamaConfig config, SafetensorsCheckpoint source, QuantRecipe recipe) {
+    /**
+     * Checks that {@code out} holds exactly the tensors {@code recipe} writes for {@code source}
+     * (the unquantized ones copied, each quantized one as its format's tensors) and that each
+     * tensor whose size is a multiple of {@link Quantizer#TENSOR_ALIGNMENT} starts on such a
+     * boundary, as the kernels' vector loads want.
+     */
+    static void assertLayout(LlamaConfig config, SafetensorsCheckpoint source, QuantRecipe recipe, SafetensorsCheckpoint out) {
         Set<String> quantized = Set.copyOf(Quantizer.quantizedWeights(config, recipe));
-        List<String> out = new ArrayList<>();
-        boolean int8 = recipe.format().dtype().equals("int8");
-        if (int8) {
-            source.names().stream().filter(quantized::contains).map(Quantizer::qweightName).forEach(out::add);
-        }
+        Set<String> expected = new java.util.TreeSet<>();
         for (String name : source.names()) {
             if (!quantized.contains(name)) {
-                out.add(name);
+                expected.add(name);
                 continue;
             }
             for (WeightFormat.StoredTensor t : recipe.format().storedTensors(name, 1, 1)) {
-                if (!(int8 && t.role() == WeightFormat.Role.CODES)) {
-                    out.add(t.name());
-                }
+                expected.add(t.name());
             }
         }
-        return out;
+        assertEquals(expected, new java.util.TreeSet<>(out.names()));
+        for (TensorInfo t : out.tensors()) {
+            if (t.byteLength() % Quantizer.TENSOR_ALIGNMENT == 0) {
+                assertEquals(0, t.fileOffset() % Quantizer.TENSOR_ALIGNMENT, t.name() + " at " + t.fileOffset());
+            }
+        }
     }
 
     /**
-     * int4-q32 (both searches) and int8-g32 on the tiny checkpoint: the format's tensors in the
-     * documented order, dtypes and shapes; int8 codes 64-byte aligned; every weight within its
+     * int4-q32 (both searches) and int8-g32 on the tiny checkpoint: the format's tensors with their
+     * dtypes and shapes, 64-byte aligned where their sizes allow; every weight within its
      * group's bound, computed here from the source values alone: round-to-nearest int4-q32 within
      * half of a step at most 4.5 % above {@code (hi - lo) / 15} (the range with zero in it), the
      * MSE search within 30 % of the range (it may clip an extreme weight: its candidate ranges cut
@@ -84,7 +88,7 @@ class QuantizerTest {
         LlamaConfig config = LlamaConfig.load(src);
         SafetensorsCheckpoint source = SafetensorsCheckpoint.open(src);
         SafetensorsCheckpoint out = SafetensorsCheckpoint.open(dst);
-        assertEquals(expectedLayout(config, source, recipe), List.copyOf(out.names()));
+        assertLayout(config, source, recipe, out);
         assertEquals(recipe, QuantRecipe.fromJson(JsonParser.parseString(
                 Files.readString(dst.resolve(QuantRecipe.FILE_NAME))).getAsJsonObject()));
         for (String name : Quantizer.quantizedWeights(config, recipe)) {
@@ -93,10 +97,6 @@ class QuantizerTest {
             int k = Math.toIntExact(t.shape().get(1));
             for (WeightFormat.StoredTensor st : recipe.format().storedTensors(name, n, k)) {
                 assertLayout(out.tensor(st.name()), st.dtype(), st.shape());
-            }
-            if (recipe instanceof Int8G32WeightOnly) {
-                long offset = out.tensor(Quantizer.qweightName(name)).fileOffset();
-                assertEquals(0, offset % Quantizer.INT8_ALIGNMENT, name + " codes at " + offset);
             }
             float[] w = TensorRows.readRows(t, 0, n);
             float[] dq = TensorRows.dequantizeRows(out, recipe, name, 0, n);
@@ -133,7 +133,7 @@ class QuantizerTest {
         LlamaConfig config = LlamaConfig.load(src);
         SafetensorsCheckpoint source = SafetensorsCheckpoint.open(src);
         SafetensorsCheckpoint out = SafetensorsCheckpoint.open(dst);
-        assertEquals(expectedLayout(config, source, recipe), List.copyOf(out.names()));
+        assertLayout(config, source, recipe, out);
         assertEquals(out.names().size(), report.tensors());
         assertEquals(source.totalBytes(), report.bytesRead());
         assertTrue(report.bytesWritten() > out.totalBytes(), report.toString());
@@ -172,7 +172,6 @@ class QuantizerTest {
                 } else {
                     assertLayout(q, SafetensorsDtype.I8, n, k);
                     assertLayout(s, SafetensorsDtype.BF16, n);
-                    assertEquals(0, q.fileOffset() % Quantizer.INT8_ALIGNMENT, q.name() + " at " + q.fileOffset());
                 }
                 assertFalse(out.contains(t.name()));
                 assertDequantizesWithinBound(source, out, recipe, t);
@@ -242,18 +241,28 @@ class QuantizerTest {
                 Files.readString(dst.resolve(QuantRecipe.FILE_NAME))).getAsJsonObject()));
     }
 
-    @Test
-    void int8WeightsStay64ByteAlignedAcrossShards() throws IOException {
+    /**
+     * Across shards, every tensor whose size is a multiple of 64 bytes starts on a 64-byte
+     * boundary: int4-q32's 4-byte scale_max tensors, written among the codes, put the next matrix's
+     * codes 4 bytes off, which cost its decode a quarter of its speed; they now go last.
+     */
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"int8", "int4-q32"})
+    void codesStay64ByteAlignedAcrossShards(String id) throws IOException {
+        QuantRecipe recipe = id.equals("int8") ? new Int8WeightOnly() : new Int4Q32WeightOnly(true, Int4Search.NONE);
         Path dst = Files.createDirectory(temp.resolve("q"));
-        Quantizer.quantize(TestCheckpoints.tiny(), dst, new Int8WeightOnly(), 12_000_000L, Quantizer.Progress.NONE);
+        Quantizer.quantize(TestCheckpoints.tiny(), dst, recipe, 12_000_000L, Quantizer.Progress.NONE);
         assertTrue(Files.exists(dst.resolve("model.safetensors.index.json")));
         SafetensorsCheckpoint out = SafetensorsCheckpoint.open(dst);
-        assertTrue(out.files().size() >= 3, out.files().toString());
+        assertTrue(out.files().size() >= 2, out.files().toString());
         long qweights = 0;
         for (TensorInfo t : out.tensors()) {
+            if (t.byteLength() % Quantizer.TENSOR_ALIGNMENT == 0) {
+                assertEquals(0, t.fileOffset() % Quantizer.TENSOR_ALIGNMENT, t.name() + " at " + t.fileOffset());
+            }
             if (t.name().endsWith(".qweight")) {
                 qweights++;
-                assertEquals(0, t.fileOffset() % Quantizer.INT8_ALIGNMENT, t.name() + " at " + t.fileOffset());
+                assertEquals(0, t.byteLength() % Quantizer.TENSOR_ALIGNMENT, t.name());
             }
         }
         assertEquals(15, qweights);
