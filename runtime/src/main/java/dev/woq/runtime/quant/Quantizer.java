@@ -26,8 +26,8 @@ import java.util.Map;
  * straight from their safetensors files; each block is quantized in parallel over rows and its
  * packed weights written at once. Only the scales and zero points of the tensor being quantized are
  * kept until its packed weights are done ({@code N * K / groupSize * 2} bytes each: 8 MiB for
- * Llama 3 8B's LM head at group size 128, 32 MiB at 32), plus, for int8, the per-channel scales of
- * every projection (2 bytes per output row: about 3 MiB for 8B). Measured on Llama 3 8B's widths
+ * Llama 3 8B's LM head at group size 128, 32 MiB at 32), and the few tensors whose size is not a
+ * multiple of 64 bytes, written last ({@link #TENSOR_ALIGNMENT}). Measured on Llama 3 8B's widths
  * (hidden 4096, intermediate 14336, vocabulary 128,256), int4-g128 runs in a 64 MB heap, int4-g32
  * and int8 in 112 MB, at about 350 MB/s of source on two cores.
  */

@@ -57,6 +57,24 @@ class Int4Q32LoaderTest {
     void int4q32RunsOnWoqsKernelAsItsDefinitionSays(@TempDir Path dir) {
         Int4Q32Matrix q = Int4Q32Matrix.random(OUT, IN, 7);
         write(dir, tensors(q));
+        assertRunsOnWoqsKernel(dir, q);
+    }
+
+    /**
+     * Codes 4 bytes off a cache line (scale_max stored before them, as entries written before woq
+     * aligned its tensors have them) are copied into aligned memory and give the same results.
+     */
+    @Test
+    void int4q32CodesOffACacheLineRunTheSame(@TempDir Path dir) {
+        Int4Q32Matrix q = Int4Q32Matrix.random(OUT, IN, 7);
+        List<Tensor> t = new ArrayList<>(tensors(q));
+        t.add(0, t.remove(3));
+        write(dir, t);
+        assertEquals(4, SafetensorsCheckpoint.open(dir).tensor("layer.qweight").fileOffset() % 64);
+        assertRunsOnWoqsKernel(dir, q);
+    }
+
+    private static void assertRunsOnWoqsKernel(Path dir, Int4Q32Matrix q) {
         TorchRuntime rt = TorchRuntime.start(2);
         Int4Q32Matrix.requireNatives(rt);
         TorchOps k = rt.ops();
