@@ -17,7 +17,21 @@
 #include <random>
 #include <cstring>
 #include <sys/mman.h>
-template<class T> struct MA { typedef T value_type; MA()=default; template<class U> MA(const MA<U>&){} T* allocate(size_t n){ void*p=mmap(0,n*sizeof(T)+4096,PROT_READ|PROT_WRITE,MAP_PRIVATE|MAP_ANONYMOUS,-1,0); if(getenv("NOHUGE")) madvise(p,n*sizeof(T)+4096,MADV_NOHUGEPAGE); else madvise(p,n*sizeof(T)+4096,MADV_HUGEPAGE); return (T*)p;} void deallocate(T*p,size_t n){munmap(p,n*sizeof(T)+4096);} bool operator==(const MA&)const{return true;} bool operator!=(const MA&)const{return false;} };
+/* Maps each buffer on its own pages (page-aligned, so OFF alone sets the codes' offset). */
+template <class T>
+struct MA {
+  typedef T value_type;
+  MA() = default;
+  template <class U> MA(const MA<U> &) {}
+  T *allocate(size_t n) {
+    void *p = mmap(0, n * sizeof(T) + 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    madvise(p, n * sizeof(T) + 4096, getenv("NOHUGE") ? MADV_NOHUGEPAGE : MADV_HUGEPAGE);
+    return (T *)p;
+  }
+  void deallocate(T *p, size_t n) { munmap(p, n * sizeof(T) + 4096); }
+  bool operator==(const MA &) const { return true; }
+  bool operator!=(const MA &) const { return false; }
+};
 static int OFF = getenv("OFF") ? atoi(getenv("OFF")) : 0;
 typedef int (*I4)(const uint16_t*, const uint8_t*, const uint16_t*, const uint16_t*, uint16_t*, int,int,int,int);
 typedef int (*Q32)(const uint16_t*, const uint8_t*, const uint8_t*, const uint8_t*, float, uint16_t*, int,int,int);
@@ -30,7 +44,7 @@ int main(int argc, char**argv){
   ST st=(ST)dlsym(h,"woq_set_threads"); I4 i4=(I4)dlsym(h,"woq_int4_mm"); Q32 q=(Q32)dlsym(h,"woq_int4q32_mm");
   printf("threads rc %d\n", st(atoi(argv[2])));
   const char* which=argv[3]; int m = argc>4? atoi(argv[4]):1;
-  // a set of matrices like one 8B layer: 3x(14336x4096) + 4096x14336 ; total ~ 8 layers worth to exceed cache
+  // four 8B layers: gate, up, down, q/k/v fused, o; far more than the caches hold
   struct M{int n,k;}; std::vector<M> ms;
   for(int l=0;l<4;l++){ ms.push_back({14336,4096}); ms.push_back({14336,4096}); ms.push_back({4096,14336}); ms.push_back({6144,4096}); ms.push_back({4096,4096});}
   std::mt19937 rng(1);

@@ -76,17 +76,18 @@ constexpr int INT8_GROUP = 32; // int8-g32: inputs per scale
 constexpr int PREFETCH_BYTES = 2048;
 
 /*
- * A kernel's working buffer, 64-byte aligned and zero-filled. Every 64-byte vector load from a
- * std::vector's 16-byte-aligned memory crosses a cache line and costs two: the prompt tiles and x
- * are read that way millions of times a call (the weights' alignment is the loader's job).
+ * A kernel's working buffer, 64-byte aligned, not initialized (every user writes what it reads),
+ * none for a count of 0. Every 64-byte vector load from a std::vector's 16-byte-aligned memory
+ * crosses a cache line and costs two: the prompt tiles and x are read that way millions of times a
+ * call (the weights' alignment is the loader's job).
  */
 template <typename T>
 class Aligned {
   public:
-    explicit Aligned(size_t count)
-        : p_(static_cast<T *>(std::aligned_alloc(64, (count * sizeof(T) + 63) / 64 * 64 + 64))) {
+    explicit Aligned(size_t count) : p_(nullptr) {
+        if (count == 0) return;
+        p_ = static_cast<T *>(std::aligned_alloc(64, (count * sizeof(T) + 63) / 64 * 64));
         if (p_ == nullptr) throw std::bad_alloc();
-        std::memset(static_cast<void *>(p_), 0, (count * sizeof(T) + 63) / 64 * 64);
     }
     Aligned(const Aligned &) = delete;
     Aligned &operator=(const Aligned &) = delete;

@@ -6,6 +6,7 @@ import dev.woq.runtime.CheckpointException;
 import dev.woq.runtime.engine.NativeOps;
 import dev.woq.runtime.engine.TorchOps;
 import dev.woq.runtime.format.WeightFormat;
+import dev.woq.runtime.quant.Quantizer;
 import java.util.List;
 import dev.woq.runtime.engine.NativeKernels;
 import dev.woq.runtime.safetensors.SafetensorsDtype;
@@ -30,9 +31,9 @@ public final class LinearLoader {
      * The AVX-512 kernels read codes 64 bytes at a time from the start of each row: codes mapped at
      * another offset (an entry written before woq aligned its tensors, a hand-made file) are copied
      * into aligned memory, since every load would straddle two cache lines (int4 decoded up to a
-     * quarter slower so). woq quantize writes them aligned ({@link dev.woq.runtime.quant.Quantizer#TENSOR_ALIGNMENT}).
+     * quarter slower so). woq quantize writes them aligned.
      */
-    private static final int CODES_ALIGNMENT = 64;
+    private static final int CODES_ALIGNMENT = Quantizer.TENSOR_ALIGNMENT;
     private final TorchOps ops;
     private final NativeKernels natives;
     private final PtNDManager manager;
