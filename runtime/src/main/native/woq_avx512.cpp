@@ -689,6 +689,205 @@ void run_prefill(PrefillJob &job, const uint16_t *x) {
     parallel(prefill_part, &job, job.n / PF_ROWS);
 }
 
+/* ---- int4 prompts on int8 dot products (AVX-512 VNNI) ---- */
+
+/*
+ * The bf16 tile above does 32 multiply-adds per VDPBF16PS; VPDPBUSD (u8 x s8, summed in int32) does
+ * 64 at the same instruction rate on the CPUs that have both (benchmarks/RESULTS.md). So int4
+ * prompts can take each token's x as int8, per block of 32 inputs with its own scale dx = max|x| / 127
+ * (llama.cpp's Q8_0, which its int4 formats multiply against), and the weights as their codes
+ * 0..15 (u8). With W = q * scale + (zero - 8 * scale) (int4's dequantization rearranged), per block:
+ *   sum_k W x ~ dx * (scale * P + (zero - 8 * scale) * X),   P = sum_k q_k xq_k,  X = sum_k xq_k
+ * P by VPDPBUSD, X and dx once per token and block. The tile holds dword (s, r) = the codes of
+ * inputs 4s .. 4s + 3 of weight row r, a byte each, so a broadcast dword of x (4 inputs of one
+ * token) meets 16 weight rows per instruction; every token passes over the tile while it is in L2.
+ * The price is x's rounding to 8 bits (about 0.5% RMS of each block): a prompt's logits then differ
+ * from token-by-token decoding's (which keeps x in bf16) by a cosine of 0.9996-0.9998, where the
+ * bf16 tile stays above 0.9999 (ChunkedPrefillTest), while the KL divergence to the bf16 model does
+ * not move (benchmarks/RESULTS.md). So it is asked for (woq_set_int4_prompt_kernel), not the default.
+ */
+constexpr int INT4_PROMPT_BF16 = 0, INT4_PROMPT_VNNI = 1;
+// The int4 prompt kernel calls use: the exact bf16 tile, until woq_set_int4_prompt_kernel says otherwise.
+std::atomic<int> int4_prompt_kernel{INT4_PROMPT_BF16};
+
+constexpr int VN_K = 2048;   // inputs per tile: 64 KiB of u8 codes
+constexpr int VN_BLOCK = 32; // inputs per scale of x
+constexpr int VN_STEPS = VN_BLOCK / 4; // dwords of x per block
+constexpr int VN_BLOCKS = VN_K / VN_BLOCK;
+
+#define AVX512_VNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512bf16,avx512vnni")))
+
+struct VnniJob;
+/* Rows [n0, n0 + PF_ROWS) x inputs [k0, k0 + kl) as u8 codes into buf [kl / 4][PF_ROWS] dwords, and
+   each block's scale and zero - 8 * scale into gs and gz [kl / 32][PF_ROWS] fp32. */
+using VnniUnpack = void (*)(const VnniJob *j, int n0, int k0, int kl, uint32_t *buf, float *gs, float *gz);
+
+struct VnniJob {
+    const uint32_t *xq;        // [ceil(m / PF_MR)][k / 4][PF_MR]: 4 int8 inputs of one token per dword
+    const float *dx, *dxsum;   // [m, k / 32]: each block's scale, and the scale times the sum of its codes
+    VnniUnpack unpack;
+    const uint8_t *nibbles;
+    Int4Groups group;
+    uint16_t *y;
+    int m, n, k, g;
+    std::atomic<int> next; // the next tile of PF_ROWS weight rows
+};
+
+/* x to int8 per block of 32, laid out for PF_MR tokens' broadcasts (rows past m are zero). */
+AVX512_VNNI void quantize_for_vnni(const uint16_t *x, int m, int k, uint32_t *xq, float *dx, float *dxsum) {
+    const int blocks = k / VN_BLOCK, steps = k / 4, padded = (m + PF_MR - 1) / PF_MR * PF_MR;
+    for (int row = 0; row < padded; row++) {
+        uint32_t *dst = xq + (size_t)(row / PF_MR) * steps * PF_MR + row % PF_MR;
+        if (row >= m) {
+            for (int s = 0; s < steps; s++) dst[(size_t)s * PF_MR] = 0;
+            continue;
+        }
+        const uint16_t *src = x + (size_t)row * k;
+        for (int b = 0; b < blocks; b++) {
+            const __m512 v0 = load_bf16(src + b * VN_BLOCK, 0xFFFF), v1 = load_bf16(src + b * VN_BLOCK + 16, 0xFFFF);
+            const float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(v0), _mm512_abs_ps(v1)));
+            const __m512 inv = _mm512_set1_ps(amax > 0.0f ? 127.0f / amax : 0.0f);
+            const __m512i q0 = _mm512_cvtps_epi32(_mm512_mul_ps(v0, inv)), q1 = _mm512_cvtps_epi32(_mm512_mul_ps(v1, inv));
+            alignas(16) uint32_t words[VN_STEPS];
+            _mm_store_si128((__m128i *)words, _mm512_cvtsepi32_epi8(q0));
+            _mm_store_si128((__m128i *)(words + 4), _mm512_cvtsepi32_epi8(q1));
+            for (int s = 0; s < VN_STEPS; s++) dst[(size_t)(b * VN_STEPS + s) * PF_MR] = words[s];
+            const float d = amax / 127.0f;
+            dx[(size_t)row * blocks + b] = d;
+            dxsum[(size_t)row * blocks + b] = d * (float)_mm512_reduce_add_epi32(_mm512_add_epi32(q0, q1));
+        }
+    }
+}
+
+/* S: Bf16Groups (int4) or Q32Groups (int4-q32), how the tile's groups' scales and zeros are read. */
+template <typename S>
+AVX512_VNNI void int4_unpack_vnni(const VnniJob *j, int n0, int k0, int kl, uint32_t *buf, float *gs, float *gz) {
+    float scratch[2 * VN_BLOCKS]; // where Q32Groups forms one row's groups of the tile
+    const int groups = j->k / j->g, g0 = k0 / j->g, tile_groups = kl / j->g, per_group = j->g / VN_BLOCK;
+    const __m256i to_step = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32(PF_ROWS));
+    const __m128i low = _mm_set1_epi8(0x0F);
+    for (int r = 0; r < PF_ROWS; r++) {
+        const uint8_t *w = j->nibbles + (size_t)(n0 + r) * (j->k / 2) + k0 / 2;
+        const S s(j->group, n0 + r, groups, g0, tile_groups, scratch);
+        for (int gi = 0; gi < tile_groups; gi++) {
+            const float scale = s.scale(gi), zero = std::fma(-8.0f, scale, s.zero(gi));
+            for (int b = gi * per_group; b < (gi + 1) * per_group; b++) {
+                gs[b * PF_ROWS + r] = scale;
+                gz[b * PF_ROWS + r] = zero;
+            }
+        }
+        for (int kk = 0; kk < kl; kk += VN_BLOCK) {
+            const __m128i packed = _mm_loadu_si128((const __m128i *)(w + kk / 2));
+            const __m128i even = _mm_and_si128(packed, low), odd = _mm_and_si128(_mm_srli_epi16(packed, 4), low);
+            const __m256i codes = _mm256_set_m128i(_mm_unpackhi_epi8(even, odd), _mm_unpacklo_epi8(even, odd));
+            _mm256_i32scatter_epi32(buf + (size_t)(kk / 4) * PF_ROWS + r, to_step, codes, 4);
+        }
+    }
+}
+
+/*
+ * acc += w (16 x 4 u8) . *x (4 s8, broadcast to every lane), in place, x read by the instruction
+ * itself. Written out because GCC 12 copies the accumulator before and after each
+ * _mm512_dpbusd_epi32 in these loops (a VMOVDQA per VPDPBUSD, and MR = 12 spilled to the stack):
+ * the kernel ran no faster than the bf16 tile with half the multiplies.
+ */
+AVX512_VNNI __attribute__((always_inline)) inline void dpbusd_broadcast(__m512i &acc, __m512i w, const uint32_t *x) {
+    __asm__("vpdpbusd %1%{1to16%}, %2, %0" : "+v"(acc) : "m"(*x), "v"(w));
+}
+
+/*
+ * c[i][0..32) (+)= sum over the tile's blocks of dx[i][b] * (gs[b] * P + gz[b] * X[i][b]), for MR
+ * tokens. Each block's P starts from zero in registers and meets the scales at the block's end.
+ * dx and dxsum at the tile's first block of token 0; `stride` their distance from one token to the next.
+ */
+template <int MR>
+AVX512_VNNI void vnni_block(const uint32_t *tile, int blocks, const uint32_t *xq, float *c, bool first, const float *gs,
+                            const float *gz, const float *dx, const float *dxsum, int stride) {
+    for (int b = 0; b < blocks; b++) {
+        __m512i acc[MR][2]; // in registers only if every loop over i is unrolled
+#pragma GCC unroll 16
+        for (int i = 0; i < MR; i++) acc[i][0] = acc[i][1] = _mm512_setzero_si512();
+#pragma GCC unroll 8
+        for (int p = b * VN_STEPS; p < (b + 1) * VN_STEPS; p++) {
+            const __m512i w0 = _mm512_load_si512(tile + (size_t)p * PF_ROWS);
+            const __m512i w1 = _mm512_load_si512(tile + (size_t)p * PF_ROWS + 16);
+#pragma GCC unroll 16
+            for (int i = 0; i < MR; i++) {
+                const uint32_t *xv = xq + (size_t)p * PF_MR + i;
+                dpbusd_broadcast(acc[i][0], w0, xv);
+                dpbusd_broadcast(acc[i][1], w1, xv);
+            }
+        }
+        const __m512 s0 = _mm512_load_ps(gs + b * PF_ROWS), s1 = _mm512_load_ps(gs + b * PF_ROWS + 16);
+        const __m512 z0 = _mm512_load_ps(gz + b * PF_ROWS), z1 = _mm512_load_ps(gz + b * PF_ROWS + 16);
+        const bool fresh = first && b == 0;
+#pragma GCC unroll 16
+        for (int i = 0; i < MR; i++) {
+            __m512 c0 = fresh ? _mm512_setzero_ps() : _mm512_load_ps(c + i * PF_ROWS);
+            __m512 c1 = fresh ? _mm512_setzero_ps() : _mm512_load_ps(c + i * PF_ROWS + 16);
+            const __m512 xs = _mm512_set1_ps(dxsum[(size_t)i * stride + b]), d = _mm512_set1_ps(dx[(size_t)i * stride + b]);
+            c0 = _mm512_fmadd_ps(z0, xs, c0);
+            c1 = _mm512_fmadd_ps(z1, xs, c1);
+            _mm512_store_ps(c + i * PF_ROWS, _mm512_fmadd_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(acc[i][0]), d), s0, c0));
+            _mm512_store_ps(c + i * PF_ROWS + 16, _mm512_fmadd_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(acc[i][1]), d), s1, c1));
+        }
+    }
+}
+
+/* The block for `rows` (1..MR) tokens of the tile. */
+template <int MR>
+void vnni_block_n(const uint32_t *tile, int blocks, const uint32_t *xq, float *c, bool first, int rows, const float *gs,
+                  const float *gz, const float *dx, const float *dxsum, int stride) {
+    if constexpr (MR > 1) {
+        if (rows < MR) {
+            vnni_block_n<MR - 1>(tile, blocks, xq, c, first, rows, gs, gz, dx, dxsum, stride);
+            return;
+        }
+    }
+    vnni_block<MR>(tile, blocks, xq, c, first, gs, gz, dx, dxsum, stride);
+}
+
+AVX512_VNNI void vnni_part(void *arg, int, int) {
+    VnniJob *j = static_cast<VnniJob *>(arg);
+    Aligned<uint32_t> tile((size_t)VN_K / 4 * PF_ROWS);
+    Aligned<float> gs((size_t)VN_BLOCKS * PF_ROWS), gz((size_t)VN_BLOCKS * PF_ROWS);
+    Aligned<float> c((size_t)j->m * PF_ROWS);
+    const int tiles = j->n / PF_ROWS, blocks = j->k / VN_BLOCK;
+    for (int t = j->next.fetch_add(1, std::memory_order_relaxed); t < tiles;
+         t = j->next.fetch_add(1, std::memory_order_relaxed)) {
+        const int n0 = t * PF_ROWS;
+        for (int k0 = 0; k0 < j->k; k0 += VN_K) {
+            const int kl = j->k - k0 < VN_K ? j->k - k0 : VN_K;
+            j->unpack(j, n0, k0, kl, tile.data(), gs.data(), gz.data());
+            for (int m0 = 0; m0 < j->m; m0 += PF_MR) {
+                const int rows = j->m - m0 < PF_MR ? j->m - m0 : PF_MR;
+                const uint32_t *xq = j->xq + ((size_t)(m0 / PF_MR) * (j->k / 4) + k0 / 4) * PF_MR;
+                const size_t at = (size_t)m0 * blocks + k0 / VN_BLOCK;
+                vnni_block_n<PF_MR>(tile.data(), kl / VN_BLOCK, xq, c.data() + (size_t)m0 * PF_ROWS, k0 == 0, rows,
+                                    gs.data(), gz.data(), j->dx + at, j->dxsum + at, blocks);
+            }
+        }
+        for (int i = 0; i < j->m; i++) {
+            uint16_t *y = j->y + (size_t)i * j->n + n0;
+            const float *ci = c.data() + (size_t)i * PF_ROWS;
+            _mm256_storeu_si256((__m256i *)y, (__m256i)_mm512_cvtneps_pbh(_mm512_load_ps(ci)));
+            _mm256_storeu_si256((__m256i *)(y + 16), (__m256i)_mm512_cvtneps_pbh(_mm512_load_ps(ci + 16)));
+        }
+    }
+}
+
+/* Runs job (its unpack, weights, y, m, n, k, g set) over every tile, x quantized per block of 32 first. */
+void run_vnni_prefill(VnniJob &job, const uint16_t *x) {
+    const int blocks = job.k / VN_BLOCK;
+    Aligned<uint32_t> xq((size_t)(job.m + PF_MR - 1) / PF_MR * PF_MR * (job.k / 4));
+    Aligned<float> dx((size_t)job.m * blocks), dxsum((size_t)job.m * blocks);
+    quantize_for_vnni(x, job.m, job.k, xq.data(), dx.data(), dxsum.data());
+    job.xq = xq.data();
+    job.dx = dx.data();
+    job.dxsum = dxsum.data();
+    parallel(vnni_part, &job, job.n / PF_ROWS);
+}
+
 /* ---- int8 ---- */
 
 struct Int8Job {
@@ -1009,6 +1208,11 @@ bool int4_shape_ok(int n, int k, int g) {
 /* Both int4 layouts after their checks: the prompt path or the decode loops, groups read through S. */
 template <typename S>
 void int4_mm(const uint16_t *x, const uint8_t *nibbles, const Int4Groups &group, uint16_t *y, int m, int n, int k, int g) {
+    if (prefill_fits(m, n, k) && int4_prompt_kernel.load(std::memory_order_relaxed) == INT4_PROMPT_VNNI) {
+        VnniJob job{nullptr, nullptr, nullptr, int4_unpack_vnni<S>, nibbles, group, y, m, n, k, g, {0}};
+        run_vnni_prefill(job, x);
+        return;
+    }
     if (prefill_fits(m, n, k)) {
         PrefillJob job{nullptr, nullptr, int4_unpack_tile<S>, nibbles, group, nullptr, nullptr, y, m, n, k, g, {0}};
         run_prefill(job, x);
@@ -1049,6 +1253,17 @@ WOQ_EXPORT int woq_int4q32_mm(const uint16_t *x, const uint8_t *nibbles, const u
     if (!woq_avx512_supported()) return -2;
     int4_mm<Q32Groups>(x, nibbles, Int4Groups{nullptr, nullptr, scale_codes, zero_codes, scale_max}, y, m, n, k, 32);
     return 0;
+}
+
+/*
+ * Sets the arithmetic of int4 prompts (9 tokens or more) for the process: 0 the exact bf16 tile,
+ * 1 int8 dot products (x quantized per block of 32, VNNI). Returns the one before (0 or 1); -1 for
+ * another value, -2 for 1 on a CPU without AVX-512 VNNI (nothing changed).
+ */
+WOQ_EXPORT int woq_set_int4_prompt_kernel(int kernel) {
+    if (kernel != INT4_PROMPT_BF16 && kernel != INT4_PROMPT_VNNI) return -1;
+    if (kernel == INT4_PROMPT_VNNI && !cpu_has_avx512_vnni()) return -2;
+    return int4_prompt_kernel.exchange(kernel, std::memory_order_relaxed);
 }
 
 /* int8: q [n, k], scales [n] bf16. */

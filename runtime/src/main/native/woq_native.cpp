@@ -30,6 +30,13 @@ bool cpu_has_avx512_bf16() {
     return avx512f && avx512dq && avx512bw && avx512vl && avx512bf16 && (xcr0 & 0xE6) == 0xE6;
 }
 
+bool cpu_has_avx512_vnni() {
+    unsigned a, b, c, d;
+    if (!cpu_has_avx512_bf16()) return false;
+    __cpuid_count(7, 0, a, b, c, d);
+    return c & (1u << 11);
+}
+
 namespace {
 /* ---- symbols of libraries already in the process ---- */
 
@@ -199,6 +206,12 @@ WOQ_EXPORT int woq_set_threads(int n) {
 /* 1 when this CPU and OS run the AVX-512 BF16 kernels, which every woq operator needs. */
 WOQ_EXPORT int woq_avx512_supported() {
     static const int known = woq::cpu_has_avx512_bf16() ? 1 : 0;
+    return known;
+}
+
+/* 1 when this CPU also has AVX-512 VNNI, on which int4 prompts take int8 dot products. */
+WOQ_EXPORT int woq_vnni_supported() {
+    static const int known = woq::cpu_has_avx512_vnni() ? 1 : 0;
     return known;
 }
 

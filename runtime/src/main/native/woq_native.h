@@ -21,6 +21,9 @@ namespace woq {
 /* AVX-512 F/BW/VL/DQ and AVX512-BF16, with the OS saving the ZMM and opmask state. */
 bool cpu_has_avx512_bf16();
 
+/* The above and AVX-512 VNNI (VPDPBUSD). */
+bool cpu_has_avx512_vnni();
+
 /* ---- threads: libtorch's OpenMP runtime ---- */
 
 /* Runs body(arg, part, parts) on up to `work_items` of woq's threads (the caller among them). */

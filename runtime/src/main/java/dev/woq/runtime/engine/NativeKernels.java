@@ -28,6 +28,10 @@ import java.util.Optional;
  * <p>They are optional. Without AVX-512 BF16 (an older x86 CPU, an ARM machine), without the
  * library, or with {@code WOQ_KERNELS=libtorch} (or {@code -Dwoq.kernels=libtorch}), every format
  * runs on libtorch's kernels, and {@link #status} says why.
+ *
+ * <p>int4 prompts (9 tokens or more) run on the exact bf16 tile ({@link Int4Prompts#BF16_TILE}) unless
+ * {@code WOQ_INT4_PROMPTS=int8} (or {@code -Dwoq.int4.prompts=int8}) asks for int8 dot products on a
+ * CPU with AVX-512 VNNI ({@link Int4Prompts#INT8_DOT}): faster, and not exact.
  */
 public final class NativeKernels {
     static final String SOURCE = "NativeOps.ts";
@@ -35,6 +39,36 @@ public final class NativeKernels {
     /** Selects the kernels: {@code auto} (the default) or {@code libtorch}. */
     public static final String SETTING = "WOQ_KERNELS";
     static final String PROPERTY = "woq.kernels";
+    /** Selects int4's prompt arithmetic: {@code bf16} (the default) or {@code int8}. */
+    public static final String INT4_PROMPTS_SETTING = "WOQ_INT4_PROMPTS";
+    static final String INT4_PROMPTS_PROPERTY = "woq.int4.prompts";
+
+    /** How the native int4 kernel multiplies a prompt (a block of 9 tokens or more). */
+    public enum Int4Prompts {
+        /** The codes unpacked to bf16 in a tile every token reuses: the decode kernel's arithmetic, exactly. */
+        BF16_TILE(0, "bf16"),
+        /**
+         * Each token's inputs rounded to int8 per block of 32 (as llama.cpp's Q8_0) and multiplied
+         * with the 4-bit codes by VPDPBUSD: about 1.5x the bf16 tile's speed on 128-512 tokens.
+         * The rounding moves a prompt's logits from token-by-token decoding's by a cosine of
+         * 0.9996-0.9998 (ChunkedPrefillTest; the bf16 tile stays above 0.9999) while the KL
+         * divergence to the bf16 model is unchanged (benchmarks/RESULTS.md). Needs AVX-512 VNNI.
+         */
+        INT8_DOT(1, "int8");
+
+        private final int code;
+        private final String setting;
+
+        Int4Prompts(int code, String setting) {
+            this.code = code;
+            this.setting = setting;
+        }
+
+        /** The value of {@value #INT4_PROMPTS_SETTING} that selects it. */
+        public String setting() {
+            return setting;
+        }
+    }
 
     /** The library's C functions (see woq_native.h and the .cpp files for their contracts). */
     interface Lib extends Library {
@@ -43,6 +77,10 @@ public final class NativeKernels {
         int woq_amx_supported();
 
         int woq_set_threads(int threads);
+
+        int woq_vnni_supported();
+
+        int woq_set_int4_prompt_kernel(int kernel);
 
         int woq_register_ops();
     }
@@ -66,9 +104,24 @@ public final class NativeKernels {
         return NONE;
     }
 
+    /** The int4 prompt arithmetic the settings ask for on a CPU with or without VNNI; fails on a bad setting. */
+    static Int4Prompts int4Prompts(boolean vnni) {
+        String value = setting(INT4_PROMPTS_PROPERTY, INT4_PROMPTS_SETTING, Int4Prompts.BF16_TILE.setting);
+        for (Int4Prompts p : Int4Prompts.values()) {
+            if (p.setting.equals(value)) {
+                if (p == Int4Prompts.INT8_DOT && !vnni) {
+                    throw new WoqException(INT4_PROMPTS_SETTING + "=int8 needs AVX-512 VNNI, which this CPU lacks: "
+                            + "leave it unset (bf16)");
+                }
+                return p;
+            }
+        }
+        throw new WoqException(INT4_PROMPTS_SETTING + "=" + value + " is not a choice woq knows: use bf16 or int8");
+    }
+
     /** Loads and registers the kernels if this machine and the settings allow; never fails but on a bad setting. */
     static NativeKernels load(PtNDManager manager, int threads) {
-        String setting = setting();
+        String setting = setting(PROPERTY, SETTING, "auto");
         if (setting.equals("libtorch")) {
             return unavailable("libtorch (" + SETTING + "=libtorch)");
         }
@@ -105,20 +158,25 @@ public final class NativeKernels {
         }
         lib.woq_set_threads(threads);
         boolean amx = lib.woq_amx_supported() == 1;
+        Int4Prompts prompts = int4Prompts(lib.woq_vnni_supported() == 1);
+        if (lib.woq_set_int4_prompt_kernel(prompts.code) < 0) {
+            throw new IllegalStateException("libwoq_kernels refused int4 prompt kernel " + prompts);
+        }
+        String int4 = amx ? "int4 on AMX" : prompts == Int4Prompts.INT8_DOT ? "int4 prompts on VNNI int8" : null;
         return new NativeKernels(new NativeOps(Kernels.load(manager, "NativeOps", SOURCE)), lib, amx,
-                amx ? "woq AVX-512 BF16, int4 on AMX" : "woq AVX-512 BF16");
+                int4 == null ? "woq AVX-512 BF16" : "woq AVX-512 BF16, " + int4);
     }
 
     private static NativeKernels unavailable(String status) {
         return new NativeKernels(null, null, false, status);
     }
 
-    private static String setting() {
-        String value = System.getProperty(PROPERTY);
+    private static String setting(String property, String variable, String otherwise) {
+        String value = System.getProperty(property);
         if (value == null || value.isBlank()) {
-            value = System.getenv(SETTING);
+            value = System.getenv(variable);
         }
-        return value == null || value.isBlank() ? "auto" : value.trim().toLowerCase(Locale.ROOT);
+        return value == null || value.isBlank() ? otherwise : value.trim().toLowerCase(Locale.ROOT);
     }
 
     /** woq's kernels, if this process runs them. */
@@ -139,6 +197,23 @@ public final class NativeKernels {
     /** Which kernels run, and if libtorch's, why. */
     public String status() {
         return status;
+    }
+
+    /**
+     * Switches the process's int4 prompt arithmetic (every model in it: the choice is the native
+     * library's), returning the one before; for comparisons and tests.
+     *
+     * @throws IllegalStateException without the native kernels, or for INT8_DOT on a CPU without VNNI
+     */
+    public Int4Prompts useInt4Prompts(Int4Prompts prompts) {
+        if (lib == null) {
+            throw new IllegalStateException("no native kernels run here (" + status + ")");
+        }
+        int before = lib.woq_set_int4_prompt_kernel(prompts.code);
+        if (before < 0) {
+            throw new IllegalStateException("int4 prompts on " + prompts + " need AVX-512 VNNI, which this CPU lacks");
+        }
+        return Int4Prompts.values()[before];
     }
 
     void setThreads(int threads) {
