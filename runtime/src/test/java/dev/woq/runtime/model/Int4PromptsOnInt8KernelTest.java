@@ -36,6 +36,7 @@ import org.junit.jupiter.api.Test;
  */
 class Int4PromptsOnInt8KernelTest {
     static final int OUT = 96;
+    /** Two whole 2048-input tiles; one and a tile of 128 inputs (the kernels take multiples of 128). */
     static final int[] INS = {4096, 2176};
     static final int[] TOKENS = {9, 13, 40};
 
