@@ -487,30 +487,83 @@ struct PrefillJob {
     bool zeros_term() const { return codes == nullptr; }
 };
 
-/* S: Bf16Groups (int4) or Q32Groups (int4-q32), how the tile's groups' scales and zeros are read. */
+/* r[0..16): 16 rows of 16 dwords; afterwards r[d] holds dword d of every row, row i in lane i. */
+AVX512_BF16 inline void transpose_16x16(__m512i r[16]) {
+    __m512i t[16];
+    for (int i = 0; i < 16; i += 2) {
+        t[i] = _mm512_unpacklo_epi32(r[i], r[i + 1]);     // rows i, i+1: dwords 0, 1 of each 128-bit lane
+        t[i + 1] = _mm512_unpackhi_epi32(r[i], r[i + 1]); // dwords 2, 3
+    }
+    for (int i = 0; i < 16; i += 4) {
+        r[i] = _mm512_unpacklo_epi64(t[i], t[i + 2]);     // dword 0 of each lane, rows i .. i+3
+        r[i + 1] = _mm512_unpackhi_epi64(t[i], t[i + 2]); // dword 1
+        r[i + 2] = _mm512_unpacklo_epi64(t[i + 1], t[i + 3]);
+        r[i + 3] = _mm512_unpackhi_epi64(t[i + 1], t[i + 3]);
+    }
+    // r[4q + c]: lane L holds dword 4L + c of rows 4q .. 4q+3; gather the lanes.
+    for (int c = 0; c < 4; c++) {
+        t[c] = _mm512_shuffle_i32x4(r[c], r[4 + c], 0x88);      // lanes 0, 2 of rows 0-3, then of rows 4-7
+        t[4 + c] = _mm512_shuffle_i32x4(r[c], r[4 + c], 0xDD);  // lanes 1, 3
+        t[8 + c] = _mm512_shuffle_i32x4(r[8 + c], r[12 + c], 0x88);
+        t[12 + c] = _mm512_shuffle_i32x4(r[8 + c], r[12 + c], 0xDD);
+    }
+    for (int c = 0; c < 4; c++) {
+        r[c] = _mm512_shuffle_i32x4(t[c], t[8 + c], 0x88);           // lane 0: dword c
+        r[8 + c] = _mm512_shuffle_i32x4(t[c], t[8 + c], 0xDD);       // lane 2: dword 8 + c
+        r[4 + c] = _mm512_shuffle_i32x4(t[4 + c], t[12 + c], 0x88);  // lane 1: dword 4 + c
+        r[12 + c] = _mm512_shuffle_i32x4(t[4 + c], t[12 + c], 0xDD); // lane 3: dword 12 + c
+    }
+}
+
+/*
+ * S: Bf16Groups (int4) or Q32Groups (int4-q32), how the tile's groups' scales and zeros are read.
+ * The codes go in by 16 rows x 128 inputs (kl is a multiple of 128, as int4_mm's `in` is): 16
+ * loads of 64 bytes, a 16 x 16 dword transpose (each dword then 8 codes of one row, a row per
+ * lane), and for each of its 4 bytes (a pair of inputs) a VPSHUFB that puts the byte in both words
+ * of each dword, a shift of the high word by 4, and VPERMW into a table of q - 8 in bf16 (exact:
+ * small integers), which looks at the low 5 bits of the low word: the table repeats after 16.
+ * Scattering each row's pairs instead took most of a 16-token prompt's time.
+ */
 template <typename S>
 AVX512_BF16 void int4_unpack_tile(const PrefillJob *j, int n0, int k0, int kl, uint32_t *buf, float *gs, float *gz) {
     float scratch[2 * PF_GROUPS]; // where Q32Groups forms one row's groups of the tile
     const int groups = j->k / j->g, g0 = k0 / j->g, tile_groups = kl / j->g;
-    const __m512i to_pair = _mm512_mullo_epi32(
-        _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), _mm512_set1_epi32(PF_ROWS));
-    const __m512i low = _mm512_set1_epi32(0xF), eight = _mm512_set1_epi32(8);
+    const size_t row_bytes = (size_t)j->k / 2;
     for (int r = 0; r < PF_ROWS; r++) {
-        const uint8_t *w = j->nibbles + (size_t)(n0 + r) * (j->k / 2) + k0 / 2;
         const S s(j->group, n0 + r, groups, g0, tile_groups, scratch);
         for (int gi = 0; gi < tile_groups; gi++) {
             gs[gi * PF_ROWS + r] = s.scale(gi);
             gz[gi * PF_ROWS + r] = s.zero(gi);
         }
-        for (int kk = 0; kk < kl; kk += 32) {
-            // q - 8 lies in -8..7: exact as fp32 and as bf16
-            const __m512i bytes = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(w + kk / 2)));
-            const __m512 even = _mm512_cvtepi32_ps(_mm512_sub_epi32(_mm512_and_si512(bytes, low), eight));
-            const __m512 odd = _mm512_cvtepi32_ps(_mm512_sub_epi32(_mm512_srli_epi32(bytes, 4), eight));
-            const __m512i pairs = _mm512_or_si512(
-                _mm512_cvtepu16_epi32((__m256i)_mm512_cvtneps_pbh(even)),
-                _mm512_slli_epi32(_mm512_cvtepu16_epi32((__m256i)_mm512_cvtneps_pbh(odd)), 16));
-            _mm512_i32scatter_epi32(buf + (size_t)(kk / 2) * PF_ROWS + r, to_pair, pairs, 4);
+    }
+    alignas(64) uint16_t table[32];
+    for (int c = 0; c < 32; c++) {
+        const float f = (float)((c & 15) - 8);
+        uint32_t u;
+        std::memcpy(&u, &f, 4);
+        table[c] = (uint16_t)(u >> 16); // exact: the low half of a small integer's fp32 is zero
+    }
+    const __m512i bf16_of = _mm512_load_si512(table);
+    const __m512i high_by_4 = _mm512_set1_epi32(4 << 16);
+    // Byte q of each dword into both of its words (zero-extended): VPSHUFB's indices per 128-bit lane.
+    __m512i byte_q[4];
+    for (int q = 0; q < 4; q++) {
+        const uint32_t first = 0x80008000u | (uint32_t)q << 16 | (uint32_t)q; // bytes q, 0x80, q, 0x80 of dword 0
+        byte_q[q] = _mm512_add_epi32(_mm512_set1_epi32((int)first), _mm512_set4_epi32(0x000C000C, 0x00080008, 0x00040004, 0));
+    }
+    for (int r0 = 0; r0 < PF_ROWS; r0 += 16) {
+        const uint8_t *w = j->nibbles + (size_t)(n0 + r0) * row_bytes + k0 / 2;
+        for (int kk = 0; kk < kl; kk += 128) {
+            __m512i v[16];
+            for (int i = 0; i < 16; i++) v[i] = _mm512_loadu_si512(w + i * row_bytes + kk / 2);
+            transpose_16x16(v);
+            for (int d = 0; d < 16; d++) {
+                uint32_t *pair = buf + (size_t)(kk / 2 + 4 * d) * PF_ROWS + r0;
+                for (int q = 0; q < 4; q++) {
+                    const __m512i codes = _mm512_srlv_epi16(_mm512_shuffle_epi8(v[d], byte_q[q]), high_by_4);
+                    _mm512_store_si512(pair + q * PF_ROWS, _mm512_permutexvar_epi16(codes, bf16_of));
+                }
+            }
         }
     }
 }
@@ -756,34 +809,6 @@ AVX512_VNNI void quantize_for_vnni(const uint16_t *x, int m, int k, uint32_t *xq
             dx[(size_t)row * blocks + b] = d;
             dxsum[(size_t)row * blocks + b] = d * (float)_mm512_reduce_add_epi32(_mm512_add_epi32(q0, q1));
         }
-    }
-}
-
-/* r[0..16): 16 rows of 16 dwords; afterwards r[d] holds dword d of every row, row i in lane i. */
-AVX512_VNNI inline void transpose_16x16(__m512i r[16]) {
-    __m512i t[16];
-    for (int i = 0; i < 16; i += 2) {
-        t[i] = _mm512_unpacklo_epi32(r[i], r[i + 1]);     // rows i, i+1: dwords 0, 1 of each 128-bit lane
-        t[i + 1] = _mm512_unpackhi_epi32(r[i], r[i + 1]); // dwords 2, 3
-    }
-    for (int i = 0; i < 16; i += 4) {
-        r[i] = _mm512_unpacklo_epi64(t[i], t[i + 2]);     // dword 0 of each lane, rows i .. i+3
-        r[i + 1] = _mm512_unpackhi_epi64(t[i], t[i + 2]); // dword 1
-        r[i + 2] = _mm512_unpacklo_epi64(t[i + 1], t[i + 3]);
-        r[i + 3] = _mm512_unpackhi_epi64(t[i + 1], t[i + 3]);
-    }
-    // r[4q + c]: lane L holds dword 4L + c of rows 4q .. 4q+3; gather the lanes.
-    for (int c = 0; c < 4; c++) {
-        t[c] = _mm512_shuffle_i32x4(r[c], r[4 + c], 0x88);      // lanes 0, 2 of rows 0-3, then of rows 4-7
-        t[4 + c] = _mm512_shuffle_i32x4(r[c], r[4 + c], 0xDD);  // lanes 1, 3
-        t[8 + c] = _mm512_shuffle_i32x4(r[8 + c], r[12 + c], 0x88);
-        t[12 + c] = _mm512_shuffle_i32x4(r[8 + c], r[12 + c], 0xDD);
-    }
-    for (int c = 0; c < 4; c++) {
-        r[c] = _mm512_shuffle_i32x4(t[c], t[8 + c], 0x88);           // lane 0: dword c
-        r[8 + c] = _mm512_shuffle_i32x4(t[c], t[8 + c], 0xDD);       // lane 2: dword 8 + c
-        r[4 + c] = _mm512_shuffle_i32x4(t[4 + c], t[12 + c], 0x88);  // lane 1: dword 4 + c
-        r[12 + c] = _mm512_shuffle_i32x4(t[4 + c], t[12 + c], 0xDD); // lane 3: dword 12 + c
     }
 }
 
