@@ -4,9 +4,9 @@
  * 14336 x 4096, down 4096 x 14336), random codes, best of 7 passes of 3. Prints ms per pass.
  * Formats: g128 (int4, bf16 scale and zero per 128), g32 (per 32), q32 (int4-q32 codes).
  * Environment: OFF=N puts the codes N bytes off a 64-byte boundary; NOHUGE=1 maps them in 4 KiB
- * pages (else transparent huge pages are asked for); PROMPT=bf16|vnni picks the prompt kernel
- * (woq_set_int4_prompt_kernel), and with it the output of the first matrix is compared against
- * the other prompt kernel's (relative RMS difference printed).
+ * pages (else transparent huge pages are asked for); ACTIVATIONS=bf16|int8 picks what the codes
+ * multiply (woq_set_int4_activations), and with it the output of the first matrix is compared
+ * against the other setting's (relative RMS difference printed).
  * Build and run: benchmarks/native/run-int4-kernel-bench.sh (after mvn package).
  */
 #include <dlfcn.h>
@@ -47,9 +47,9 @@ int main(int argc, char**argv){
   void*h=dlopen(argv[1],RTLD_NOW|RTLD_GLOBAL); if(!h){printf("%s\n",dlerror());return 1;}
   ST st=(ST)dlsym(h,"woq_set_threads"); I4 i4=(I4)dlsym(h,"woq_int4_mm"); Q32 q=(Q32)dlsym(h,"woq_int4q32_mm");
   printf("threads rc %d\n", st(atoi(argv[2])));
-  PK pk=(PK)dlsym(h,"woq_set_int4_prompt_kernel");
-  const char* prompt=getenv("PROMPT"); int kernel = prompt && !strcmp(prompt,"bf16") ? 0 : 1;
-  if(prompt && pk(kernel) < 0){printf("woq_set_int4_prompt_kernel(%d) failed\n", kernel); return 1;}
+  PK pk=(PK)dlsym(h,"woq_set_int4_activations");
+  const char* activations=getenv("ACTIVATIONS"); int kernel = activations && !strcmp(activations,"bf16") ? 0 : 1;
+  if(activations && pk(kernel) < 0){printf("woq_set_int4_activations(%d) failed\n", kernel); return 1;}
   const char* which=argv[3]; int m = argc>4? atoi(argv[4]):1;
   // four 8B layers: gate, up, down, q/k/v fused, o; far more than the caches hold
   struct M{int n,k;}; std::vector<M> ms;
@@ -71,13 +71,13 @@ int main(int argc, char**argv){
       else rc=i4(x.data(),nib[i].data()+OFF,s16[i].data(),z16[i].data(),y.data(),m,ms[i].n,ms[i].k, !strcmp(which,"g128")?128:32);
       if(rc){printf("rc %d\n",rc);exit(1);} } };
   call();
-  if(prompt && m>1){ // the first matrix by both prompt kernels
+  if(activations){ // the first matrix on both settings
     std::vector<uint16_t> a((size_t)m*ms[0].n), b((size_t)m*ms[0].n);
     auto one=[&](std::vector<uint16_t>&out){ if(!strcmp(which,"q32")) q(x.data(),nib[0].data()+OFF,sc[0].data(),zc[0].data(),0.5f,out.data(),m,ms[0].n,ms[0].k);
       else i4(x.data(),nib[0].data()+OFF,s16[0].data(),z16[0].data(),out.data(),m,ms[0].n,ms[0].k, !strcmp(which,"g128")?128:32); };
     one(a); pk(1-kernel); one(b); pk(kernel);
     double num=0, den=0; for(size_t i=0;i<a.size();i++){ uint32_t ua=(uint32_t)a[i]<<16, ub=(uint32_t)b[i]<<16; float fa, fb; memcpy(&fa,&ua,4); memcpy(&fb,&ub,4); num+=(double)(fa-fb)*(fa-fb); den+=(double)fb*fb; }
-    printf("relative RMS difference to the other prompt kernel: %.5f\n", sqrt(num/den));
+    printf("relative RMS difference to the other activations: %.5f\n", sqrt(num/den));
   }
   double best=1e9;
   for(int rep=0;rep<7;rep++){ auto t0=std::chrono::steady_clock::now(); for(int i=0;i<3;i++) call(); double s=std::chrono::duration<double>(std::chrono::steady_clock::now()-t0).count()/3; if(s<best)best=s; }

@@ -189,9 +189,11 @@ struct Bf16Groups {
     /* Nothing to do: the loops read the scales as they go, where the prefetchers follow them. */
     static void prefetch(const Int4Groups &, int, int) {}
     /* The row for one row of x (decode): read in place, its offsets taken after the dot products. */
+    template <int BIAS = 136>
     static Bf16Groups with_offsets(const Int4Groups &m, int n, int groups, float *, const float *) {
         return Bf16Groups(m, n, groups, 0, groups, nullptr);
     }
+    template <int BIAS = 136>
     AVX512_BF16 float offsets(const float *xsum, int groups) const;
 };
 
@@ -212,11 +214,11 @@ const Q32Ratios q32_ratios;
  * fp32 rounding of 2^(-c / 16), as all 256 are normal numbers. Inlined into the loops, because a
  * call there makes the caller spill its vector registers (every ZMM is caller-saved).
  */
-template <bool OFFSETS>
+template <bool OFFSETS, int BIAS = 136>
 AVX512_BF16 __attribute__((always_inline)) inline float q32_form(const uint8_t *sc, const uint8_t *zc, float scale_max,
                                                                  int count, float *s, float *z, const float *xsum) {
     __m512 acc = _mm512_setzero_ps();
-    const __m512 c136 = _mm512_set1_ps(-136.0f);
+    const __m512 bias = _mm512_set1_ps(-(float)BIAS);
     const __m512i ratios = _mm512_load_si512(q32_ratios.r);
     const __m512 smax = _mm512_set1_ps(scale_max), eight = _mm512_set1_ps(8.0f), sixteenth = _mm512_set1_ps(1.0f / 16.0f);
     for (int i = 0; i < count; i += 16) {
@@ -230,7 +232,7 @@ AVX512_BF16 __attribute__((always_inline)) inline float q32_form(const uint8_t *
         const __m512 zero = _mm512_mul_ps(_mm512_fnmadd_ps(zc16, sixteenth, eight), scale); // 8 - zc / 16: exact
         if (OFFSETS) {
             // int4_offsets' arithmetic, lane for lane, on the zeros as they are formed
-            acc = _mm512_fmadd_ps(_mm512_fmadd_ps(c136, scale, zero), _mm512_maskz_loadu_ps(mask, xsum + i), acc);
+            acc = _mm512_fmadd_ps(_mm512_fmadd_ps(bias, scale, zero), _mm512_maskz_loadu_ps(mask, xsum + i), acc);
         }
         if (left >= 16) {
             _mm512_storeu_ps(s + i, scale);
@@ -271,12 +273,13 @@ struct Q32Groups {
         }
     }
     /* The whole row for one row of x (decode): its scales, and its offsets against xsum in the same pass. */
+    template <int BIAS = 136>
     AVX512_BF16 __attribute__((always_inline)) static Q32Groups with_offsets(const Int4Groups &m, int n, int groups,
                                                                              float *scratch, const float *xsum) {
         Q32Groups q;
         q.s = scratch;
         q.z = nullptr;
-        q.off = q32_form<true>(m.scale_codes + (size_t)n * groups, m.zero_codes + (size_t)n * groups, m.scale_max, groups,
+        q.off = q32_form<true, BIAS>(m.scale_codes + (size_t)n * groups, m.zero_codes + (size_t)n * groups, m.scale_max, groups,
                                scratch, nullptr, xsum);
         return q;
     }
@@ -293,6 +296,7 @@ struct Q32Groups {
     AVX512_BF16 __m512 broadcast_scale(int gi) const { return _mm512_set1_ps(s[gi]); }
     float scale(int gi) const { return s[gi]; }
     float zero(int gi) const { return z[gi]; }
+    template <int BIAS = 136>
     AVX512_BF16 float offsets(const float *, int) const { return off; }
 };
 
@@ -307,22 +311,28 @@ AVX512_BF16 inline __m512 lane_scales(const S &row, int c) {
     return _mm512_permutexvar_ps(lane_group, s);
 }
 
-/* sum over groups of (zero - 136 * scale) * xsum, for one weight row and one row of x */
-template <typename S>
+/*
+ * sum over groups of (zero - BIAS * scale) * xsum, for one weight row and one row of x: BIAS is
+ * 136 where the codes enter the dot products as 128 + q (bf16), 8 where they enter as q (int8).
+ */
+template <typename S, int BIAS = 136>
 AVX512_BF16 inline float int4_offsets(const S &row, const float *xsum, int groups) {
     __m512 acc = _mm512_setzero_ps();
-    const __m512 c136 = _mm512_set1_ps(-136.0f);
+    const __m512 bias = _mm512_set1_ps(-(float)BIAS);
     for (int gi = 0; gi < groups; gi += 16) {
         const int left = groups - gi;
         const __mmask16 mask = left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1);
         const __m512 sc = row.scales(gi, mask), ze = row.zeros(gi, mask);
         const __m512 xs = _mm512_maskz_loadu_ps(mask, xsum + gi);
-        acc = _mm512_fmadd_ps(_mm512_fmadd_ps(c136, sc, ze), xs, acc);
+        acc = _mm512_fmadd_ps(_mm512_fmadd_ps(bias, sc, ze), xs, acc);
     }
     return _mm512_reduce_add_ps(acc);
 }
 
-AVX512_BF16 float Bf16Groups::offsets(const float *xsum, int groups) const { return int4_offsets(*this, xsum, groups); }
+template <int BIAS>
+AVX512_BF16 float Bf16Groups::offsets(const float *xsum, int groups) const {
+    return int4_offsets<Bf16Groups, BIAS>(*this, xsum, groups);
+}
 
 /* scratch: 2 * groups floats where S forms its groups (Q32Groups) */
 template <int G, int R, typename S>
@@ -395,7 +405,7 @@ AVX512_BF16 void int4_streams(const Int4Job *j, int n0, int n1, int m0, float *s
         for (int i = 0; i < W; i++) w[i] = j->nibbles + (size_t)rows.n[i] * (j->k / 2);
         S s[W]; // a Q32Groups forms its row's groups (and offsets) here, each stream in its own part of scratch
         for (int i = 0; i < W; i++) {
-            s[i] = S::with_offsets(j->group, rows.n[i], groups, S::FORMED ? scratch + (size_t)2 * i * groups : nullptr, xsum);
+            s[i] = S::template with_offsets<>(j->group, rows.n[i], groups, S::FORMED ? scratch + (size_t)2 * i * groups : nullptr, xsum);
             S::prefetch(j->group, rows.n[i] + 1, groups);
         }
         __m512 acc[W];
@@ -416,7 +426,7 @@ AVX512_BF16 void int4_streams(const Int4Job *j, int n0, int n1, int m0, float *s
         }
         for (int i = 0; i < W; i++) {
             if (!rows.real[i]) continue;
-            const float off = s[i].offsets(xsum, groups);
+            const float off = s[i].template offsets<>(xsum, groups);
             y[rows.n[i]] = f32_to_bf16(_mm512_reduce_add_ps(acc[i]) + off);
         }
     }
@@ -742,7 +752,7 @@ void run_prefill(PrefillJob &job, const uint16_t *x) {
     parallel(prefill_part, &job, job.n / PF_ROWS);
 }
 
-/* ---- int4 prompts on int8 dot products (AVX-512 VNNI) ---- */
+/* ---- int4 on int8 activations (AVX-512 VNNI): prompts ---- */
 
 /*
  * The bf16 tile above does 32 multiply-adds per VDPBF16PS; VPDPBUSD (u8 x s8, summed in int32) does
@@ -754,14 +764,16 @@ void run_prefill(PrefillJob &job, const uint16_t *x) {
  * P by VPDPBUSD, X and dx once per token and block. The tile holds dword (s, r) = the codes of
  * inputs 4s .. 4s + 3 of weight row r, a byte each, so a broadcast dword of x (4 inputs of one
  * token) meets 16 weight rows per instruction; every token passes over the tile while it is in L2.
- * The price is x's rounding to 8 bits (about 0.5% RMS of each block): a prompt's logits then differ
- * from token-by-token decoding's (which keeps x in bf16) by a cosine of 0.9996-0.9998, where the
- * bf16 tile stays above 0.9999 (ChunkedPrefillTest), while the KL divergence to the bf16 model does
- * not move (benchmarks/RESULTS.md). So it is asked for (woq_set_int4_prompt_kernel), not the default.
+ * The price is x's rounding to 8 bits (about 0.5% RMS of each block), which leaves the KL divergence
+ * to the bf16 model where it was (benchmarks/RESULTS.md). Decoding then rounds x the same way
+ * (int4_vnni_streams below): with x in bf16 there, a prompt's logits differed from token-by-token
+ * decoding's by a cosine of 0.9996-0.9998; with both on int8 they agree as the bf16 paths do
+ * (ChunkedPrefillTest).
  */
-constexpr int INT4_PROMPT_BF16 = 0, INT4_PROMPT_VNNI = 1;
-// The int4 prompt kernel calls use: the exact bf16 tile, until woq_set_int4_prompt_kernel says otherwise.
-std::atomic<int> int4_prompt_kernel{INT4_PROMPT_BF16};
+constexpr int INT4_X_BF16 = 0, INT4_X_INT8 = 1;
+// What every int4 call multiplies its codes with: x in bf16 until woq_set_int4_activations says otherwise
+// (the Java loader sets int8 where the CPU has VNNI).
+std::atomic<int> int4_activations{INT4_X_BF16};
 
 constexpr int VN_K = 2048;   // inputs per tile: 64 KiB of u8 codes
 constexpr int VN_BLOCK = 32; // inputs per scale of x
@@ -771,9 +783,14 @@ constexpr int VN_BLOCKS = VN_K / VN_BLOCK;
 #define AVX512_VNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512bf16,avx512vnni")))
 
 struct VnniJob;
+/* Where a tile of PF_ROWS weight rows starts: row n0, input k0 (n0 < 0: none). */
+struct TileAt {
+    int n0, k0;
+};
 /* Rows [n0, n0 + PF_ROWS) x inputs [k0, k0 + kl) as u8 codes into buf [kl / 4][PF_ROWS] dwords, and
-   each block's scale and zero - 8 * scale into gs and gz [kl / 32][PF_ROWS] fp32. */
-using VnniUnpack = void (*)(const VnniJob *j, int n0, int k0, int kl, uint32_t *buf, float *gs, float *gz);
+   each block's scale and zero - 8 * scale into gs and gz [kl / 32][PF_ROWS] fp32; `next` is the
+   tile the thread will likely unpack next, whose bytes it asks for on the way. */
+using VnniUnpack = void (*)(const VnniJob *j, int n0, int k0, int kl, TileAt next, uint32_t *buf, float *gs, float *gz);
 
 struct VnniJob {
     const uint32_t *xq;        // [ceil(m / PF_MR)][k / 4][PF_MR]: 4 int8 inputs of one token per dword
@@ -786,6 +803,21 @@ struct VnniJob {
     std::atomic<int> next; // the next tile of PF_ROWS weight rows
 };
 
+/*
+ * One block of 32 inputs of x as int8, llama.cpp's Q8_0: codes round(x * 127 / max|x|) into q0
+ * (inputs 0..15) and q1 (16..31) as int32 lanes; returns the block's scale max|x| / 127. The
+ * prompt and the decode paths both round x here, so a prompt prefilled in one pass and token by
+ * token meet the same codes.
+ */
+AVX512_VNNI inline float q8_block(const uint16_t *src, __m512i &q0, __m512i &q1) {
+    const __m512 v0 = load_bf16(src, 0xFFFF), v1 = load_bf16(src + 16, 0xFFFF);
+    const float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(v0), _mm512_abs_ps(v1)));
+    const __m512 inv = _mm512_set1_ps(amax > 0.0f ? 127.0f / amax : 0.0f);
+    q0 = _mm512_cvtps_epi32(_mm512_mul_ps(v0, inv));
+    q1 = _mm512_cvtps_epi32(_mm512_mul_ps(v1, inv));
+    return amax / 127.0f;
+}
+
 /* x to int8 per block of 32, laid out for PF_MR tokens' broadcasts (rows past m are zero). */
 AVX512_VNNI void quantize_for_vnni(const uint16_t *x, int m, int k, uint32_t *xq, float *dx, float *dxsum) {
     const int blocks = k / VN_BLOCK, steps = k / 4, padded = (m + PF_MR - 1) / PF_MR * PF_MR;
@@ -797,15 +829,12 @@ AVX512_VNNI void quantize_for_vnni(const uint16_t *x, int m, int k, uint32_t *xq
         }
         const uint16_t *src = x + (size_t)row * k;
         for (int b = 0; b < blocks; b++) {
-            const __m512 v0 = load_bf16(src + b * VN_BLOCK, 0xFFFF), v1 = load_bf16(src + b * VN_BLOCK + 16, 0xFFFF);
-            const float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(v0), _mm512_abs_ps(v1)));
-            const __m512 inv = _mm512_set1_ps(amax > 0.0f ? 127.0f / amax : 0.0f);
-            const __m512i q0 = _mm512_cvtps_epi32(_mm512_mul_ps(v0, inv)), q1 = _mm512_cvtps_epi32(_mm512_mul_ps(v1, inv));
+            __m512i q0, q1;
+            const float d = q8_block(src + b * VN_BLOCK, q0, q1);
             alignas(16) uint32_t words[VN_STEPS];
             _mm_store_si128((__m128i *)words, _mm512_cvtsepi32_epi8(q0));
             _mm_store_si128((__m128i *)(words + 4), _mm512_cvtsepi32_epi8(q1));
             for (int s = 0; s < VN_STEPS; s++) dst[(size_t)(b * VN_STEPS + s) * PF_MR] = words[s];
-            const float d = amax / 127.0f;
             dx[(size_t)row * blocks + b] = d;
             dxsum[(size_t)row * blocks + b] = d * (float)_mm512_reduce_add_epi32(_mm512_add_epi32(q0, q1));
         }
@@ -820,11 +849,21 @@ AVX512_VNNI void quantize_for_vnni(const uint16_t *x, int m, int k, uint32_t *xq
  * codes instead took 21% of a 128-token prompt's time, and most of a 16-token one's.
  */
 template <typename S>
-AVX512_VNNI void int4_unpack_vnni(const VnniJob *j, int n0, int k0, int kl, uint32_t *buf, float *gs, float *gz) {
+AVX512_VNNI void int4_unpack_vnni(const VnniJob *j, int n0, int k0, int kl, TileAt next, uint32_t *buf, float *gs, float *gz) {
     float scratch[2 * VN_BLOCKS]; // where Q32Groups forms one row's groups of the tile
     const int groups = j->k / j->g, g0 = k0 / j->g, tile_groups = kl / j->g, per_group = j->g / VN_BLOCK;
     const size_t row_bytes = (size_t)j->k / 2;
+    /*
+     * A tile reads 32 rows' runs of kl / 2 bytes, 16 rows at a time: more streams than the hardware
+     * prefetchers follow, so without help each load waited on memory (perf: the unpacking took 62%
+     * of a 16-token prompt's kernel time, the weights read at 7.8 GB/s). So for each line read here,
+     * the line at the same place of the next tile is asked for: it arrives while this tile is
+     * unpacked and multiplied.
+     */
+    const int next_kl = next.n0 < 0 ? 0 : (j->k - next.k0 < VN_K ? j->k - next.k0 : VN_K);
+    const uint8_t *ahead = next.n0 < 0 ? nullptr : j->nibbles + (size_t)next.n0 * row_bytes + next.k0 / 2;
     for (int r = 0; r < PF_ROWS; r++) {
+        if (next_kl > 0) S::prefetch(j->group, next.n0 + r, groups);
         const S s(j->group, n0 + r, groups, g0, tile_groups, scratch);
         for (int gi = 0; gi < tile_groups; gi++) {
             const float scale = s.scale(gi), zero = std::fma(-8.0f, scale, s.zero(gi));
@@ -845,6 +884,9 @@ AVX512_VNNI void int4_unpack_vnni(const VnniJob *j, int n0, int k0, int kl, uint
     for (int r0 = 0; r0 < PF_ROWS; r0 += 16) {
         const uint8_t *w = j->nibbles + (size_t)(n0 + r0) * row_bytes + k0 / 2;
         for (int kk = 0; kk < kl; kk += 128) {
+            if (kk < next_kl) {
+                for (int i = 0; i < 16; i++) _mm_prefetch((const char *)(ahead + (r0 + i) * row_bytes + kk / 2), _MM_HINT_T0);
+            }
             __m512i v[16];
             for (int i = 0; i < 16; i++) v[i] = _mm512_loadu_si512(w + i * row_bytes + kk / 2);
             transpose_16x16(v);
@@ -921,7 +963,7 @@ void vnni_block_n(const uint32_t *tile, int blocks, const uint32_t *xq, float *c
     vnni_block<MR>(tile, blocks, xq, c, first, gs, gz, dx, dxsum, stride);
 }
 
-AVX512_VNNI void vnni_part(void *arg, int, int) {
+AVX512_VNNI void vnni_part(void *arg, int, int parts) {
     VnniJob *j = static_cast<VnniJob *>(arg);
     Aligned<uint32_t> tile((size_t)VN_K / 4 * PF_ROWS);
     Aligned<float> gs((size_t)VN_BLOCKS * PF_ROWS), gz((size_t)VN_BLOCKS * PF_ROWS);
@@ -932,7 +974,10 @@ AVX512_VNNI void vnni_part(void *arg, int, int) {
         const int n0 = t * PF_ROWS;
         for (int k0 = 0; k0 < j->k; k0 += VN_K) {
             const int kl = j->k - k0 < VN_K ? j->k - k0 : VN_K;
-            j->unpack(j, n0, k0, kl, tile.data(), gs.data(), gz.data());
+            // the next inputs of these rows, or else the tile `parts` on (the threads take tiles in turn)
+            const int later = (t + parts) * PF_ROWS;
+            const TileAt next = k0 + VN_K < j->k ? TileAt{n0, k0 + VN_K} : TileAt{later < j->n ? later : -1, 0};
+            j->unpack(j, n0, k0, kl, next, tile.data(), gs.data(), gz.data());
             for (int m0 = 0; m0 < j->m; m0 += PF_MR) {
                 const int rows = j->m - m0 < PF_MR ? j->m - m0 : PF_MR;
                 const uint32_t *xq = j->xq + ((size_t)(m0 / PF_MR) * (j->k / 4) + k0 / 4) * PF_MR;
@@ -960,6 +1005,137 @@ void run_vnni_prefill(VnniJob &job, const uint16_t *x) {
     job.dx = dx.data();
     job.dxsum = dxsum.data();
     parallel(vnni_part, &job, job.n / PF_ROWS);
+}
+
+/* ---- int4 on int8 activations: decoding ---- */
+
+/*
+ * int4 decoding on int8 dot products, for the same setting (1 to 8 rows of x, the loops of
+ * int4_streams and int4_rows): x rounded per block of 32 exactly as the prompt path rounds it
+ * (q8_block), so that with int8 activations a prompt prefilled in one pass and token by token
+ * agree as closely as with bf16 ones. One 64-byte load holds 128 codes, dword d the inputs
+ * 8d .. 8d + 7 (nibble j = input 8d + j); its low nibbles are inputs 8d + 0, 2, 4, 6 and its high
+ * ones 8d + 1, 3, 5, 7, a byte each after one AND (and a shift): two VPDPBUSD against x laid out
+ * to match, where the bf16 loop needs four VDPBF16PS and four OR-ings. Lane d's int32 sum covers
+ * one block of x (d / 4) and one group of weights, so it meets its scales as an fp32 lane:
+ *   sum_k W x ~ sum_lanes P_lane * scale * dx + sum_groups (zero - 8 * scale) * sum_block dx * X
+ * with X a block's sum of codes, the second term once per row from the group sums below.
+ */
+struct Int4VnniJob {
+    const uint8_t *xq;   // [m][k]: per chunk of 128 inputs, 64 bytes of even inputs' codes, then 64 of odd ones'
+    const float *dxl;    // [m][k / 8]: the scale of the block of x that lane d of chunk c covers, at 16c + d
+    const float *xsum;   // [m][k / g]: per group of weights, the sum of its blocks' dx * X
+    const uint8_t *nibbles;
+    Int4Groups group;
+    uint16_t *y;
+    int m, n, k, g;
+};
+
+/* Rows of x as Int4VnniJob wants them (k a multiple of 128, g of 32). */
+AVX512_VNNI void quantize_for_vnni_decode(const uint16_t *x, int m, int k, int g, uint8_t *xq, float *dxl, float *xsum) {
+    const int blocks = k / VN_BLOCK, per_group = g / VN_BLOCK;
+    for (int row = 0; row < m; row++) {
+        const uint16_t *src = x + (size_t)row * k;
+        uint8_t *dst = xq + (size_t)row * k;
+        float *lanes = dxl + (size_t)row * (k / 8), *sums = xsum + (size_t)row * (k / g);
+        for (int b = 0; b < blocks; b++) {
+            __m512i q0, q1;
+            const float d = q8_block(src + b * VN_BLOCK, q0, q1);
+            alignas(32) int8_t codes[VN_BLOCK];
+            _mm_store_si128((__m128i *)codes, _mm512_cvtsepi32_epi8(q0));
+            _mm_store_si128((__m128i *)(codes + 16), _mm512_cvtsepi32_epi8(q1));
+            // block b is lanes 4 (b % 4) .. + 3 of chunk b / 4: lane e's even inputs 8e + 0, 2, 4, 6
+            uint8_t *even = dst + (size_t)(b / 4) * CHUNK + (b % 4) * 16, *odd = even + 64;
+            for (int i = 0; i < 16; i++) {
+                even[i] = (uint8_t)codes[2 * i];
+                odd[i] = (uint8_t)codes[2 * i + 1];
+            }
+            for (int e = 0; e < 4; e++) lanes[4 * b + e] = d;
+            const float dsum = d * (float)_mm512_reduce_add_epi32(_mm512_add_epi32(q0, q1));
+            if (b % per_group == 0) sums[b / per_group] = dsum;
+            else sums[b / per_group] += dsum;
+        }
+    }
+}
+
+/* One row of x, W weight rows at once, as int4_streams. scratch: 2 * W * groups floats for Q32Groups. */
+template <int G, int W, typename S>
+AVX512_VNNI void int4_vnni_streams(const Int4VnniJob *j, int n0, int n1, int m0, float *scratch) {
+    const int chunks = j->k / CHUNK, groups = j->k / G, part = (n1 - n0 + W - 1) / W;
+    const __m512i low = _mm512_set1_epi8(0x0F);
+    const uint8_t *xq = j->xq + (size_t)m0 * j->k;
+    const float *dxl = j->dxl + (size_t)m0 * (j->k / 8), *xsum = j->xsum + (size_t)m0 * groups;
+    uint16_t *y = j->y + (size_t)m0 * j->n;
+    for (int r = 0; r < part; r++) {
+        const StreamRows<W> rows(n0, n1, part, r);
+        const uint8_t *w[W];
+        for (int i = 0; i < W; i++) w[i] = j->nibbles + (size_t)rows.n[i] * (j->k / 2);
+        S s[W];
+        for (int i = 0; i < W; i++) {
+            s[i] = S::template with_offsets<8>(j->group, rows.n[i], groups, S::FORMED ? scratch + (size_t)2 * i * groups : nullptr, xsum);
+            S::prefetch(j->group, rows.n[i] + 1, groups);
+        }
+        __m512 acc[W];
+        for (int i = 0; i < W; i++) acc[i] = _mm512_setzero_ps();
+        for (int c = 0; c < chunks; c++) {
+            const __m512i even = _mm512_load_si512(xq + (size_t)c * CHUNK), odd = _mm512_load_si512(xq + (size_t)c * CHUNK + 64);
+            const __m512 d = _mm512_load_ps(dxl + 16 * c);
+            for (int i = 0; i < W; i++) {
+                _mm_prefetch((const char *)(w[i] + 64 * c) + PREFETCH_BYTES, _MM_HINT_T0);
+                const __m512i raw = _mm512_loadu_si512(w[i] + 64 * c);
+                __m512i p = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_and_si512(raw, low), even);
+                p = _mm512_dpbusd_epi32(p, _mm512_and_si512(_mm512_srli_epi16(raw, 4), low), odd);
+                acc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), _mm512_mul_ps(lane_scales<G>(s[i], c), d), acc[i]);
+            }
+        }
+        for (int i = 0; i < W; i++) {
+            if (!rows.real[i]) continue;
+            y[rows.n[i]] = f32_to_bf16(_mm512_reduce_add_ps(acc[i]) + s[i].template offsets<8>(xsum, groups));
+        }
+    }
+}
+
+/* R rows of x (2..8) share each load of codes, as int4_rows. scratch: 2 * groups floats for Q32Groups. */
+template <int G, int R, typename S>
+AVX512_VNNI void int4_vnni_rows(const Int4VnniJob *j, int n0, int n1, int m0, float *scratch) {
+    const int chunks = j->k / CHUNK, groups = j->k / G;
+    const __m512i low = _mm512_set1_epi8(0x0F);
+    const uint8_t *xq = j->xq + (size_t)m0 * j->k;
+    const float *dxl = j->dxl + (size_t)m0 * (j->k / 8);
+    for (int n = n0; n < n1; n++) {
+        const uint8_t *w = j->nibbles + (size_t)n * (j->k / 2);
+        const S s(j->group, n, groups, 0, groups, scratch);
+        S::prefetch(j->group, n + 1, groups);
+        __m512 acc[R];
+        for (int i = 0; i < R; i++) acc[i] = _mm512_setzero_ps();
+        for (int c = 0; c < chunks; c++) {
+            _mm_prefetch((const char *)(w + 64 * c) + PREFETCH_BYTES, _MM_HINT_T0);
+            const __m512i raw = _mm512_loadu_si512(w + 64 * c);
+            const __m512i even = _mm512_and_si512(raw, low), odd = _mm512_and_si512(_mm512_srli_epi16(raw, 4), low);
+            const __m512 scale = lane_scales<G>(s, c);
+            for (int i = 0; i < R; i++) {
+                const uint8_t *xc = xq + (size_t)i * j->k + (size_t)c * CHUNK;
+                __m512i p = _mm512_dpbusd_epi32(_mm512_setzero_si512(), even, _mm512_load_si512(xc));
+                p = _mm512_dpbusd_epi32(p, odd, _mm512_load_si512(xc + 64));
+                const __m512 d = _mm512_load_ps(dxl + (size_t)i * (j->k / 8) + 16 * c);
+                acc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), _mm512_mul_ps(scale, d), acc[i]);
+            }
+        }
+        for (int i = 0; i < R; i++) {
+            const float off = int4_offsets<S, 8>(s, j->xsum + (size_t)(m0 + i) * groups, groups);
+            j->y[(size_t)(m0 + i) * j->n + n] = f32_to_bf16(_mm512_reduce_add_ps(acc[i]) + off);
+        }
+    }
+}
+
+template <int G, typename S>
+void int4_vnni_block(const Int4VnniJob *j, int n0, int n1, int m0, int rows) {
+    Aligned<float> scratch(S::FORMED ? (size_t)2 * STREAMS * (j->k / G) : 0);
+    if (rows == 1) {
+        int4_vnni_streams<G, STREAMS, S>(j, n0, n1, m0, scratch.data());
+        return;
+    }
+    with_rows(rows, [&](auto r) { int4_vnni_rows<G, decltype(r)::value, S>(j, n0, n1, m0, scratch.data()); });
 }
 
 /* ---- int8 ---- */
@@ -1282,7 +1458,7 @@ bool int4_shape_ok(int n, int k, int g) {
 /* Both int4 layouts after their checks: the prompt path or the decode loops, groups read through S. */
 template <typename S>
 void int4_mm(const uint16_t *x, const uint8_t *nibbles, const Int4Groups &group, uint16_t *y, int m, int n, int k, int g) {
-    if (prefill_fits(m, n, k) && int4_prompt_kernel.load(std::memory_order_relaxed) == INT4_PROMPT_VNNI) {
+    if (prefill_fits(m, n, k) && int4_activations.load(std::memory_order_relaxed) == INT4_X_INT8) {
         VnniJob job{nullptr, nullptr, nullptr, int4_unpack_vnni<S>, nibbles, group, y, m, n, k, g, {0}};
         run_vnni_prefill(job, x);
         return;
@@ -1290,6 +1466,16 @@ void int4_mm(const uint16_t *x, const uint8_t *nibbles, const Int4Groups &group,
     if (prefill_fits(m, n, k)) {
         PrefillJob job{nullptr, nullptr, int4_unpack_tile<S>, nibbles, group, nullptr, nullptr, y, m, n, k, g, {0}};
         run_prefill(job, x);
+        return;
+    }
+    if (int4_activations.load(std::memory_order_relaxed) == INT4_X_INT8) {
+        Aligned<uint8_t> xq((size_t)m * k);
+        Aligned<float> dxl((size_t)m * (k / 8)), xsum((size_t)m * (k / g));
+        quantize_for_vnni_decode(x, m, k, g, xq.data(), dxl.data(), xsum.data());
+        Int4VnniJob job{xq.data(), dxl.data(), xsum.data(), nibbles, group, y, m, n, k, g};
+        if (g == 128) run<Int4VnniJob, int4_vnni_block<128, S>>(job);
+        else if (g == 64) run<Int4VnniJob, int4_vnni_block<64, S>>(job);
+        else run<Int4VnniJob, int4_vnni_block<32, S>>(job);
         return;
     }
     Aligned<uint16_t> xr((size_t)m * k);
@@ -1330,14 +1516,14 @@ WOQ_EXPORT int woq_int4q32_mm(const uint16_t *x, const uint8_t *nibbles, const u
 }
 
 /*
- * Sets the arithmetic of int4 prompts (9 tokens or more) for the process: 0 the exact bf16 tile,
- * 1 int8 dot products (x quantized per block of 32, VNNI). Returns the one before (0 or 1); -1 for
- * another value, -2 for 1 on a CPU without AVX-512 VNNI (nothing changed).
+ * Sets what int4's codes multiply, prompts and decoding alike, for the process: 0 x in bf16 (the
+ * weights' products exactly), 1 x rounded to int8 per block of 32 (VNNI). Returns the setting
+ * before (0 or 1); -1 for another value, -2 for 1 on a CPU without AVX-512 VNNI (nothing changed).
  */
-WOQ_EXPORT int woq_set_int4_prompt_kernel(int kernel) {
-    if (kernel != INT4_PROMPT_BF16 && kernel != INT4_PROMPT_VNNI) return -1;
-    if (kernel == INT4_PROMPT_VNNI && !cpu_has_avx512_vnni()) return -2;
-    return int4_prompt_kernel.exchange(kernel, std::memory_order_relaxed);
+WOQ_EXPORT int woq_set_int4_activations(int activations) {
+    if (activations != INT4_X_BF16 && activations != INT4_X_INT8) return -1;
+    if (activations == INT4_X_INT8 && !cpu_has_avx512_vnni()) return -2;
+    return int4_activations.exchange(activations, std::memory_order_relaxed);
 }
 
 /* int8: q [n, k], scales [n] bf16. */

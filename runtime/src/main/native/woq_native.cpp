@@ -209,7 +209,7 @@ WOQ_EXPORT int woq_avx512_supported() {
     return known;
 }
 
-/* 1 when this CPU also has AVX-512 VNNI, on which int4 prompts take int8 dot products. */
+/* 1 when this CPU also has AVX-512 VNNI, on which int4 can multiply int8 activations. */
 WOQ_EXPORT int woq_vnni_supported() {
     static const int known = woq::cpu_has_avx512_vnni() ? 1 : 0;
     return known;

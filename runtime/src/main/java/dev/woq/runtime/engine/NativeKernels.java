@@ -29,9 +29,10 @@ import java.util.Optional;
  * library, or with {@code WOQ_KERNELS=libtorch} (or {@code -Dwoq.kernels=libtorch}), every format
  * runs on libtorch's kernels, and {@link #status} says why.
  *
- * <p>int4 prompts (9 tokens or more) run on the exact bf16 tile ({@link Int4Prompts#BF16_TILE}) unless
- * {@code WOQ_INT4_PROMPTS=int8} (or {@code -Dwoq.int4.prompts=int8}) asks for int8 dot products on a
- * CPU with AVX-512 VNNI ({@link Int4Prompts#INT8_DOT}): faster, and not exact.
+ * <p>int4 multiplies its codes with each token's inputs rounded to int8 per block of 32
+ * ({@link Int4Activations#INT8}, llama.cpp's arithmetic for its 4-bit formats) on a CPU with AVX-512
+ * VNNI, and with the inputs in bf16 ({@link Int4Activations#BF16}) elsewhere or when
+ * {@code WOQ_INT4_ACTIVATIONS=bf16} (or {@code -Dwoq.int4.activations=bf16}) asks for it.
  */
 public final class NativeKernels {
     static final String SOURCE = "NativeOps.ts";
@@ -39,32 +40,32 @@ public final class NativeKernels {
     /** Selects the kernels: {@code auto} (the default) or {@code libtorch}. */
     public static final String SETTING = "WOQ_KERNELS";
     static final String PROPERTY = "woq.kernels";
-    /** Selects int4's prompt arithmetic: {@code bf16} (the default) or {@code int8}. */
-    public static final String INT4_PROMPTS_SETTING = "WOQ_INT4_PROMPTS";
-    static final String INT4_PROMPTS_PROPERTY = "woq.int4.prompts";
+    /** Selects the inputs int4's codes multiply: {@code int8} (the default where the CPU has VNNI) or {@code bf16}. */
+    public static final String INT4_ACTIVATIONS_SETTING = "WOQ_INT4_ACTIVATIONS";
+    static final String INT4_ACTIVATIONS_PROPERTY = "woq.int4.activations";
 
-    /** How the native int4 kernel multiplies a prompt (a block of 9 tokens or more). */
-    public enum Int4Prompts {
-        /** The codes unpacked to bf16 in a tile every token reuses: the decode kernel's arithmetic, exactly. */
-        BF16_TILE(0, "bf16"),
+    /** What the native int4 kernels multiply the 4-bit codes with, for prompts and decoding alike. */
+    public enum Int4Activations {
+        /** The inputs as they are (bf16), the codes as exact bf16 numbers: the int4 weights' products, exactly. */
+        BF16(0, "bf16"),
         /**
          * Each token's inputs rounded to int8 per block of 32 (as llama.cpp's Q8_0) and multiplied
-         * with the 4-bit codes by VPDPBUSD: about 1.5x the bf16 tile's speed on 128-512 tokens.
-         * The rounding moves a prompt's logits from token-by-token decoding's by a cosine of
-         * 0.9996-0.9998 (ChunkedPrefillTest; the bf16 tile stays above 0.9999) while the KL
-         * divergence to the bf16 model is unchanged (benchmarks/RESULTS.md). Needs AVX-512 VNNI.
+         * with the codes by VPDPBUSD, 64 multiply-adds an instruction where VDPBF16PS does 32:
+         * prompts about 1.5x faster than on bf16 inputs (benchmarks/RESULTS.md), batched decoding
+         * faster too. The rounding (about 0.5% of each block's largest input) leaves the KL
+         * divergence to the bf16 model where it was. Needs AVX-512 VNNI.
          */
-        INT8_DOT(1, "int8");
+        INT8(1, "int8");
 
         private final int code;
         private final String setting;
 
-        Int4Prompts(int code, String setting) {
+        Int4Activations(int code, String setting) {
             this.code = code;
             this.setting = setting;
         }
 
-        /** The value of {@value #INT4_PROMPTS_SETTING} that selects it. */
+        /** The value of {@value #INT4_ACTIVATIONS_SETTING} that selects it. */
         public String setting() {
             return setting;
         }
@@ -80,7 +81,7 @@ public final class NativeKernels {
 
         int woq_vnni_supported();
 
-        int woq_set_int4_prompt_kernel(int kernel);
+        int woq_set_int4_activations(int kernel);
 
         int woq_register_ops();
     }
@@ -104,19 +105,20 @@ public final class NativeKernels {
         return NONE;
     }
 
-    /** The int4 prompt arithmetic the settings ask for on a CPU with or without VNNI; fails on a bad setting. */
-    static Int4Prompts int4Prompts(boolean vnni) {
-        String value = setting(INT4_PROMPTS_PROPERTY, INT4_PROMPTS_SETTING, Int4Prompts.BF16_TILE.setting);
-        for (Int4Prompts p : Int4Prompts.values()) {
+    /** The int4 activations the settings ask for on a CPU with or without VNNI; fails on a bad setting. */
+    static Int4Activations int4Activations(boolean vnni) {
+        String value = setting(INT4_ACTIVATIONS_PROPERTY, INT4_ACTIVATIONS_SETTING,
+                (vnni ? Int4Activations.INT8 : Int4Activations.BF16).setting);
+        for (Int4Activations p : Int4Activations.values()) {
             if (p.setting.equals(value)) {
-                if (p == Int4Prompts.INT8_DOT && !vnni) {
-                    throw new WoqException(INT4_PROMPTS_SETTING + "=int8 needs AVX-512 VNNI, which this CPU lacks: "
-                            + "leave it unset (bf16)");
+                if (p == Int4Activations.INT8 && !vnni) {
+                    throw new WoqException(INT4_ACTIVATIONS_SETTING + "=int8 needs AVX-512 VNNI, which this CPU lacks: "
+                            + "leave it unset or set it to bf16");
                 }
                 return p;
             }
         }
-        throw new WoqException(INT4_PROMPTS_SETTING + "=" + value + " is not a choice woq knows: use bf16 or int8");
+        throw new WoqException(INT4_ACTIVATIONS_SETTING + "=" + value + " is not a choice woq knows: use bf16 or int8");
     }
 
     /** Loads and registers the kernels if this machine and the settings allow; never fails but on a bad setting. */
@@ -158,11 +160,11 @@ public final class NativeKernels {
         }
         lib.woq_set_threads(threads);
         boolean amx = lib.woq_amx_supported() == 1;
-        Int4Prompts prompts = int4Prompts(lib.woq_vnni_supported() == 1);
-        if (lib.woq_set_int4_prompt_kernel(prompts.code) < 0) {
-            throw new IllegalStateException("libwoq_kernels refused int4 prompt kernel " + prompts);
+        Int4Activations activations = int4Activations(lib.woq_vnni_supported() == 1);
+        if (lib.woq_set_int4_activations(activations.code) < 0) {
+            throw new IllegalStateException("libwoq_kernels refused int4 activations " + activations);
         }
-        String int4 = amx ? "int4 on AMX" : prompts == Int4Prompts.INT8_DOT ? "int4 prompts on VNNI int8" : null;
+        String int4 = amx ? "int4 on AMX" : activations == Int4Activations.INT8 ? "int4 on int8 activations (VNNI)" : null;
         return new NativeKernels(new NativeOps(Kernels.load(manager, "NativeOps", SOURCE)), lib, amx,
                 int4 == null ? "woq AVX-512 BF16" : "woq AVX-512 BF16, " + int4);
     }
@@ -184,6 +186,11 @@ public final class NativeKernels {
         return Optional.ofNullable(ops);
     }
 
+    /** Whether int4 can run on int8 activations here (the kernels are loaded and the CPU has AVX-512 VNNI). */
+    public boolean int8ActivationsAvailable() {
+        return lib != null && lib.woq_vnni_supported() == 1;
+    }
+
     /** Whether int4 runs on the AMX kernel (this CPU has AMX tiles and the kernels are loaded). */
     public boolean amx() {
         return amx;
@@ -200,20 +207,25 @@ public final class NativeKernels {
     }
 
     /**
-     * Switches the process's int4 prompt arithmetic (every model in it: the choice is the native
+     * Switches the process's int4 activations (every model in it: the choice is the native
      * library's), returning the one before; for comparisons and tests.
      *
-     * @throws IllegalStateException without the native kernels, or for INT8_DOT on a CPU without VNNI
+     * @throws IllegalStateException without the native kernels, or for INT8 on a CPU without VNNI
      */
-    public Int4Prompts useInt4Prompts(Int4Prompts prompts) {
+    public Int4Activations useInt4Activations(Int4Activations activations) {
         if (lib == null) {
             throw new IllegalStateException("no native kernels run here (" + status + ")");
         }
-        int before = lib.woq_set_int4_prompt_kernel(prompts.code);
+        int before = lib.woq_set_int4_activations(activations.code);
         if (before < 0) {
-            throw new IllegalStateException("int4 prompts on " + prompts + " need AVX-512 VNNI, which this CPU lacks");
+            throw new IllegalStateException("int4 on " + activations + " activations needs AVX-512 VNNI, which this CPU lacks");
         }
-        return Int4Prompts.values()[before];
+        for (Int4Activations p : Int4Activations.values()) {
+            if (p.code == before) {
+                return p;
+            }
+        }
+        throw new IllegalStateException("libwoq_kernels reported int4 activations " + before + ", which woq does not know");
     }
 
     void setThreads(int threads) {

@@ -2,7 +2,6 @@ package dev.woq.runtime.model;
 
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.engine.PtNDManager;
-import dev.woq.runtime.format.WeightFormat;
 import dev.woq.runtime.engine.TorchOps;
 import dev.woq.runtime.format.WeightFormat;
 

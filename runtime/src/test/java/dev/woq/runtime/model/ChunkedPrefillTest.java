@@ -3,7 +3,7 @@ package dev.woq.runtime.model;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.woq.runtime.engine.NativeKernels;
+import dev.woq.runtime.engine.NativeKernels.Int4Activations;
 import dev.woq.runtime.engine.TorchRuntime;
 import dev.woq.runtime.quant.Int4Search;
 import dev.woq.runtime.quant.QuantRecipe;
@@ -30,11 +30,11 @@ class ChunkedPrefillTest {
 
     /**
      * Prompts of 9 tokens or more run on the blocked prompt kernels, shorter chunks and single
-     * tokens on the decode kernels; both take the weights exactly (codes as bf16 integers, scales
-     * and zeros in fp32), so only fp32 summation order separates them. int4 runs with both group
-     * sizes on round-to-nearest weights and on the default MSE-searched ones, whose scales are not
-     * powers of two: rounding each dequantized weight to bf16, as the int4 prompt kernel once did,
-     * dropped the cosine for those to 0.99987.
+     * tokens on the decode kernels; with int4's activations in bf16 both take the weights exactly
+     * (codes as bf16 integers, scales and zeros in fp32), so only fp32 summation order separates
+     * them. int4 runs with both group sizes on round-to-nearest weights and on the default
+     * MSE-searched ones, whose scales are not powers of two: rounding each dequantized weight to
+     * bf16, as the int4 prompt kernel once did, dropped the cosine for those to 0.99987.
      *
      * <p>The logits are bf16: 4 to 8, where this random model's top tokens lie, step by 1/32. A top
      * token one step ahead of its runner-up flips with any rounding (seed 1's prompt did so for
@@ -53,56 +53,77 @@ class ChunkedPrefillTest {
     @ParameterizedTest(name = "{0}")
     @ValueSource(strings = {"bf16", "int8", "int4-q32", "int4-g128", "int4-g32", "int4-g128-rtn", "int4-g32-rtn"})
     void onePassChunksAndSingleTokensGiveTheSameLogits(String format) throws IOException {
-        int[] prompt = randomPrompt(70, 6);
-        try (LlamaModel model = LlamaModel.load(TorchRuntime.start(2), checkpoint(format))) {
-            float[] onePass = prefill(model, prompt, prompt.length);
-            int[] top = Logits.topK(onePass, 2);
-            double lead = onePass[top[0]] - onePass[top[1]];
-            assertTrue(lead >= 3 / 32.0, format + ": the top token leads by " + lead + ", too close to compare");
-            // 16 splits evenly into whole chunks plus a tail of 6; 7 leaves every chunk odd-sized.
-            for (int chunk : new int[] {16, 7, 1}) {
-                float[] chunked = prefill(model, prompt, chunk);
-                double cosine = Logits.cosine(onePass, chunked);
-                System.out.printf("%s, chunks of %d: cosine %.7f against one pass%n", format, chunk, cosine);
-                double least = chunk == 1 ? 0.9999 : 0.9998;
-                assertTrue(cosine >= least, format + ", chunks of " + chunk + ": cosine " + cosine);
-                assertEquals(Logits.topK(onePass, 1)[0], Logits.topK(chunked, 1)[0], format + ", chunks of " + chunk);
+        TorchRuntime rt = TorchRuntime.start(2);
+        try (LlamaModel model = LlamaModel.load(rt, checkpoint(format))) {
+            // without woq's kernels, int4 runs on libtorch's, whose inputs are bf16 anyway
+            boolean natives = rt.natives().ops().isPresent();
+            Int4Activations before = natives ? rt.natives().useInt4Activations(Int4Activations.BF16) : null;
+            try {
+                assertOnePassChunksAndSingleTokensAgree(model, format, 0.9998);
+            } finally {
+                if (natives) {
+                    rt.natives().useInt4Activations(before);
+                }
             }
         }
     }
 
     /**
-     * With {@code WOQ_INT4_PROMPTS=int8}, int4 prompts take int8 dot products: each token's inputs
-     * rounded to 8 bits per block of 32 move one pass away from token-by-token decoding (bf16
-     * inputs) by more than summation order does; over the int4 formats here the cosine measured
-     * 0.99963-0.99980 with the same top token. The bound leaves room for that spread; the
-     * difference from the exact tile's one pass shows that the switch took effect.
+     * int4 on int8 activations (the default where the CPU has VNNI) rounds each token's inputs to
+     * 8 bits per block of 32, in the prompt kernels and the decode loops alike, so one pass and
+     * token by token agree within the issue's 0.9999 (measured 0.99993-1.0; when only prompts
+     * rounded x and decoding kept it in bf16, 0.99963-0.99980). Chunks of several tokens are
+     * bounded by 0.9996: the small differences of the merged attention (see above) move some
+     * inputs across a rounding step of 8 bits, and measured 0.99971-0.99984 here (0.99989-0.99997
+     * on bf16 inputs). The difference from the bf16 inputs' one pass shows the switch took effect.
      */
     @ParameterizedTest(name = "{0}")
     @ValueSource(strings = {"int4-q32", "int4-g128", "int4-g32", "int4-g128-rtn", "int4-g32-rtn"})
-    void int4PromptsOnInt8DotProductsStayCloseToTokenByToken(String format) throws IOException {
+    void int4OnInt8ActivationsGivesTheSameLogitsInOnePassChunksAndSingleTokens(String format) throws IOException {
         TorchRuntime rt = TorchRuntime.start(2);
         Int4Q32Matrix.requireNatives(rt);
         Assumptions.assumeTrue(cpuHasAvx512Vnni(), "no AVX-512 VNNI on this CPU");
         int[] prompt = randomPrompt(70, 6);
         try (LlamaModel model = LlamaModel.load(rt, checkpoint(format))) {
-            float[] exact = prefill(model, prompt, prompt.length);
-            float[] tokenByToken = prefill(model, prompt, 1);
-            NativeKernels.Int4Prompts before = rt.natives().useInt4Prompts(NativeKernels.Int4Prompts.INT8_DOT);
-            float[] onePass;
+            Int4Activations before = rt.natives().useInt4Activations(Int4Activations.BF16);
             try {
-                onePass = prefill(model, prompt, prompt.length);
+                float[] onBf16 = prefill(model, prompt, prompt.length);
+                rt.natives().useInt4Activations(Int4Activations.INT8);
+                float[] onePass = assertOnePassChunksAndSingleTokensAgree(model, format + " on int8 activations", 0.9996);
+                double againstBf16 = Logits.cosine(onBf16, onePass);
+                System.out.printf("%s: cosine %.7f between int8 and bf16 activations%n", format, againstBf16);
+                assertTrue(againstBf16 < 0.999999, format + ": int8 activations gave bf16's logits");
             } finally {
-                rt.natives().useInt4Prompts(before);
+                rt.natives().useInt4Activations(before);
             }
-            double againstExact = Logits.cosine(exact, onePass);
-            double cosine = Logits.cosine(onePass, tokenByToken);
-            System.out.printf("%s, int8 prompts: cosine %.7f against token by token, %.7f against the bf16 tile%n",
-                    format, cosine, againstExact);
-            assertTrue(againstExact < 0.999999, format + ": int8 prompts gave the bf16 tile's logits");
-            assertTrue(cosine >= 0.9993, format + ": cosine " + cosine + " against token by token");
-            assertEquals(Logits.topK(tokenByToken, 1)[0], Logits.topK(onePass, 1)[0], format);
         }
+    }
+
+    /**
+     * Seed 6's prompt in one pass, in chunks of 16, 7 and 1: the same top token, a cosine of 0.9999
+     * token by token and {@code leastForChunks} in chunks of several tokens; returns one pass.
+     */
+    private static float[] assertOnePassChunksAndSingleTokensAgree(LlamaModel model, String what, double leastForChunks) {
+        int[] prompt = randomPrompt(70, 6);
+        float[] onePass = prefill(model, prompt, prompt.length);
+        int[] top = Logits.topK(onePass, 2);
+        double lead = onePass[top[0]] - onePass[top[1]];
+        assertTrue(lead >= 3 / 32.0, what + ": the top token leads by " + lead + ", too close to compare");
+        // 16 splits evenly into whole chunks plus a tail of 6; 7 leaves every chunk odd-sized.
+        int[] chunks = {16, 7, 1};
+        float[][] chunked = new float[chunks.length][];
+        for (int i = 0; i < chunks.length; i++) {
+            chunked[i] = prefill(model, prompt, chunks[i]);
+            System.out.printf("%s, chunks of %d: cosine %.7f against one pass%n", what, chunks[i],
+                    Logits.cosine(onePass, chunked[i]));
+        }
+        for (int i = 0; i < chunks.length; i++) {
+            double cosine = Logits.cosine(onePass, chunked[i]);
+            double least = chunks[i] == 1 ? 0.9999 : leastForChunks;
+            assertTrue(cosine >= least, what + ", chunks of " + chunks[i] + ": cosine " + cosine);
+            assertEquals(Logits.topK(onePass, 1)[0], Logits.topK(chunked[i], 1)[0], what + ", chunks of " + chunks[i]);
+        }
+        return onePass;
     }
 
     private static boolean cpuHasAvx512Vnni() throws IOException {

@@ -20,9 +20,10 @@ import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
 /**
- * woq::int4q32_mm against the format's own definition and against woq::int4_mm: on every path of
- * the kernel (decode: one row of x in four streams, 2-8 rows sharing a pass; prompts: from 9 rows
- * with whole 32-row tiles, the tile kernel), with K = 4096 (the 8B's hidden size).
+ * woq::int4q32_mm against the format's own definition and against woq::int4_mm, with bf16
+ * activations: on every path of the kernel (decode: one row of x in four streams, 2-8 rows sharing
+ * a pass; prompts: from 9 rows with whole 32-row tiles, the tile kernel), with K = 4096 (the 8B's
+ * hidden size).
  */
 class Int4Q32KernelTest {
     static final int IN = 4096;
@@ -48,19 +49,21 @@ class Int4Q32KernelTest {
         TorchRuntime rt = TorchRuntime.start(2);
         NativeOps natives = Int4Q32Matrix.requireNatives(rt);
         TorchOps k = rt.ops();
-        for (int out : new int[] {OUT, RAGGED_OUT}) {
-            Int4Q32Matrix q = Int4Q32Matrix.random(out, IN, out);
-            float[] w = q.weights();
-            try (PtNDManager m = (PtNDManager) rt.manager().newSubManager()) {
-                for (int tokens : TOKENS) {
-                    float[] x = bf16Values(randomFloats(tokens * IN, 100L * out + tokens));
-                    float[] y = toFloats(k, m, natives.int4q32(m, bf16(k, m, x, tokens, IN), q.nibbles(m),
-                            q.scaleCodes(m), q.zeroCodes(m), q.scaleMax(m)));
-                    Int4Q32Matrix.assertMatches(Int4Q32Matrix.reference(x, w, tokens, out, IN), y, RELATIVE, COSINE,
-                            "int4-q32, " + out + " outputs, " + tokens + " tokens");
+        Int4Q32Matrix.onBf16Activations(rt, () -> {
+            for (int out : new int[] {OUT, RAGGED_OUT}) {
+                Int4Q32Matrix q = Int4Q32Matrix.random(out, IN, out);
+                float[] w = q.weights();
+                try (PtNDManager m = (PtNDManager) rt.manager().newSubManager()) {
+                    for (int tokens : TOKENS) {
+                        float[] x = bf16Values(randomFloats(tokens * IN, 100L * out + tokens));
+                        float[] y = toFloats(k, m, natives.int4q32(m, bf16(k, m, x, tokens, IN), q.nibbles(m),
+                                q.scaleCodes(m), q.zeroCodes(m), q.scaleMax(m)));
+                        Int4Q32Matrix.assertMatches(Int4Q32Matrix.reference(x, w, tokens, out, IN), y, RELATIVE,
+                                COSINE, "int4-q32, " + out + " outputs, " + tokens + " tokens");
+                    }
                 }
             }
-        }
+        });
     }
 
     /**

@@ -86,12 +86,14 @@ class Int4Q32LoaderTest {
             assertInstanceOf(Int4Q32Avx512Linear.class, linear);
             assertEquals(WeightFormat.INT4_Q32, linear.format());
             assertEquals(WeightFormat.INT4_Q32.storedBytes(OUT, IN), linear.weightBytes());
-            for (int tokens : TOKENS) {
-                float[] x = bf16Values(randomFloats(tokens * IN, tokens));
-                float[] y = toFloats(k, m, linear.apply(m, bf16(k, m, x, tokens, IN)));
-                Int4Q32Matrix.assertMatches(Int4Q32Matrix.reference(x, w, tokens, OUT, IN), y,
-                        Int4Q32KernelTest.RELATIVE, Int4Q32KernelTest.COSINE, "woq's kernel, " + tokens + " tokens");
-            }
+            Int4Q32Matrix.onBf16Activations(rt, () -> {
+                for (int tokens : TOKENS) {
+                    float[] x = bf16Values(randomFloats(tokens * IN, tokens));
+                    float[] y = toFloats(k, m, linear.apply(m, bf16(k, m, x, tokens, IN)));
+                    Int4Q32Matrix.assertMatches(Int4Q32Matrix.reference(x, w, tokens, OUT, IN), y,
+                            Int4Q32KernelTest.RELATIVE, Int4Q32KernelTest.COSINE, "woq's kernel, " + tokens + " tokens");
+                }
+            });
         }
     }
 

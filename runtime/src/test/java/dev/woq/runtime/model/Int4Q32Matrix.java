@@ -156,6 +156,20 @@ record Int4Q32Matrix(int out, int in, byte[] nibbles, byte[] scaleCodes, byte[] 
         return natives.ops().orElseThrow();
     }
 
+    /**
+     * Runs body with int4's activations in bf16 (the weights' products exactly, what the format's
+     * definition tests check), then restores the process's setting; int8 activations, the default
+     * on CPUs with VNNI, have their own bounds (Int4OnInt8ActivationsKernelTest).
+     */
+    static void onBf16Activations(TorchRuntime rt, Runnable body) {
+        NativeKernels.Int4Activations before = rt.natives().useInt4Activations(NativeKernels.Int4Activations.BF16);
+        try {
+            body.run();
+        } finally {
+            rt.natives().useInt4Activations(before);
+        }
+    }
+
     private static boolean cpuHasAvx512Bf16() {
         Path cpuinfo = Path.of("/proc/cpuinfo");
         try {

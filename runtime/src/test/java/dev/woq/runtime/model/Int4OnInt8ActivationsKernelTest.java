@@ -10,7 +10,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.engine.PtNDManager;
 import dev.woq.runtime.engine.NativeKernels;
-import dev.woq.runtime.engine.NativeKernels.Int4Prompts;
+import dev.woq.runtime.engine.NativeKernels.Int4Activations;
 import dev.woq.runtime.engine.NativeOps;
 import dev.woq.runtime.engine.TorchOps;
 import dev.woq.runtime.engine.TorchRuntime;
@@ -24,7 +24,7 @@ import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
 /**
- * int4 prompts on int8 dot products ({@code WOQ_INT4_PROMPTS=int8}): woq::int4_mm (groups of 32,
+ * int4 on int8 activations ({@code WOQ_INT4_ACTIVATIONS=int8}): woq::int4_mm (groups of 32,
  * 64, 128) and woq::int4q32_mm against each format's definition with x as given. The kernel
  * rounds each token's x to int8 per block of 32 inputs (step max|x| / 127): each input's error is
  * uniform within half a step, so an output's error has the standard deviation
@@ -32,13 +32,15 @@ import org.junit.jupiter.api.Test;
  * those, plus bf16's rounding of the output (2^-8 of it) and 2^-16 of the sum of |x w| for fp32
  * (measured: up to 0.60 of that bound over 960-3,840 outputs a call, cosine 0.99998); one
  * block's scale taken from its neighbour fails it. The shapes cover whole 2048-input tiles and a
- * 128-input remainder, and 9, 13 and 40 tokens (below, past and well past one 12-token block).
+ * 128-input remainder; 1 token (the decode loop's four weight streams), 3 and 8 (one pass over the
+ * weights for all rows), and 9, 13 and 40 (the prompt tiles: below, past and well past one
+ * 12-token block).
  */
-class Int4PromptsOnInt8KernelTest {
+class Int4OnInt8ActivationsKernelTest {
     static final int OUT = 96;
     /** Two whole 2048-input tiles; one and a tile of 128 inputs (the kernels take multiples of 128). */
     static final int[] INS = {4096, 2176};
-    static final int[] TOKENS = {9, 13, 40};
+    static final int[] TOKENS = {1, 3, 8, 9, 13, 40};
 
     @Test
     void everyInt4FormatMatchesItsDefinitionWithinTheRoundingOfXToInt8() throws IOException {
@@ -90,15 +92,17 @@ class Int4PromptsOnInt8KernelTest {
             float[] x = bf16Values(randomFloats(tokens * in, 31L * tokens + in));
             try (PtNDManager m = (PtNDManager) rt.manager().newSubManager()) {
                 PtNDArray xs = bf16(k, m, x, tokens, in);
-                float[] exact = toFloats(k, m, kernel.apply(m, xs));
-                Int4Prompts before = natives.useInt4Prompts(Int4Prompts.INT8_DOT);
+                Int4Activations before = natives.useInt4Activations(Int4Activations.BF16);
+                float[] exact;
                 float[] y;
                 try {
+                    exact = toFloats(k, m, kernel.apply(m, xs));
+                    natives.useInt4Activations(Int4Activations.INT8);
                     y = toFloats(k, m, kernel.apply(m, xs));
                 } finally {
-                    natives.useInt4Prompts(before);
+                    natives.useInt4Activations(before);
                 }
-                assertFalse(Arrays.equals(exact, y), what + ", " + tokens + " tokens: int8 prompts gave the bf16 tile's bits");
+                assertFalse(Arrays.equals(exact, y), what + ", " + tokens + " tokens: int8 activations gave bf16's bits");
                 assertWithinInt8Rounding(x, w, y, tokens, in, what + ", " + tokens + " tokens");
             }
         }
