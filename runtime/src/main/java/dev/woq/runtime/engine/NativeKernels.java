@@ -81,7 +81,7 @@ public final class NativeKernels {
 
         int woq_vnni_supported();
 
-        int woq_set_int4_activations(int kernel);
+        int woq_set_int4_activations(int activations);
 
         int woq_register_ops();
     }
@@ -164,7 +164,10 @@ public final class NativeKernels {
         if (lib.woq_set_int4_activations(activations.code) < 0) {
             throw new IllegalStateException("libwoq_kernels refused int4 activations " + activations);
         }
-        String int4 = amx ? "int4 on AMX" : activations == Int4Activations.INT8 ? "int4 on int8 activations (VNNI)" : null;
+        // with AMX, int4's bf16-scaled layouts run on its tiles; int4-q32 stays on the AVX-512 kernels
+        String onInt8 = activations == Int4Activations.INT8 ? "int8 activations (VNNI)" : null;
+        String int4 = amx ? (onInt8 == null ? "int4 on AMX" : "int4 on AMX, int4-q32 on " + onInt8)
+                : onInt8 == null ? null : "int4 on " + onInt8;
         return new NativeKernels(new NativeOps(Kernels.load(manager, "NativeOps", SOURCE)), lib, amx,
                 int4 == null ? "woq AVX-512 BF16" : "woq AVX-512 BF16, " + int4);
     }
