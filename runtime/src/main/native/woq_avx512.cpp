@@ -493,8 +493,9 @@ struct PrefillJob {
     std::atomic<int> next; // the next tile of PF_ROWS weight rows
     // int8-g32: [n, k / 32] bf16. Last, so that the other formats' initializers leave it null.
     const uint16_t *code_scales = nullptr;
+    const uint16_t *bf16_weights = nullptr; // bf16: [n, k]
     /* int4's groups have a zero point (the sum of x over the group times zero); int8's have none. */
-    bool zeros_term() const { return codes == nullptr; }
+    bool zeros_term() const { return nibbles != nullptr; }
 };
 
 /* r[0..16): 16 rows of 16 dwords; afterwards r[d] holds dword d of every row, row i in lane i. */
@@ -617,6 +618,29 @@ AVX512_BF16 void int8_unpack_tile(const PrefillJob *j, int n0, int k0, int kl, u
                 _mm512_cvtepu16_epi32((__m256i)_mm512_cvtneps_pbh(even)),
                 _mm512_slli_epi32(_mm512_cvtepu16_epi32((__m256i)_mm512_cvtneps_pbh(odd)), 16));
             _mm512_i32scatter_epi32(buf + (size_t)(kk / 2) * PF_ROWS + r, to_pair, pairs, 4);
+        }
+    }
+}
+
+/*
+ * bf16: the weights themselves; a row's pair (2p, 2p + 1) is already one dword, so 16 rows x 32
+ * inputs go in by 16 loads of 64 bytes and the same 16 x 16 dword transpose, pair d of the 16 rows
+ * then in one vector, which is the tile's layout. Each line of the rows `PREFETCH_BYTES` on is
+ * asked for on the way: the same rows' next tile (the tile's rows are 32 streams, more than the
+ * hardware prefetchers follow), which a short prompt would otherwise wait for.
+ */
+AVX512_BF16 void bf16_unpack_tile(const PrefillJob *j, int n0, int k0, int kl, uint32_t *buf, float *, float *) {
+    const size_t k = (size_t)j->k;
+    for (int r0 = 0; r0 < PF_ROWS; r0 += 16) {
+        const uint16_t *w = j->bf16_weights + (size_t)(n0 + r0) * k + k0;
+        for (int kk = 0; kk < kl; kk += 32) {
+            __m512i v[16];
+            for (int i = 0; i < 16; i++) {
+                _mm_prefetch((const char *)(w + i * k + kk) + PREFETCH_BYTES, _MM_HINT_T0);
+                v[i] = _mm512_loadu_si512(w + i * k + kk);
+            }
+            transpose_16x16(v);
+            for (int d = 0; d < 16; d++) _mm512_store_si512(buf + (size_t)(kk / 2 + d) * PF_ROWS + r0, v[d]);
         }
     }
 }
@@ -1560,6 +1584,12 @@ WOQ_EXPORT int woq_int8g32_mm(const uint16_t *x, const int8_t *q, const uint16_t
 WOQ_EXPORT int woq_bf16_mm(const uint16_t *x, const uint16_t *w, uint16_t *y, int m, int n, int k) {
     if (n < 1 || k < 1 || m < 1) return -1;
     if (!woq_avx512_supported()) return -2;
+    if (prefill_fits(m, n, k)) {
+        PrefillJob job{nullptr, nullptr, bf16_unpack_tile, nullptr, Int4Groups{}, nullptr, nullptr, y, m, n, k, 0, {0}};
+        job.bf16_weights = w;
+        run_prefill(job, x);
+        return 0;
+    }
     Bf16Job job{x, w, y, m, n, k};
     run<Bf16Job, bf16_block>(job);
     return 0;

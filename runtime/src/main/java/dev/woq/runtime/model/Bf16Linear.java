@@ -9,14 +9,19 @@ import java.util.Optional;
 
 /**
  * A bf16 projection. The weight is the checkpoint's own bytes, mapped from the safetensors file:
- * no copy, and pages are shared with the OS cache. Up to {@link #NATIVE_MAX_ROWS} tokens (decode,
- * batched decode) run on woq's AVX-512 kernel ({@code woq::bf16_mm}) where it runs, which streams
- * the weight at the memory's speed; longer prompts, and every call without it, on libtorch's
- * oneDNN GEMM, whose blocking pays off once each weight is reused by many tokens.
+ * no copy, and pages are shared with the OS cache. Where woq's AVX-512 kernels run, every call goes
+ * to {@code woq::bf16_mm}: up to {@link #NATIVE_MAX_ROWS} tokens (decode, batched decode) stream
+ * the weight at the memory's speed, and prompts from {@link #PROMPT_MIN_ROWS} tokens, when the
+ * rows come in whole tiles ({@link #promptKernelFits}), run on the prompt tile, which transposes a
+ * tile of weight rows into VDPBF16PS's layout once and passes every token over it (faster than
+ * oneDNN's bf16 GEMM on the 8B shape, benchmarks/RESULTS.md). Every other shape, and every call
+ * without woq's kernels, runs on libtorch's oneDNN GEMM.
  */
 public final class Bf16Linear extends Projection {
-    /** The most tokens woq's kernel takes; above, oneDNN is as fast or faster (benchmarks/RESULTS.md). */
+    /** The most tokens woq's one-pass kernel takes. */
     static final long NATIVE_MAX_ROWS = 8;
+    /** The fewest tokens woq's prompt tile takes (below, rows share one pass over the weights). */
+    static final long PROMPT_MIN_ROWS = NATIVE_MAX_ROWS + 1;
     private final PtNDArray weight; // [out, in] bf16
     private final NativeOps natives; // null: oneDNN only
 
@@ -29,10 +34,16 @@ public final class Bf16Linear extends Projection {
 
     @Override
     public PtNDArray apply(PtNDManager scope, PtNDArray x) {
-        if (natives != null && x.getShape().get(0) <= NATIVE_MAX_ROWS) {
+        long rows = x.getShape().get(0);
+        if (natives != null && (rows <= NATIVE_MAX_ROWS || promptKernelFits(out, in))) {
             return natives.bf16(scope, x, weight);
         }
         return ops.linearBf16(scope, x, weight);
+    }
+
+    /** Whether woq's prompt tile takes a projection of this shape: whole tiles of 32 rows, inputs in 32s. */
+    static boolean promptKernelFits(int out, int in) {
+        return Int8Linear.promptKernelFits(out, in);
     }
 
     @Override

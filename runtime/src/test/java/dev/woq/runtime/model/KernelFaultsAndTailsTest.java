@@ -88,6 +88,29 @@ class KernelFaultsAndTailsTest {
         }
     }
 
+    /**
+     * The bf16 prompt tile (from 9 tokens, rows in 32s): inputs that end inside the first tile of
+     * 1,024, one past it, and in the third; tokens in one register block of 12, one and a tail,
+     * and two and a tail.
+     */
+    @Test
+    void bf16PromptTileMatchesAPlainMatmulAtEveryInputTail() {
+        TorchRuntime rt = TorchRuntime.start(2);
+        NativeOps natives = requireNatives(rt);
+        TorchOps k = rt.ops();
+        int out = 64;
+        try (PtNDManager m = (PtNDManager) rt.manager().newSubManager()) {
+            for (int in : new int[] {32, 96, 1056, 2112}) {
+                for (int rows : new int[] {9, 13, 29}) {
+                    float[] xs = bf16Values(randomFloats(rows * in, in * 10L + rows));
+                    float[] w = bf16Values(randomFloats(out * in, in));
+                    float[] y = toFloats(k, m, natives.bf16(m, bf16(k, m, xs, rows, in), bf16(k, m, w, out, in)));
+                    assertClose(matmul(xs, w, rows, out, in), y, "bf16 prompt tile, K " + in + ", " + rows + " rows");
+                }
+            }
+        }
+    }
+
     @Test
     void int8KernelTailsMatchAPlainMatmulOnDequantizedWeights() {
         TorchRuntime rt = TorchRuntime.start(2);
