@@ -9,19 +9,18 @@ import java.util.Optional;
 
 /**
  * A bf16 projection. The weight is the checkpoint's own bytes, mapped from the safetensors file:
- * no copy, and pages are shared with the OS cache. Where woq's AVX-512 kernels run, every call goes
- * to {@code woq::bf16_mm}: up to {@link #NATIVE_MAX_ROWS} tokens (decode, batched decode) stream
- * the weight at the memory's speed, and prompts from {@link #PROMPT_MIN_ROWS} tokens, when the
- * rows come in whole tiles ({@link #promptKernelFits}), run on the prompt tile, which transposes a
- * tile of weight rows into VDPBF16PS's layout once and passes every token over it (faster than
- * oneDNN's bf16 GEMM on the 8B shape, benchmarks/RESULTS.md). Every other shape, and every call
- * without woq's kernels, runs on libtorch's oneDNN GEMM.
+ * no copy, and pages are shared with the OS cache. Where woq's AVX-512 kernels run, calls go to
+ * {@code woq::bf16_mm}: up to {@link #NATIVE_MAX_ROWS} tokens (decode, batched decode) stream the
+ * weight at the memory's speed in one pass, and from 9 tokens, when the rows come in whole tiles
+ * ({@link #promptKernelFits}), the kernel runs its prompt tile, which transposes a tile of weight
+ * rows into VDPBF16PS's layout once and passes every token over it, at the instruction's limit
+ * from about 512 tokens (benchmarks/RESULTS.md; oneDNN's GEMM matched it on a Zen 4 host and ran
+ * at 52-57% of it on a Zen 5 one). Other prompt shapes, and every call without woq's kernels, run
+ * on libtorch's oneDNN GEMM.
  */
 public final class Bf16Linear extends Projection {
-    /** The most tokens woq's one-pass kernel takes. */
+    /** The most tokens that share one pass over the weights; above, woq's prompt tile where it fits. */
     static final long NATIVE_MAX_ROWS = 8;
-    /** The fewest tokens woq's prompt tile takes (below, rows share one pass over the weights). */
-    static final long PROMPT_MIN_ROWS = NATIVE_MAX_ROWS + 1;
     private final PtNDArray weight; // [out, in] bf16
     private final NativeOps natives; // null: oneDNN only
 

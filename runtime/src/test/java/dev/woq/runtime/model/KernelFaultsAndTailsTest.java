@@ -90,8 +90,8 @@ class KernelFaultsAndTailsTest {
 
     /**
      * The bf16 prompt tile (from 9 tokens, rows in 32s): inputs that end inside the first tile of
-     * 1,024, one past it, and in the third; tokens in one register block of 12, one and a tail,
-     * and two and a tail.
+     * 1,024, one block of 32 past it, and in the third; tokens fewer than a register block of 12,
+     * one block and a tail, two blocks and a tail.
      */
     @Test
     void bf16PromptTileMatchesAPlainMatmulAtEveryInputTail() {
