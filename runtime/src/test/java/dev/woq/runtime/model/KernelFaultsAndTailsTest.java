@@ -115,28 +115,47 @@ class KernelFaultsAndTailsTest {
     void int8KernelTailsMatchAPlainMatmulOnDequantizedWeights() {
         TorchRuntime rt = TorchRuntime.start(2);
         NativeOps natives = requireNatives(rt);
-        TorchOps k = rt.ops();
         try (PtNDManager m = (PtNDManager) rt.manager().newSubManager()) {
             for (int in : TAIL_KS) {
-                SplittableRandom r = new SplittableRandom(in);
-                byte[] q = new byte[OUT * in];
-                float[] scales = new float[OUT];
-                float[] w = new float[OUT * in];
-                for (int n = 0; n < OUT; n++) {
-                    scales[n] = bf16Values(new float[] {(float) (0.001 + 0.01 * r.nextDouble())})[0];
-                    for (int j = 0; j < in; j++) {
-                        q[n * in + j] = (byte) (r.nextInt(255) - 127);
-                        w[n * in + j] = q[n * in + j] * scales[n];
-                    }
-                }
-                ByteBuffer qb = ByteBuffer.allocateDirect(q.length).put(q).flip();
-                for (int rows : new int[] {1, 4}) {
-                    float[] xs = bf16Values(randomFloats(rows * in, in * 7L + rows));
-                    float[] y = toFloats(k, m, natives.int8(m, bf16(k, m, xs, rows, in),
-                            m.create(qb.duplicate(), new Shape(OUT, in), DataType.INT8), bf16(k, m, scales, OUT)));
-                    assertClose(matmul(xs, w, rows, OUT, in), y, "int8, K " + in + ", " + rows + " rows");
-                }
+                assertInt8MatchesAPlainMatmul(natives, rt.ops(), m, OUT, in, new int[] {1, 4});
             }
+        }
+    }
+
+    /**
+     * The int8 prompt tile (from 9 tokens, rows in 32s), whose codes go in 64 inputs at a time:
+     * inputs that end half way through such a step in the first tile of 1,024 (32, 96) and right
+     * after it (1,056).
+     */
+    @Test
+    void int8PromptTileMatchesAPlainMatmulAtEveryInputTail() {
+        TorchRuntime rt = TorchRuntime.start(2);
+        NativeOps natives = requireNatives(rt);
+        try (PtNDManager m = (PtNDManager) rt.manager().newSubManager()) {
+            for (int in : new int[] {32, 96, 1056}) {
+                assertInt8MatchesAPlainMatmul(natives, rt.ops(), m, 64, in, new int[] {9, 29});
+            }
+        }
+    }
+
+    private static void assertInt8MatchesAPlainMatmul(NativeOps natives, TorchOps k, PtNDManager m, int out, int in, int[] tokens) {
+        SplittableRandom r = new SplittableRandom(in);
+        byte[] q = new byte[out * in];
+        float[] scales = new float[out];
+        float[] w = new float[out * in];
+        for (int n = 0; n < out; n++) {
+            scales[n] = bf16Values(new float[] {(float) (0.001 + 0.01 * r.nextDouble())})[0];
+            for (int j = 0; j < in; j++) {
+                q[n * in + j] = (byte) (r.nextInt(255) - 127);
+                w[n * in + j] = q[n * in + j] * scales[n];
+            }
+        }
+        ByteBuffer qb = ByteBuffer.allocateDirect(q.length).put(q).flip();
+        for (int rows : tokens) {
+            float[] xs = bf16Values(randomFloats(rows * in, in * 7L + rows));
+            float[] y = toFloats(k, m, natives.int8(m, bf16(k, m, xs, rows, in),
+                    m.create(qb.duplicate(), new Shape(out, in), DataType.INT8), bf16(k, m, scales, out)));
+            assertClose(matmul(xs, w, rows, out, in), y, "int8, " + out + " x " + in + ", " + rows + " rows");
         }
     }
 
