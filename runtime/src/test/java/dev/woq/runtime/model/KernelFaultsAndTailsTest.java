@@ -75,15 +75,9 @@ class KernelFaultsAndTailsTest {
     void bf16KernelTailsMatchAPlainMatmul() {
         TorchRuntime rt = TorchRuntime.start(2);
         NativeOps natives = requireNatives(rt);
-        TorchOps k = rt.ops();
         try (PtNDManager m = (PtNDManager) rt.manager().newSubManager()) {
             for (int in : TAIL_KS) {
-                for (int rows : new int[] {1, 3, 8}) {
-                    float[] xs = bf16Values(randomFloats(rows * in, in * 10L + rows));
-                    float[] w = bf16Values(randomFloats(OUT * in, in));
-                    float[] y = toFloats(k, m, natives.bf16(m, bf16(k, m, xs, rows, in), bf16(k, m, w, OUT, in)));
-                    assertClose(matmul(xs, w, rows, OUT, in), y, "bf16, K " + in + ", " + rows + " rows");
-                }
+                assertBf16MatchesAPlainMatmul(natives, rt.ops(), m, OUT, in, new int[] {1, 3, 8});
             }
         }
     }
@@ -97,17 +91,19 @@ class KernelFaultsAndTailsTest {
     void bf16PromptTileMatchesAPlainMatmulAtEveryInputTail() {
         TorchRuntime rt = TorchRuntime.start(2);
         NativeOps natives = requireNatives(rt);
-        TorchOps k = rt.ops();
-        int out = 64;
         try (PtNDManager m = (PtNDManager) rt.manager().newSubManager()) {
             for (int in : new int[] {32, 96, 1056, 2112}) {
-                for (int rows : new int[] {9, 13, 29}) {
-                    float[] xs = bf16Values(randomFloats(rows * in, in * 10L + rows));
-                    float[] w = bf16Values(randomFloats(out * in, in));
-                    float[] y = toFloats(k, m, natives.bf16(m, bf16(k, m, xs, rows, in), bf16(k, m, w, out, in)));
-                    assertClose(matmul(xs, w, rows, out, in), y, "bf16 prompt tile, K " + in + ", " + rows + " rows");
-                }
+                assertBf16MatchesAPlainMatmul(natives, rt.ops(), m, 64, in, new int[] {9, 13, 29});
             }
+        }
+    }
+
+    private static void assertBf16MatchesAPlainMatmul(NativeOps natives, TorchOps k, PtNDManager m, int out, int in, int[] tokens) {
+        float[] w = bf16Values(randomFloats(out * in, in));
+        for (int rows : tokens) {
+            float[] xs = bf16Values(randomFloats(rows * in, in * 10L + rows));
+            float[] y = toFloats(k, m, natives.bf16(m, bf16(k, m, xs, rows, in), bf16(k, m, w, out, in)));
+            assertClose(matmul(xs, w, rows, out, in), y, "bf16, " + out + " x " + in + ", " + rows + " rows");
         }
     }
 
