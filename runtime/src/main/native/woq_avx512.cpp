@@ -527,6 +527,21 @@ AVX512_BF16 inline void transpose_16x16(__m512i r[16]) {
 }
 
 /*
+ * The first `dwords` dwords (the rest zero, not read) of 16 rows `row_bytes` apart from `first`,
+ * transposed: v[d] holds dword d of every row, row i in lane i. Each row's line PREFETCH_BYTES on
+ * is asked for on the way, the same rows' next tile: a tile's rows are 32 streams, more than the
+ * hardware prefetchers follow, and a short prompt would otherwise wait for them.
+ */
+AVX512_BF16 inline void load_transposed(const uint8_t *first, size_t row_bytes, int dwords, __m512i v[16]) {
+    const __mmask16 mask = (__mmask16)((1u << dwords) - 1);
+    for (int i = 0; i < 16; i++) {
+        _mm_prefetch((const char *)(first + i * row_bytes) + PREFETCH_BYTES, _MM_HINT_T0);
+        v[i] = _mm512_maskz_loadu_epi32(mask, first + i * row_bytes);
+    }
+    transpose_16x16(v);
+}
+
+/*
  * S: Bf16Groups (int4) or Q32Groups (int4-q32), how the tile's groups' scales and zeros are read.
  * The codes go in by 16 rows x 128 inputs (kl is a multiple of 128, as int4_mm's `in` is): 16
  * loads of 64 bytes, a 16 x 16 dword transpose (each dword then 8 codes of one row, a row per
@@ -623,16 +638,11 @@ AVX512_BF16 void int8_unpack_tile(const PrefillJob *j, int n0, int k0, int kl, u
         }
     }
     for (int r0 = 0; r0 < PF_ROWS; r0 += 16) {
-        const int8_t *w = j->codes + (size_t)(n0 + r0) * k + k0;
+        const uint8_t *w = (const uint8_t *)j->codes + (size_t)(n0 + r0) * k + k0;
         for (int kk = 0; kk < kl; kk += 64) {
             const int dwords = kl - kk >= 64 ? 16 : (kl - kk) / 4; // kl is a multiple of 32
-            const __mmask16 mask = (__mmask16)((1u << dwords) - 1);
             __m512i v[16];
-            for (int i = 0; i < 16; i++) {
-                _mm_prefetch((const char *)(w + i * k + kk) + PREFETCH_BYTES, _MM_HINT_T0);
-                v[i] = _mm512_maskz_loadu_epi32(mask, w + i * k + kk);
-            }
-            transpose_16x16(v);
+            load_transposed(w + kk, k, dwords, v);
             for (int d = 0; d < dwords; d++) {
                 uint32_t *pair = buf + (size_t)(kk / 2 + 2 * d) * PF_ROWS + r0;
                 const __m512i low = _mm512_or_si512(_mm512_srli_epi32(int8_byte_as_f32<0>(v[d]), 16), int8_byte_as_f32<1>(v[d]));
@@ -646,22 +656,16 @@ AVX512_BF16 void int8_unpack_tile(const PrefillJob *j, int n0, int k0, int kl, u
 
 /*
  * bf16: the weights themselves; a row's pair (2p, 2p + 1) is already one dword, so 16 rows x 32
- * inputs go in by 16 loads of 64 bytes and the same 16 x 16 dword transpose, pair d of the 16 rows
- * then in one vector, which is the tile's layout. Each line of the rows `PREFETCH_BYTES` on is
- * asked for on the way: the same rows' next tile (the tile's rows are 32 streams, more than the
- * hardware prefetchers follow), which a short prompt would otherwise wait for.
+ * inputs go in by the same 16 x 16 dword transpose, pair d of the 16 rows then in one vector,
+ * which is the tile's layout.
  */
 AVX512_BF16 void bf16_unpack_tile(const PrefillJob *j, int n0, int k0, int kl, uint32_t *buf, float *, float *) {
-    const size_t k = (size_t)j->k;
+    const size_t row_bytes = (size_t)j->k * 2;
     for (int r0 = 0; r0 < PF_ROWS; r0 += 16) {
-        const uint16_t *w = j->bf16_weights + (size_t)(n0 + r0) * k + k0;
+        const uint8_t *w = (const uint8_t *)(j->bf16_weights + (size_t)(n0 + r0) * j->k + k0);
         for (int kk = 0; kk < kl; kk += 32) {
             __m512i v[16];
-            for (int i = 0; i < 16; i++) {
-                _mm_prefetch((const char *)(w + i * k + kk) + PREFETCH_BYTES, _MM_HINT_T0);
-                v[i] = _mm512_loadu_si512(w + i * k + kk);
-            }
-            transpose_16x16(v);
+            load_transposed(w + 2 * kk, row_bytes, 16, v);
             for (int d = 0; d < 16; d++) _mm512_store_si512(buf + (size_t)(kk / 2 + d) * PF_ROWS + r0, v[d]);
         }
     }
