@@ -4,7 +4,8 @@
  * 14336 x 4096, down 4096 x 14336), random codes, best of 7 passes of 3. Prints ms per pass.
  * Formats: g128 (int4, bf16 scale and zero per 128), g32 (per 32), q32 (int4-q32 codes).
  * Environment: OFF=N puts the codes N bytes off a 64-byte boundary; NOHUGE=1 maps them in 4 KiB
- * pages (else transparent huge pages are asked for); ACTIVATIONS=bf16|int8 picks what the codes
+ * pages (else transparent huge pages are asked for); MAPFILE=DIR maps each buffer from a file
+ * in DIR instead (shared, in the page cache, as woq maps a checkpoint's tensors); ACTIVATIONS=bf16|int8 picks what the codes
  * multiply (woq_set_int4_activations), and with it the output of the first matrix is compared
  * against the other setting's (relative RMS difference printed).
  * Build and run: benchmarks/native/run-int4-kernel-bench.sh (after mvn package).
@@ -20,6 +21,8 @@
 #include <cstring>
 #include <cmath>
 #include <sys/mman.h>
+#include <string>
+#include <unistd.h>
 /* Maps each buffer on its own pages (page-aligned, so OFF alone sets the codes' offset). */
 template <class T>
 struct MA {
@@ -27,6 +30,16 @@ struct MA {
   MA() = default;
   template <class U> MA(const MA<U> &) {}
   T *allocate(size_t n) {
+    if (const char *dir = getenv("MAPFILE")) {
+      std::string path = std::string(dir) + "/int4_kernel_bench.XXXXXX";
+      int fd = mkstemp(&path[0]);
+      if (fd < 0 || ftruncate(fd, n * sizeof(T) + 4096) != 0) { perror(path.c_str()); exit(1); }
+      unlink(path.c_str());
+      void *p = mmap(0, n * sizeof(T) + 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+      close(fd);
+      if (p == MAP_FAILED) { perror("mmap"); exit(1); }
+      return (T *)p;
+    }
     void *p = mmap(0, n * sizeof(T) + 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     madvise(p, n * sizeof(T) + 4096, getenv("NOHUGE") ? MADV_NOHUGEPAGE : MADV_HUGEPAGE);
     return (T *)p;

@@ -1632,14 +1632,6 @@ void output(Output &out, int64_t m, int64_t n, uint16_t **data) {
     new_tensor(out, {m, n}, DTYPE_BFLOAT16, (void **)data);
 }
 
-/* A kernel's own return code (-1 shape, -2 CPU) as an error naming the operation and the shapes. */
-void kernel_ok(int rc, const char *kernel, const std::string &shapes) {
-    if (rc != 0) {
-        throw std::runtime_error(std::string(kernel) + " returned " + std::to_string(rc) + " for " + shapes +
-                                 (rc == -2 ? ": this CPU or OS has no AVX-512 BF16" : ": shapes it does not take"));
-    }
-}
-
 /* int4_mm(Tensor x, Tensor nibbles, Tensor scales, Tensor zeros) -> Tensor */
 void op_int4(StableIValue *stack, uint64_t, uint64_t) {
     Inputs in{{(AtenTensorHandle)stack[0], (AtenTensorHandle)stack[1], (AtenTensorHandle)stack[2],

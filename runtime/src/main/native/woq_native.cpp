@@ -169,6 +169,13 @@ void new_tensor(Output &result, std::initializer_list<int64_t> shape, int32_t dt
     check(aoti.get_data_ptr(result.handle, data), "aoti_torch_get_data_ptr" + what);
 }
 
+void kernel_ok(int rc, const char *kernel, const std::string &shapes) {
+    if (rc != 0) {
+        throw std::runtime_error(std::string(kernel) + " returned " + std::to_string(rc) + " for " + shapes +
+                                 (rc == -2 ? ": this CPU or OS has no AVX-512 BF16" : ": shapes it does not take"));
+    }
+}
+
 void Registrar::schema(const char *text) {
     ok = ok && aoti.library_def(def, text) == 0;
 }
@@ -241,6 +248,7 @@ WOQ_EXPORT int woq_register_ops() {
     }
     register_avx512_ops(r);
     register_amx_ops(r);
+    register_layer_ops(r);
     // The library objects stay alive for the process: deleting them would unregister the operators.
     return result = r.ok ? 0 : -3;
 }

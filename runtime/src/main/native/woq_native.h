@@ -1,7 +1,8 @@
 /*
  * What woq's native kernels share (woq_native.cpp): libtorch's OpenMP threads, libtorch's stable C
  * functions for tensors and operator registration, and bf16 conversions. The kernels themselves are
- * in woq_avx512.cpp (AVX-512 BF16: every format, decode first) and woq_int4_amx.cpp (AMX: int4).
+ * in woq_avx512.cpp (AVX-512 BF16: every format, decode first), woq_int4_amx.cpp (AMX: int4) and
+ * woq_layer_ops.cpp (the norm, SwiGLU's gate and a decode token's attention).
  */
 #pragma once
 
@@ -145,6 +146,9 @@ void *contiguous_data(AtenTensorHandle t, int32_t dtype, int64_t dims, const cha
 /* A new contiguous CPU tensor into `out`; its data into `data`. */
 void new_tensor(Output &out, std::initializer_list<int64_t> shape, int32_t dtype, void **data);
 
+/* A kernel's own return code (-1 shape, -2 CPU) as an error naming the kernel and the shapes. */
+void kernel_ok(int rc, const char *kernel, const std::string &shapes);
+
 /* "[2, 3]" */
 std::string shape_text(const std::vector<int64_t> &s);
 
@@ -157,6 +161,7 @@ struct Registrar {
 };
 void register_avx512_ops(Registrar &r); // woq_avx512.cpp
 void register_amx_ops(Registrar &r);    // woq_int4_amx.cpp
+void register_layer_ops(Registrar &r);  // woq_layer_ops.cpp
 
 } // namespace woq
 

@@ -62,7 +62,9 @@ final class BenchCommand implements Callable<Integer> {
             description = "Formats to measure, in this order (default: ${DEFAULT-VALUE}).")
     List<String> dtypes;
 
-    @Option(names = "--group-size", paramLabel = "N", description = "int4 group size: 32, 64 or 128 (default: 128).")
+    @Option(names = "--group-size", paramLabel = "N",
+            description = "int4 with a bf16 scale and zero per group of 32, 64 or 128 (entry int4-g<N>)"
+                    + " instead of int4-q32, the default.")
     Integer groupSize;
 
     @Option(names = "--prompt-tokens", paramLabel = "N", defaultValue = "128",

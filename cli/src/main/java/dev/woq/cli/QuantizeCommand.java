@@ -45,12 +45,12 @@ final class QuantizeCommand implements Callable<Integer> {
 
     @Option(names = "--dtype", required = true, paramLabel = "TYPE",
             description = "int4 (groups of 32 with 8-bit scale and zero codes, 4.5 bits a weight: int4-q32)"
-                    + " or int8 (one scale per output channel).")
+                    + " or int8 (a bf16 scale per group of 32, 8.5 bits a weight: int8-g32, as llama.cpp's Q8_0).")
     String dtype;
 
     @Option(names = "--group-size", paramLabel = "N",
             description = "int4 with a bf16 scale and zero per group of 32, 64 or 128 (5, 4.5 or 4.25 bits;"
-                    + " entry int4-g<N>) instead of int4-q32. int8 takes none.")
+                    + " entry int4-g<N>) instead of int4-q32. int8's groups are always 32.")
     Integer groupSize;
 
     @Option(names = "--int4-search", paramLabel = "KIND",

@@ -26,7 +26,8 @@ final class WeightsOptions {
     String dtype;
 
     @Option(names = "--group-size", paramLabel = "N",
-            description = "int4 group size: 32, 64 or 128 (default: 128).")
+            description = "int4 with a bf16 scale and zero per group of 32, 64 or 128 (entry int4-g<N>)"
+                    + " instead of int4-q32, the default.")
     Integer groupSize;
 
     @Mixin

@@ -22,7 +22,10 @@ import java.util.Optional;
  *       repacked, at the memory's speed where libtorch 2.7's kernels are bound by arithmetic or
  *       read at half the bandwidth;
  *   <li>{@code woq::int4_amx_pack}, {@code woq::int4_amx_mm} (AMX tiles, {@code woq_int4_amx.cpp}):
- *       int4 on CPUs with AMX, where tiles make prompts and batches cheap.
+ *       int4 on CPUs with AMX, where tiles make prompts and batches cheap;
+ *   <li>{@code woq::rms_norm}, {@code woq::silu_mul}, {@code woq::attention_decode}
+ *       ({@code woq_layer_ops.cpp}): what a layer computes between its projections, one call each
+ *       where libtorch runs a few dozen small operators a layer.
  * </ul>
  *
  * <p>They are optional. Without AVX-512 BF16 (an older x86 CPU, an ARM machine), without the

@@ -5,10 +5,11 @@ import ai.djl.pytorch.engine.PtNDManager;
 import dev.woq.runtime.safetensors.TensorInfo;
 
 /**
- * woq's own matmul kernels ({@code libwoq_kernels.so}, registered with libtorch as {@code woq::}
+ * woq's own kernels ({@code libwoq_kernels.so}, registered with libtorch as {@code woq::}
  * operators), one typed method each: the Java face of {@code NativeOps.ts}. Present only where
- * {@link NativeKernels} loaded them. Every kernel computes {@code x · Wᵀ} with bf16 activations
- * and fp32 sums, x [T, in] bf16 → [T, out] bf16.
+ * {@link NativeKernels} loaded them. Every matmul computes {@code x · Wᵀ} with bf16 activations
+ * and fp32 sums, x [T, in] bf16 → [T, out] bf16; the layer steps at the end compute what
+ * {@link TorchOps}' methods of the same names do, in one call each.
  */
 public final class NativeOps {
     private final Kernels k;
@@ -63,5 +64,31 @@ public final class NativeOps {
     /** int4 on AMX tiles made by {@link #amxPack}. */
     public PtNDArray amx(PtNDManager out, PtNDArray x, PtNDArray packed, int rows, int groupSize) {
         return k.call(out, "amx_mm", x, packed, (long) rows, (long) groupSize);
+    }
+
+    /** As {@link TorchOps#rmsNorm}: x [T, n] bf16, n a multiple of 16. */
+    public PtNDArray rmsNorm(PtNDManager out, PtNDArray x, PtNDArray weight, double eps) {
+        return k.call(out, "rms_norm", x, weight, eps);
+    }
+
+    /** As {@link TorchOps#siluMul}: [T, n] bf16, n a multiple of 16. */
+    public PtNDArray siluMul(PtNDManager out, PtNDArray gate, PtNDArray up) {
+        return k.call(out, "silu_mul", gate, up);
+    }
+
+    /**
+     * As {@link TorchOps#attention} for one token (q [1, H*D], key and value [1, KV*D]), head size D
+     * (the caches' last dimension) a multiple of 32.
+     */
+    public PtNDArray attentionDecode(PtNDManager out, PtNDArray q, PtNDArray key, PtNDArray value, PtNDArray cos,
+            PtNDArray sin, PtNDArray keyCache, PtNDArray valueCache, int position, int heads, int kvHeads) {
+        return k.call(out, "attention_decode", q, key, value, cos, sin, keyCache, valueCache, position, heads, kvHeads);
+    }
+
+    /** {@link #attentionDecode} for one new token of each of B sequences: row b at {@code positions[b]} of its own caches. */
+    public PtNDArray attentionDecodeBatch(PtNDManager out, PtNDArray q, PtNDArray key, PtNDArray value, PtNDArray cos,
+            PtNDArray sin, PtNDArray[] keyCaches, PtNDArray[] valueCaches, long[] positions, int heads, int kvHeads) {
+        return k.call(out, "attention_decode_batch", q, key, value, cos, sin, keyCaches, valueCaches, positions, heads,
+                kvHeads);
     }
 }

@@ -10,7 +10,8 @@ import java.util.Locale;
 
 /**
  * How a model's projection weights are stored and multiplied: bf16 as the checkpoint holds them,
- * int8 with one scale per output channel, or int4 with a scale and zero point per group of inputs.
+ * int8 with a scale per group of 32 inputs (or, in older entries, per output channel), or int4 with a
+ * scale and zero point per group of inputs.
  * It is what {@code --dtype} (with {@code --group-size}) means, from the command line to the
  * registry entry's name and the kernels that run it.
  */

@@ -12,7 +12,7 @@ import java.util.Optional;
  * no copy, and pages are shared with the OS cache. Where woq's AVX-512 kernels run, calls go to
  * {@code woq::bf16_mm}: up to {@link #NATIVE_MAX_ROWS} tokens (decode, batched decode) stream the
  * weight at the memory's speed in one pass, and from 9 tokens, when the rows come in whole tiles
- * ({@link #promptKernelFits}), the kernel runs its prompt tile, which transposes a tile of weight
+ * ({@link Projection#promptKernelFits}), the kernel runs its prompt tile, which transposes a tile of weight
  * rows into VDPBF16PS's layout once and passes every token over it, at the instruction's limit
  * from about 512 tokens (benchmarks/RESULTS.md; oneDNN's GEMM matched it on a Zen 4 host and ran
  * at 52-57% of it on a Zen 5 one). Other prompt shapes, and every call without woq's kernels, run
@@ -38,11 +38,6 @@ public final class Bf16Linear extends Projection {
             return natives.bf16(scope, x, weight);
         }
         return ops.linearBf16(scope, x, weight);
-    }
-
-    /** Whether woq's prompt tile takes a projection of this shape: whole tiles of 32 rows, inputs in 32s. */
-    static boolean promptKernelFits(int out, int in) {
-        return Int8Linear.promptKernelFits(out, in);
     }
 
     @Override

@@ -2,7 +2,6 @@ package dev.woq.runtime.model;
 
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.engine.PtNDManager;
-import dev.woq.runtime.engine.TorchOps;
 import dev.woq.runtime.format.WeightFormat;
 
 /**
@@ -12,10 +11,11 @@ import dev.woq.runtime.format.WeightFormat;
  *   h = rms_norm(x);  x += down(silu(gate(h)) * up(h))
  * </pre>
  * The seven projections are {@link Linear}s in whatever format the checkpoint stores; the norms
- * are bf16 vectors mapped from it. Rotation, the cache update and attention are one kernel call.
+ * are bf16 vectors mapped from it. Rotation, the cache update and attention are one call, and so
+ * is each of the other steps between the projections ({@link LayerOps}).
  */
 final class DecoderLayer {
-    private final TorchOps ops;
+    private final LayerOps ops;
     private final LlamaConfig config;
     private final int index;
     private final PtNDArray inputNorm; // [hidden] bf16
@@ -33,7 +33,7 @@ final class DecoderLayer {
     record Weights(PtNDArray inputNorm, Linear q, Linear k, Linear v, Linear o, PtNDArray postAttentionNorm,
             Linear gate, Linear up, Linear down) {}
 
-    DecoderLayer(TorchOps ops, LlamaConfig config, int index, Weights w, RotaryEmbedding rope) {
+    DecoderLayer(LayerOps ops, LlamaConfig config, int index, Weights w, RotaryEmbedding rope) {
         this.ops = ops;
         this.config = config;
         this.index = index;

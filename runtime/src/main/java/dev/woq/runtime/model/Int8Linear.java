@@ -12,7 +12,7 @@ import java.util.Optional;
  * activations, on the int8 weights as stored (plain row-major: mapped from the checkpoint, no
  * repacking). Up to {@link #NATIVE_MAX_ROWS} tokens (decode, small batches) run on woq's AVX-512
  * kernel ({@code woq::int8_mm}) where it runs, and so do prompts from {@link #PROMPT_MIN_ROWS}
- * tokens where the rows come in whole tiles ({@link #promptKernelFits}): woq's prompt kernel
+ * tokens where the rows come in whole tiles ({@link Projection#promptKernelFits}): woq's prompt kernel
  * dequantizes a tile of weights to bf16 once and passes every token over it (woq_avx512.cpp),
  * several times the rate of libtorch's {@code _weight_int8pack_mm} (benchmarks/RESULTS.md).
  * Everything else, and every call without woq's kernels, runs on libtorch's, which is as fast as
@@ -42,11 +42,6 @@ public final class Int8Linear extends Projection {
             return natives.int8(scope, x, weight, scales);
         }
         return ops.linearInt8(scope, x, weight, scales);
-    }
-
-    /** Whether woq's prompt kernel takes a projection of this shape: whole tiles of 32 rows, inputs in 32s. */
-    static boolean promptKernelFits(int out, int in) {
-        return out % 32 == 0 && in % 32 == 0;
     }
 
     /** Whether woq's kernel computes this projection's short calls. */

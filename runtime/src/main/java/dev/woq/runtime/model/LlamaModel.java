@@ -33,6 +33,7 @@ public final class LlamaModel implements AutoCloseable {
     public static final int DEFAULT_PREFILL_CHUNK = 512;
 
     private final TorchOps ops;
+    private final LayerOps layerOps;
     private final LlamaConfig config;
     private final PtNDManager manager;
     private final PtNDArray embedding; // [vocab, hidden] bf16
@@ -43,9 +44,10 @@ public final class LlamaModel implements AutoCloseable {
     private final long weightBytesPerToken;
     private volatile int prefillChunk = DEFAULT_PREFILL_CHUNK;
 
-    private LlamaModel(TorchOps ops, LlamaConfig config, PtNDManager manager, PtNDArray embedding,
+    private LlamaModel(TorchOps ops, LayerOps layerOps, LlamaConfig config, PtNDManager manager, PtNDArray embedding,
             List<DecoderLayer> layers, PtNDArray norm, Linear lmHead, RotaryEmbedding rope) {
         this.ops = ops;
+        this.layerOps = layerOps;
         this.config = config;
         this.manager = manager;
         this.embedding = embedding;
@@ -81,6 +83,7 @@ public final class LlamaModel implements AutoCloseable {
             int h = config.hiddenSize();
             PtNDArray embedding = weights.bf16(LlamaWeights.EMBED, config.vocabSize(), h);
             RotaryEmbedding rope = new RotaryEmbedding(manager, config);
+            LayerOps layerOps = new LayerOps(ops, natives.ops());
             List<DecoderLayer> layers = new ArrayList<>();
             for (int i = 0; i < config.numLayers(); i++) {
                 LlamaWeights.Layer n = LlamaWeights.layer(i);
@@ -94,14 +97,14 @@ public final class LlamaModel implements AutoCloseable {
                         linears.load(n.gate(), config.intermediateSize(), h),
                         linears.load(n.up(), config.intermediateSize(), h),
                         linears.load(n.down(), h, config.intermediateSize()));
-                layers.add(new DecoderLayer(ops, config, i, w, rope));
+                layers.add(new DecoderLayer(layerOps, config, i, w, rope));
             }
             PtNDArray norm = weights.bf16(LlamaWeights.NORM, h);
             Linear lmHead = config.tieWordEmbeddings()
                     ? new Bf16Linear(ops, natives.ops(), embedding, config.vocabSize(), h)
                     : linears.load(LlamaWeights.LM_HEAD, config.vocabSize(), h);
             linears.finish();
-            return new LlamaModel(ops, config, manager, embedding, layers, norm, lmHead, rope);
+            return new LlamaModel(ops, layerOps, config, manager, embedding, layers, norm, lmHead, rope);
         } catch (RuntimeException e) {
             manager.close();
             throw e;
@@ -169,7 +172,7 @@ public final class LlamaModel implements AutoCloseable {
             }
             // Only the last position's logits are needed: [1, hidden] → [1, vocab].
             PtNDArray last = ops.lastRow(scope, x);
-            PtNDArray logits = lmHead.apply(scope, ops.rmsNorm(scope, last, norm, config.rmsNormEps()));
+            PtNDArray logits = lmHead.apply(scope, layerOps.rmsNorm(scope, last, norm, config.rmsNormEps()));
             return ops.toFloat(scope, logits).toFloatArray();
         }
     }
@@ -201,7 +204,7 @@ public final class LlamaModel implements AutoCloseable {
             for (DecoderLayer layer : layers) {
                 layer.forward(scope, x, cache, position);
             }
-            PtNDArray logits = lmHead.apply(scope, ops.rmsNorm(scope, x, norm, config.rmsNormEps())); // [T, vocab]
+            PtNDArray logits = lmHead.apply(scope, layerOps.rmsNorm(scope, x, norm, config.rmsNormEps())); // [T, vocab]
             flat = ops.toFloat(scope, logits).toFloatArray();
         }
         float[][] out = new float[ids.length][];
@@ -250,7 +253,7 @@ public final class LlamaModel implements AutoCloseable {
             for (DecoderLayer layer : layers) {
                 layer.forwardBatch(scope, x, caches, positions);
             }
-            PtNDArray logits = lmHead.apply(scope, ops.rmsNorm(scope, x, norm, config.rmsNormEps())); // [B, vocab]
+            PtNDArray logits = lmHead.apply(scope, layerOps.rmsNorm(scope, x, norm, config.rmsNormEps())); // [B, vocab]
             flat = ops.toFloat(scope, logits).toFloatArray();
         }
         float[][] out = new float[batch][];

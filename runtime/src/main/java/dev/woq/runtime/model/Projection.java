@@ -14,6 +14,14 @@ abstract class Projection implements Linear {
         this.out = out;
     }
 
+    /**
+     * Whether woq's native prompt tile (bf16's and int8's, woq_avx512.cpp) takes a projection of
+     * this shape: it transposes weights in tiles of 32 rows by inputs in 32s, and has no row tail.
+     */
+    static boolean promptKernelFits(int out, int in) {
+        return out % 32 == 0 && in % 32 == 0;
+    }
+
     @Override
     public int inFeatures() {
         return in;

@@ -32,3 +32,18 @@ class NativeOps(Module):
     return ops.woq.int4_amx_pack(nibbles, scales, zeros)
   def amx_mm(self: __torch__.NativeOps, x: Tensor, packed: Tensor, out: int, group: int) -> Tensor:
     return ops.woq.int4_amx_mm(torch.contiguous(x), packed, out, group)
+  def rms_norm(self: __torch__.NativeOps, x: Tensor, w: Tensor, eps: float) -> Tensor:
+    # LlamaOps.rms_norm in one call, rounding where it rounds (woq_layer_ops.cpp).
+    return ops.woq.rms_norm(torch.contiguous(x), w, eps)
+  def silu_mul(self: __torch__.NativeOps, gate: Tensor, up: Tensor) -> Tensor:
+    return ops.woq.silu_mul(torch.contiguous(gate), torch.contiguous(up))
+  def attention_decode(self: __torch__.NativeOps, q: Tensor, k: Tensor, v: Tensor, cos: Tensor, sin: Tensor, k_cache: Tensor, v_cache: Tensor, pos: int, n_heads: int, n_kv_heads: int) -> Tensor:
+    # LlamaOps.attention for one token (q [1, H*D], k and v [1, KV*D]): RoPE, the cache write and
+    # grouped-query attention over positions 0..pos in one call (woq_layer_ops.cpp).
+    return ops.woq.attention_decode(torch.contiguous(q), torch.contiguous(k), torch.contiguous(v), cos, sin, k_cache, v_cache, pos, n_heads, n_kv_heads)
+  def attention_decode_batch(self: __torch__.NativeOps, q: Tensor, k: Tensor, v: Tensor, cos: Tensor, sin: Tensor, k_caches: List[Tensor], v_caches: List[Tensor], positions: List[int], n_heads: int, n_kv_heads: int) -> Tensor:
+    # One token of each of B sequences: row b at positions[b] of its own caches.
+    outs = annotate(List[Tensor], [])
+    for b in range(torch.len(positions)):
+      outs.append(ops.woq.attention_decode(torch.contiguous(torch.narrow(q, 0, b, 1)), torch.contiguous(torch.narrow(k, 0, b, 1)), torch.contiguous(torch.narrow(v, 0, b, 1)), cos, sin, k_caches[b], v_caches[b], positions[b], n_heads, n_kv_heads))
+    return torch.cat(outs, 0)

@@ -224,7 +224,7 @@ class QuantizedLinearTest {
                 w[i] = (float) (0.05 * r.nextGaussian());
             }
             write(dir, List.of(tensor("layer.weight", SafetensorsDtype.BF16, bytes(toBf16(w)), out, IN)));
-            assertEquals(out == 96, Bf16Linear.promptKernelFits(out, IN));
+            assertEquals(out == 96, Projection.promptKernelFits(out, IN));
             TorchRuntime rt = TorchRuntime.start(2);
             TorchOps k = rt.ops();
             try (PtNDManager m = (PtNDManager) rt.manager().newSubManager();

@@ -1,0 +1,363 @@
+/*
+ * The steps of a Llama layer between its projections, as single operators: the RMS norm, SwiGLU's
+ * silu(gate) * up, and one decode token's attention (RoPE, the cache write, grouped-query attention
+ * over the cache). Registered with libtorch as woq::rms_norm, woq::silu_mul and
+ * woq::attention_decode.
+ *
+ * Why: a decode step's projections stream the weights at the memory's speed, and what lies between
+ * them is little arithmetic but, in libtorch, about forty small operators per layer (seven for the
+ * norm, a dozen for RoPE, the cache copies, the views and SDPA's own), each paying TorchScript's
+ * dispatch and an allocation. On two cores that was about a fifth of an 8B int4 decode step, with
+ * the second core waiting. Here each step is one call.
+ *
+ * Each rounds where libtorch's TorchScript (LlamaOps.ts) rounds, so the two agree to bf16 rounding:
+ *   rms_norm:  y = bf16(w * bf16(x * rsqrt(mean(x^2) + eps)))          (fp32 inside)
+ *   silu_mul:  y = bf16(bf16(g / (1 + exp(-g))) * u)
+ *   attention: q and k rotated in fp32 and rounded to bf16 (k as it goes into the cache), then per
+ *              query head h (KV head h / G): softmax(q . K^T / sqrt(D)) . V in fp32, the softmax's
+ *              weights rounded to bf16 before they meet V (as libtorch's flash kernel feeds its
+ *              bf16 GEMM), the output rounded once. Kept in fp32 instead, token-by-token logits of
+ *              int4 on int8 activations moved to a cosine of 0.99975 against a prompt's one pass.
+ */
+#include "woq_native.h"
+
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+
+#define AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq")))
+
+namespace {
+
+AVX512 inline __m512 load_bf16(const uint16_t *p) {
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)p)), 16));
+}
+
+/* Round to nearest even, as f32_to_bf16 (NaN stays NaN), 16 at a time. */
+AVX512 inline __m256i to_bf16(__m512 v) {
+    const __m512i u = _mm512_castps_si512(v);
+    const __m512i rounded = _mm512_add_epi32(
+        u, _mm512_add_epi32(_mm512_set1_epi32(0x7FFF), _mm512_and_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(1))));
+    const __mmask16 nan = _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
+    const __m512i quiet = _mm512_or_si512(u, _mm512_set1_epi32(0x00400000));
+    return _mm512_cvtepi32_epi16(_mm512_srli_epi32(_mm512_mask_mov_epi32(rounded, nan, quiet), 16));
+}
+
+/* A bf16 rounding kept in fp32: what libtorch's round trip through a bf16 tensor does. */
+AVX512 inline __m512 round_bf16(__m512 v) {
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(to_bf16(v)), 16));
+}
+
+/*
+ * exp(x) to about 2 ulp of fp32 (far finer than the bf16 it is rounded to): x = n ln2 + r with
+ * |r| <= ln2 / 2, a degree-7 Taylor polynomial for e^r, scaled by 2^n. Below -104 it is 0, above
+ * 88.7 infinity, as expf.
+ */
+AVX512 inline __m512 exp512(__m512 x) {
+    x = _mm512_max_ps(x, _mm512_set1_ps(-104.0f));
+    const __m512 over = _mm512_set1_ps(88.72284f);
+    const __mmask16 inf = _mm512_cmp_ps_mask(x, over, _CMP_GT_OQ);
+    x = _mm512_min_ps(x, over);
+    const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504f)), _MM_FROUND_TO_NEAREST_INT);
+    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693145751953125f), x);
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(1.428606765330187e-06f), r);
+    __m512 p = _mm512_set1_ps(1.0f / 5040);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 720));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 120));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 24));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 6));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+    return _mm512_mask_mov_ps(_mm512_scalef_ps(p, n), inf, _mm512_set1_ps(INFINITY));
+}
+
+/* ---- rms_norm ---- */
+
+struct NormJob {
+    const uint16_t *x, *w;
+    float eps;
+    uint16_t *y;
+    int m, n;
+};
+
+AVX512 void norm_rows(void *arg, int part, int parts) {
+    const NormJob *j = static_cast<const NormJob *>(arg);
+    const int r0 = (int)((long long)j->m * part / parts), r1 = (int)((long long)j->m * (part + 1) / parts);
+    for (int r = r0; r < r1; r++) {
+        const uint16_t *x = j->x + (size_t)r * j->n;
+        uint16_t *y = j->y + (size_t)r * j->n;
+        __m512 acc = _mm512_setzero_ps();
+        for (int i = 0; i < j->n; i += 16) {
+            const __m512 v = load_bf16(x + i);
+            acc = _mm512_fmadd_ps(v, v, acc);
+        }
+        const float inv = 1.0f / std::sqrt(_mm512_reduce_add_ps(acc) / (float)j->n + j->eps);
+        const __m512 s = _mm512_set1_ps(inv);
+        for (int i = 0; i < j->n; i += 16) {
+            const __m512 normed = round_bf16(_mm512_mul_ps(load_bf16(x + i), s));
+            _mm256_storeu_si256((__m256i *)(y + i), to_bf16(_mm512_mul_ps(load_bf16(j->w + i), normed)));
+        }
+    }
+}
+
+/* ---- silu_mul ---- */
+
+struct SiluJob {
+    const uint16_t *gate, *up;
+    uint16_t *y;
+    int64_t count; // a multiple of 16
+};
+
+AVX512 void silu_part(void *arg, int part, int parts) {
+    const SiluJob *j = static_cast<const SiluJob *>(arg);
+    const int64_t vectors = j->count / 16, v0 = vectors * part / parts, v1 = vectors * (part + 1) / parts;
+    const __m512 one = _mm512_set1_ps(1.0f);
+    for (int64_t v = v0; v < v1; v++) {
+        const __m512 g = load_bf16(j->gate + v * 16);
+        const __m512 silu = round_bf16(_mm512_div_ps(g, _mm512_add_ps(one, exp512(_mm512_sub_ps(_mm512_setzero_ps(), g)))));
+        _mm256_storeu_si256((__m256i *)(j->y + v * 16), to_bf16(_mm512_mul_ps(silu, load_bf16(j->up + v * 16))));
+    }
+}
+
+/* ---- attention_decode ---- */
+
+/* One token's rotation of `heads` heads of x [heads, d] into out (fp32 holding bf16 values). */
+void rope_heads(const uint16_t *x, const float *cos, const float *sin, int heads, int d, float *out) {
+    const int half = d / 2;
+    for (int h = 0; h < heads; h++) {
+        const uint16_t *xh = x + (size_t)h * d;
+        float *o = out + (size_t)h * d;
+        for (int i = 0; i < d; i++) {
+            const float rotated = i < half ? -woq::bf16_to_f32(xh[i + half]) : woq::bf16_to_f32(xh[i - half]);
+            o[i] = woq::bf16_to_f32(woq::f32_to_bf16(woq::bf16_to_f32(xh[i]) * cos[i] + rotated * sin[i]));
+        }
+    }
+}
+
+struct AttentionJob {
+    const float *q; // [H, D] rotated
+    const uint16_t *k_cache, *v_cache; // [KV, capacity, D], filled to len
+    int capacity, len, kv_heads, group, d;
+    float scale;
+    uint16_t *out; // [H, D]
+};
+
+AVX512 void attend_kv_heads(void *arg, int part, int parts) {
+    const AttentionJob *j = static_cast<const AttentionJob *>(arg);
+    const int d = j->d, g = j->group, len = j->len, vecs = d / 16;
+    std::vector<float> scores((size_t)g * len), acc((size_t)g * d);
+    for (int kv = j->kv_heads * part / parts; kv < j->kv_heads * (part + 1) / parts; kv++) {
+        const uint16_t *keys = j->k_cache + (size_t)kv * j->capacity * d;
+        const uint16_t *values = j->v_cache + (size_t)kv * j->capacity * d;
+        const float *q = j->q + (size_t)kv * g * d; // heads kv * G .. kv * G + G - 1
+        for (int t = 0; t < len; t++) {
+            const uint16_t *key = keys + (size_t)t * d;
+            for (int h = 0; h < g; h++) {
+                __m512 dot = _mm512_setzero_ps();
+                for (int c = 0; c < vecs; c++) {
+                    dot = _mm512_fmadd_ps(_mm512_loadu_ps(q + h * d + c * 16), load_bf16(key + c * 16), dot);
+                }
+                scores[(size_t)h * len + t] = _mm512_reduce_add_ps(dot) * j->scale;
+            }
+        }
+        std::fill(acc.begin(), acc.end(), 0.0f);
+        std::vector<float> total(g);
+        for (int h = 0; h < g; h++) {
+            float *s = scores.data() + (size_t)h * len;
+            float top = s[0];
+            for (int t = 1; t < len; t++) top = s[t] > top ? s[t] : top;
+            __m512 sum = _mm512_setzero_ps();
+            int t = 0;
+            for (; t + 16 <= len; t += 16) {
+                const __m512 e = exp512(_mm512_sub_ps(_mm512_loadu_ps(s + t), _mm512_set1_ps(top)));
+                _mm512_storeu_ps(s + t, round_bf16(e));
+                sum = _mm512_add_ps(sum, e);
+            }
+            if (t < len) {
+                const __mmask16 tail = (__mmask16)((1u << (len - t)) - 1);
+                const __m512 e = exp512(_mm512_sub_ps(_mm512_maskz_loadu_ps(tail, s + t), _mm512_set1_ps(top)));
+                _mm512_mask_storeu_ps(s + t, tail, round_bf16(e));
+                sum = _mm512_add_ps(sum, _mm512_maskz_mov_ps(tail, e));
+            }
+            total[h] = _mm512_reduce_add_ps(sum);
+        }
+        for (int t = 0; t < len; t++) {
+            const uint16_t *value = values + (size_t)t * d;
+            for (int c = 0; c < vecs; c++) {
+                const __m512 v = load_bf16(value + c * 16);
+                for (int h = 0; h < g; h++) {
+                    float *a = acc.data() + h * d + c * 16;
+                    _mm512_storeu_ps(a, _mm512_fmadd_ps(_mm512_set1_ps(scores[(size_t)h * len + t]), v, _mm512_loadu_ps(a)));
+                }
+            }
+        }
+        for (int h = 0; h < g; h++) {
+            const __m512 inv = _mm512_set1_ps(1.0f / total[h]);
+            uint16_t *o = j->out + (size_t)(kv * g + h) * d;
+            for (int c = 0; c < vecs; c++) {
+                _mm256_storeu_si256((__m256i *)(o + c * 16), to_bf16(_mm512_mul_ps(_mm512_loadu_ps(acc.data() + h * d + c * 16), inv)));
+            }
+        }
+    }
+}
+
+/* Fewer positions than this are attended on one thread: the second one's start costs more. */
+constexpr int PARALLEL_MIN_POSITIONS = 256;
+
+} // namespace
+
+extern "C" {
+
+/* y[m, n] = rms_norm(x[m, n]) * w[n], bf16; n a multiple of 16. 0; -1 for a shape it does not take, -2 without AVX-512. */
+WOQ_EXPORT int woq_rms_norm(const uint16_t *x, const uint16_t *w, float eps, uint16_t *y, int m, int n) {
+    if (!woq_avx512_supported()) return -2;
+    if (m < 0 || n < 16 || n % 16 != 0) return -1;
+    NormJob job{x, w, eps, y, m, n};
+    woq::parallel(norm_rows, &job, m);
+    return 0;
+}
+
+/* y = silu(gate) * up over `count` bf16 values, a multiple of 16. 0, -1 or -2 as woq_rms_norm. */
+WOQ_EXPORT int woq_silu_mul(const uint16_t *gate, const uint16_t *up, uint16_t *y, int64_t count) {
+    if (!woq_avx512_supported()) return -2;
+    if (count < 0 || count % 16 != 0) return -1;
+    SiluJob job{gate, up, y, count};
+    // a decode token's 14336 values take a few microseconds: a second thread pays from prompts on
+    woq::parallel(silu_part, &job, (int)std::min<int64_t>(64, count / 65536 + 1));
+    return 0;
+}
+
+/*
+ * One token at position `pos`: q [H * D], k and v [KV * D] bf16; cos and sin the fp32 [*, D] rows of
+ * position pos; caches [KV, capacity, D] bf16, filled before pos. Writes the rotated k and v at pos
+ * and out [H * D] = attention over positions 0..pos. D a multiple of 32, H a multiple of KV.
+ * 0, -1 or -2 as woq_rms_norm.
+ */
+WOQ_EXPORT int woq_attention_decode(const uint16_t *q, const uint16_t *k, const uint16_t *v, const float *cos,
+                                    const float *sin, uint16_t *k_cache, uint16_t *v_cache, int capacity, int pos,
+                                    int heads, int kv_heads, int d, uint16_t *out) {
+    if (!woq_avx512_supported()) return -2;
+    if (d < 32 || d % 32 != 0 || kv_heads < 1 || heads % kv_heads != 0 || pos < 0 || pos >= capacity) return -1;
+    std::vector<float> qr((size_t)heads * d), kr((size_t)kv_heads * d);
+    rope_heads(q, cos, sin, heads, d, qr.data());
+    rope_heads(k, cos, sin, kv_heads, d, kr.data());
+    for (int h = 0; h < kv_heads; h++) {
+        uint16_t *kc = k_cache + ((size_t)h * capacity + pos) * d;
+        uint16_t *vc = v_cache + ((size_t)h * capacity + pos) * d;
+        for (int i = 0; i < d; i++) kc[i] = woq::f32_to_bf16(kr[(size_t)h * d + i]);
+        std::memcpy(vc, v + (size_t)h * d, (size_t)d * 2);
+    }
+    AttentionJob job{qr.data(), k_cache, v_cache, capacity, pos + 1, kv_heads, heads / kv_heads, d,
+                     1.0f / std::sqrt((float)d), out};
+    woq::parallel(attend_kv_heads, &job, pos + 1 < PARALLEL_MIN_POSITIONS ? 1 : kv_heads);
+    return 0;
+}
+
+} // extern "C"
+
+/* ---- the libtorch operators ---- */
+
+namespace {
+
+using namespace woq;
+
+/* rms_norm(Tensor x, Tensor w, float eps) -> Tensor */
+void op_rms_norm(StableIValue *stack, uint64_t, uint64_t) {
+    Inputs in{{(AtenTensorHandle)stack[0], (AtenTensorHandle)stack[1]}};
+    double eps; // the stable ABI boxes a float argument as the bits of a double
+    std::memcpy(&eps, &stack[2], sizeof eps);
+    std::vector<int64_t> xs, ws;
+    const uint16_t *x = (const uint16_t *)contiguous_data(in.handles[0], DTYPE_BFLOAT16, 2, "x", xs);
+    const uint16_t *w = (const uint16_t *)contiguous_data(in.handles[1], DTYPE_BFLOAT16, 1, "w", ws);
+    if (ws[0] != xs[1] || xs[1] % 16 != 0 || xs[1] < 16 || !(eps >= 0)) {
+        throw std::runtime_error("woq rms_norm: x " + shape_text(xs) + ", w " + shape_text(ws) + ", eps " +
+                                 std::to_string(eps) + ": needs w [n] for x [m, n], n a multiple of 16, eps >= 0");
+    }
+    Output out;
+    uint16_t *y;
+    new_tensor(out, {xs[0], xs[1]}, DTYPE_BFLOAT16, (void **)&y);
+    if (xs[0] > 0) kernel_ok(woq_rms_norm(x, w, (float)eps, y, (int)xs[0], (int)xs[1]), "woq_rms_norm", shape_text(xs));
+    in.release();
+    stack[0] = out.release();
+}
+
+/* silu_mul(Tensor gate, Tensor up) -> Tensor */
+void op_silu_mul(StableIValue *stack, uint64_t, uint64_t) {
+    Inputs in{{(AtenTensorHandle)stack[0], (AtenTensorHandle)stack[1]}};
+    std::vector<int64_t> gs, us;
+    const uint16_t *g = (const uint16_t *)contiguous_data(in.handles[0], DTYPE_BFLOAT16, 2, "gate", gs);
+    const uint16_t *u = (const uint16_t *)contiguous_data(in.handles[1], DTYPE_BFLOAT16, 2, "up", us);
+    if (gs != us || gs[1] % 16 != 0) {
+        throw std::runtime_error("woq silu_mul: gate " + shape_text(gs) + ", up " + shape_text(us) +
+                                 ": needs the same [m, n], n a multiple of 16");
+    }
+    Output out;
+    uint16_t *y;
+    new_tensor(out, {gs[0], gs[1]}, DTYPE_BFLOAT16, (void **)&y);
+    kernel_ok(woq_silu_mul(g, u, y, gs[0] * gs[1]), "woq_silu_mul", shape_text(gs));
+    in.release();
+    stack[0] = out.release();
+}
+
+/*
+ * attention_decode(Tensor q, Tensor k, Tensor v, Tensor cos, Tensor sin, Tensor(a!) k_cache,
+ *                  Tensor(b!) v_cache, int pos, int heads, int kv_heads) -> Tensor
+ */
+void op_attention_decode(StableIValue *stack, uint64_t, uint64_t) {
+    Inputs in{{(AtenTensorHandle)stack[0], (AtenTensorHandle)stack[1], (AtenTensorHandle)stack[2],
+               (AtenTensorHandle)stack[3], (AtenTensorHandle)stack[4], (AtenTensorHandle)stack[5],
+               (AtenTensorHandle)stack[6]}};
+    const int64_t pos = (int64_t)stack[7], heads = (int64_t)stack[8], kv_heads = (int64_t)stack[9];
+    std::vector<int64_t> qs, ks, vs, cs, ss, kcs, vcs;
+    const uint16_t *q = (const uint16_t *)contiguous_data(in.handles[0], DTYPE_BFLOAT16, 2, "q", qs);
+    const uint16_t *k = (const uint16_t *)contiguous_data(in.handles[1], DTYPE_BFLOAT16, 2, "k", ks);
+    const uint16_t *v = (const uint16_t *)contiguous_data(in.handles[2], DTYPE_BFLOAT16, 2, "v", vs);
+    const float *cos = (const float *)contiguous_data(in.handles[3], DTYPE_FLOAT, 2, "cos", cs);
+    const float *sin = (const float *)contiguous_data(in.handles[4], DTYPE_FLOAT, 2, "sin", ss);
+    uint16_t *kc = (uint16_t *)contiguous_data(in.handles[5], DTYPE_BFLOAT16, 3, "k_cache", kcs);
+    uint16_t *vc = (uint16_t *)contiguous_data(in.handles[6], DTYPE_BFLOAT16, 3, "v_cache", vcs);
+    const int64_t d = kcs[2];
+    const std::string shapes = "q " + shape_text(qs) + ", k " + shape_text(ks) + ", v " + shape_text(vs) + ", cos " +
+                               shape_text(cs) + ", k_cache " + shape_text(kcs) + ", pos " + std::to_string(pos) +
+                               ", heads " + std::to_string(heads) + ", kv_heads " + std::to_string(kv_heads);
+    if (qs[0] != 1 || ks != vs || ks[0] != 1 || kcs != vcs || kcs[0] != kv_heads || kv_heads < 1 || heads % kv_heads != 0 ||
+        qs[1] != heads * d || ks[1] != kv_heads * d || cs != ss || cs[1] != d || pos < 0 || pos >= kcs[1] ||
+        pos >= cs[0] || d % 32 != 0) {
+        throw std::runtime_error("woq attention_decode: " + shapes +
+                                 ": needs one token, q [1, heads * D], k and v [1, kv_heads * D], caches [kv_heads, "
+                                 "capacity, D] with pos below capacity, cos and sin [positions, D], D a multiple of 32");
+    }
+    Output out;
+    uint16_t *y;
+    new_tensor(out, {1, heads * d}, DTYPE_BFLOAT16, (void **)&y);
+    kernel_ok(woq_attention_decode(q, k, v, cos + pos * d, sin + pos * d, kc, vc, (int)kcs[1], (int)pos, (int)heads,
+                                   (int)kv_heads, (int)d, y),
+              "woq_attention_decode", shapes);
+    in.release();
+    stack[0] = out.release();
+}
+
+constexpr char RMS_NORM[] = "woq::rms_norm";
+constexpr char SILU_MUL[] = "woq::silu_mul";
+constexpr char ATTENTION_DECODE[] = "woq::attention_decode";
+
+} // namespace
+
+namespace woq {
+
+void register_layer_ops(Registrar &r) {
+    r.schema("rms_norm(Tensor x, Tensor w, float eps) -> Tensor");
+    r.schema("silu_mul(Tensor gate, Tensor up) -> Tensor");
+    r.schema("attention_decode(Tensor q, Tensor k, Tensor v, Tensor cos, Tensor sin, Tensor(a!) k_cache, "
+             "Tensor(b!) v_cache, int pos, int heads, int kv_heads) -> Tensor");
+    r.code("rms_norm", guarded<op_rms_norm, RMS_NORM>);
+    r.code("silu_mul", guarded<op_silu_mul, SILU_MUL>);
+    r.code("attention_decode", guarded<op_attention_decode, ATTENTION_DECODE>);
+}
+
+} // namespace woq
