@@ -163,12 +163,6 @@ void group_sums(const uint16_t *x, int m, int k, int g, float *out) {
     }
 }
 
-/* 16 bf16 at p (masked: `count` of them) as fp32. */
-AVX512_BF16 inline __m512 load_bf16(const uint16_t *p, __mmask16 mask) {
-    const __m256i raw = _mm256_maskz_loadu_epi16(mask, p);
-    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(raw), 16));
-}
-
 /* int4: one weight row's groups, from group g0 on, read in place as the bf16 numbers they are. */
 struct Bf16Groups {
     static constexpr bool FORMED = false; // needs no scratch

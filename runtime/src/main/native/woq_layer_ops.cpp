@@ -33,9 +33,7 @@
 
 namespace {
 
-AVX512 inline __m512 load_bf16(const uint16_t *p) {
-    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)p)), 16));
-}
+using woq::load_bf16;
 
 /* Round to nearest even, as f32_to_bf16 (NaN stays NaN), 16 at a time. */
 AVX512 inline __m256i to_bf16(__m512 v) {
@@ -150,7 +148,7 @@ struct AttentionJob {
 AVX512 void attend_kv_heads(void *arg, int part, int parts) {
     const AttentionJob *j = static_cast<const AttentionJob *>(arg);
     const int d = j->d, g = j->group, len = j->len, vecs = d / 16;
-    std::vector<float> scores((size_t)g * len), acc((size_t)g * d);
+    std::vector<float> scores((size_t)g * len), acc((size_t)g * d), total(g);
     for (int kv = j->kv_heads * part / parts; kv < j->kv_heads * (part + 1) / parts; kv++) {
         const uint16_t *keys = j->k_cache + (size_t)kv * j->capacity * d;
         const uint16_t *values = j->v_cache + (size_t)kv * j->capacity * d;
@@ -166,7 +164,6 @@ AVX512 void attend_kv_heads(void *arg, int part, int parts) {
             }
         }
         std::fill(acc.begin(), acc.end(), 0.0f);
-        std::vector<float> total(g);
         for (int h = 0; h < g; h++) {
             float *s = scores.data() + (size_t)h * len;
             float top = s[0];

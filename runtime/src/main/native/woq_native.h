@@ -6,6 +6,8 @@
  */
 #pragma once
 
+#include <immintrin.h>
+
 #include <cstdint>
 #include <cstring>
 #include <initializer_list>
@@ -43,6 +45,13 @@ inline float bf16_to_f32(uint16_t b) {
     float f;
     std::memcpy(&f, &u, 4);
     return f;
+}
+
+/* 16 bf16 at p (masked: the lanes of `mask`) as fp32, exactly: a bf16 is the top half of its fp32. */
+__attribute__((target("avx512f,avx512bw,avx512vl"))) inline __m512 load_bf16(const uint16_t *p,
+                                                                             __mmask16 mask = 0xFFFF) {
+    const __m256i raw = _mm256_maskz_loadu_epi16(mask, p);
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(raw), 16));
 }
 
 /* Round to nearest even, as libtorch converts (NaN stays NaN). */
