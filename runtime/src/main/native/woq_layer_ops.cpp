@@ -14,10 +14,9 @@
  *   rms_norm:  y = bf16(w * bf16(x * rsqrt(mean(x^2) + eps)))          (fp32 inside)
  *   silu_mul:  y = bf16(bf16(g / (1 + exp(-g))) * u)
  *   attention: q and k rotated in fp32 and rounded to bf16 (k as it goes into the cache), then per
- *              query head h (KV head h / G): softmax(q . K^T / sqrt(D)) . V in fp32, the softmax's
- *              weights rounded to bf16 before they meet V (as libtorch's flash kernel feeds its
- *              bf16 GEMM), the output rounded once. Kept in fp32 instead, token-by-token logits of
- *              int4 on int8 activations moved to a cosine of 0.99975 against a prompt's one pass.
+ *              query head h (KV head h / G): softmax(q . K^T / sqrt(D)) . V in fp32, the output
+ *              rounded once, as LlamaOps.ts runs a prompt's attention (in fp32 since rounding its
+ *              chunks' parts to bf16 before merging them cost chunked prompts 0.9997-0.9998 of cosine).
  */
 #include "woq_native.h"
 
@@ -172,13 +171,13 @@ AVX512 void attend_kv_heads(void *arg, int part, int parts) {
             int t = 0;
             for (; t + 16 <= len; t += 16) {
                 const __m512 e = exp512(_mm512_sub_ps(_mm512_loadu_ps(s + t), _mm512_set1_ps(top)));
-                _mm512_storeu_ps(s + t, round_bf16(e));
+                _mm512_storeu_ps(s + t, e);
                 sum = _mm512_add_ps(sum, e);
             }
             if (t < len) {
                 const __mmask16 tail = (__mmask16)((1u << (len - t)) - 1);
                 const __m512 e = exp512(_mm512_sub_ps(_mm512_maskz_loadu_ps(tail, s + t), _mm512_set1_ps(top)));
-                _mm512_mask_storeu_ps(s + t, tail, round_bf16(e));
+                _mm512_mask_storeu_ps(s + t, tail, e);
                 sum = _mm512_add_ps(sum, _mm512_maskz_mov_ps(tail, e));
             }
             total[h] = _mm512_reduce_add_ps(sum);

@@ -49,36 +49,40 @@ class LlamaOps(Module):
       # Grouped heads without enable_gqa (which libtorch 2.7 runs on its slow math path, expanding
       # the cache): the G query heads sharing a KV head become G query rows of that head, so SDPA
       # sees plain multi-head attention over the cache as it is. Head h = kv * G + g.
-      query = torch.unsqueeze(torch.reshape(qh, [n_kv_heads, g, head_dim]), 0)
-      keys = torch.unsqueeze(torch.narrow(k_cache, 1, 0, pos + 1), 0)
-      values = torch.unsqueeze(torch.narrow(v_cache, 1, 0, pos + 1), 0)
+      # In fp32, rounded once, as a prompt's attention below and woq's native decode step.
+      query = torch.unsqueeze(torch.reshape(torch.to(qh, 6), [n_kv_heads, g, head_dim]), 0)
+      keys = torch.unsqueeze(torch.to(torch.narrow(k_cache, 1, 0, pos + 1), 6), 0)
+      values = torch.unsqueeze(torch.to(torch.narrow(v_cache, 1, 0, pos + 1), 6), 0)
       out = torch.scaled_dot_product_attention(query, keys, values, None, 0.0, False, scale=None)
-      return torch.reshape(out, [1, n_heads * head_dim])
+      return torch.reshape(torch.to(out, 15), [1, n_heads * head_dim])
     # Several tokens (a prompt chunk): no mask is built. The chunk's own keys are attended with
     # is_causal (the chunk is square, so libtorch's top-left causal mask is the right one), the
     # keys cached before it with no mask at all (every query sees them), both on libtorch's
     # blocked flash kernel, which never holds a [t, pos + t] matrix; the two partial results are
     # merged by their log-sum-exp, as flash attention merges its key blocks.
     # The chunk's keys and values are repeated per query head ([H, t, D], small) for is_causal.
-    q4 = torch.unsqueeze(qh, 0)
-    kc = torch.unsqueeze(torch.repeat_interleave(kh, g, 0), 0)
-    vc = torch.unsqueeze(torch.repeat_interleave(vh, g, 0), 0)
+    # Both parts run in fp32 and are rounded to bf16 once, after the merge, as a single pass is:
+    # merging two bf16-rounded parts put chunked prompts' logits at a cosine of 0.9997-0.9998 to
+    # one pass's (on int8 activations the small differences move inputs across a rounding step).
+    q4 = torch.unsqueeze(torch.to(qh, 6), 0)
+    kc = torch.unsqueeze(torch.repeat_interleave(torch.to(kh, 6), g, 0), 0)
+    vc = torch.unsqueeze(torch.repeat_interleave(torch.to(vh, 6), g, 0), 0)
     own, own_lse = torch._scaled_dot_product_flash_attention_for_cpu(q4, kc, vc, 0.0, True, attn_mask=None, scale=None)
     if pos == 0:
-      heads = torch.reshape(own, [n_heads, t, head_dim])
+      heads = torch.to(torch.reshape(own, [n_heads, t, head_dim]), 15)
     else:
       # The cached prefix, grouped as for t == 1: row g*t + i of KV head kv is token i of head kv*G + g.
-      query = torch.unsqueeze(torch.reshape(qh, [n_kv_heads, g * t, head_dim]), 0)
-      keys = torch.unsqueeze(torch.narrow(k_cache, 1, 0, pos), 0)
-      values = torch.unsqueeze(torch.narrow(v_cache, 1, 0, pos), 0)
+      query = torch.unsqueeze(torch.reshape(torch.to(qh, 6), [n_kv_heads, g * t, head_dim]), 0)
+      keys = torch.unsqueeze(torch.to(torch.narrow(k_cache, 1, 0, pos), 6), 0)
+      values = torch.unsqueeze(torch.to(torch.narrow(v_cache, 1, 0, pos), 6), 0)
       old, old_lse = torch._scaled_dot_product_flash_attention_for_cpu(query, keys, values, 0.0, False, attn_mask=None, scale=None)
       l1 = torch.reshape(old_lse, [n_heads, t, 1])
       l2 = torch.reshape(own_lse, [n_heads, t, 1])
       m = torch.maximum(l1, l2)
       w1 = torch.exp(torch.sub(l1, m))
       w2 = torch.exp(torch.sub(l2, m))
-      o1 = torch.to(torch.reshape(old, [n_heads, t, head_dim]), 6)
-      o2 = torch.to(torch.reshape(own, [n_heads, t, head_dim]), 6)
+      o1 = torch.reshape(old, [n_heads, t, head_dim])
+      o2 = torch.reshape(own, [n_heads, t, head_dim])
       merged = torch.div(torch.add(torch.mul(o1, w1), torch.mul(o2, w2)), torch.add(w1, w2))
       heads = torch.to(merged, 15)
     # heads: [H, t, D] -> [t, H*D]
