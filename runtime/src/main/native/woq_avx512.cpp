@@ -1172,11 +1172,22 @@ AVX512_VNNI void int4_vnni_rows(const Int4VnniJob *j, int n0, int n1, int m0, fl
     }
 }
 
+/*
+ * Streams of the decode loop on int8 activations for int4-q32, whose rows' scales are formed into
+ * scratch as they are taken: three, not four. With four, a thread's x codes, their block scales and
+ * four rows' formed scales (28 KB at 14,336 inputs) beside the weight lines in flight crowd a
+ * 48 KB L1; on the Zen 5 host three took a pass over four 8B layers from 10.7-12.0 to 9.4-10.0 ms
+ * (int4_kernel_bench, alternated) and the 8B's decode from 7.6-8.2 to 9.1-9.4 tok/s in three of
+ * four alternated rounds (benchmarks/RESULTS.md). int4's bf16-scaled layouts keep STREAMS.
+ */
+constexpr int VNNI_FORMED_STREAMS = 3;
+
 template <int G, typename S>
 void int4_vnni_block(const Int4VnniJob *j, int n0, int n1, int m0, int rows) {
-    Aligned<float> scratch(S::FORMED ? (size_t)2 * STREAMS * (j->k / G) : 0);
+    constexpr int W = S::FORMED ? VNNI_FORMED_STREAMS : STREAMS;
+    Aligned<float> scratch(S::FORMED ? (size_t)2 * W * (j->k / G) : 0);
     if (rows == 1) {
-        int4_vnni_streams<G, STREAMS, S>(j, n0, n1, m0, scratch.data());
+        int4_vnni_streams<G, W, S>(j, n0, n1, m0, scratch.data());
         return;
     }
     with_rows(rows, [&](auto r) { int4_vnni_rows<G, decltype(r)::value, S>(j, n0, n1, m0, scratch.data()); });
