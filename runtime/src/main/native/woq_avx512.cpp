@@ -1177,8 +1177,8 @@ AVX512_VNNI void int4_vnni_rows(const Int4VnniJob *j, int n0, int n1, int m0, fl
  * scratch as they are taken: three, not four. With four, a thread's x codes, their block scales and
  * four rows' formed scales (28 KB at 14,336 inputs) beside the weight lines in flight crowd a
  * 48 KB L1; on the Zen 5 host three took a pass over four 8B layers from 10.7-12.0 to 9.4-10.0 ms
- * (int4_kernel_bench, alternated) and the 8B's decode from 7.6-8.2 to 9.1-9.4 tok/s in three of
- * four alternated rounds (benchmarks/RESULTS.md). int4's bf16-scaled layouts keep STREAMS.
+ * (int4_kernel_bench, alternated) and the 8B's decode from a median of 7.65 to 8.91 tok/s over
+ * seven alternated rounds (benchmarks/RESULTS.md). int4's bf16-scaled layouts keep STREAMS.
  */
 constexpr int VNNI_FORMED_STREAMS = 3;
 
