@@ -64,7 +64,8 @@ class LlamaOps(Module):
     # Both parts run in fp32 and are rounded to bf16 once, after the merge, as a single pass is:
     # merging two bf16-rounded parts put chunked prompts' logits at a cosine of 0.9997-0.9998 to
     # one pass's (on int8 activations the small differences move inputs across a rounding step).
-    q4 = torch.unsqueeze(torch.to(qh, 6), 0)
+    qf = torch.to(qh, 6)
+    q4 = torch.unsqueeze(qf, 0)
     kc = torch.unsqueeze(torch.repeat_interleave(torch.to(kh, 6), g, 0), 0)
     vc = torch.unsqueeze(torch.repeat_interleave(torch.to(vh, 6), g, 0), 0)
     own, own_lse = torch._scaled_dot_product_flash_attention_for_cpu(q4, kc, vc, 0.0, True, attn_mask=None, scale=None)
@@ -72,7 +73,7 @@ class LlamaOps(Module):
       heads = torch.to(torch.reshape(own, [n_heads, t, head_dim]), 15)
     else:
       # The cached prefix, grouped as for t == 1: row g*t + i of KV head kv is token i of head kv*G + g.
-      query = torch.unsqueeze(torch.reshape(torch.to(qh, 6), [n_kv_heads, g * t, head_dim]), 0)
+      query = torch.unsqueeze(torch.reshape(qf, [n_kv_heads, g * t, head_dim]), 0)
       keys = torch.unsqueeze(torch.to(torch.narrow(k_cache, 1, 0, pos), 6), 0)
       values = torch.unsqueeze(torch.to(torch.narrow(v_cache, 1, 0, pos), 6), 0)
       old, old_lse = torch._scaled_dot_product_flash_attention_for_cpu(query, keys, values, 0.0, False, attn_mask=None, scale=None)

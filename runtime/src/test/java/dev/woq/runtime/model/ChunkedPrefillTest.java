@@ -42,8 +42,8 @@ class ChunkedPrefillTest {
      * <p>The logits are bf16: 4 to 8, where this random model's top tokens lie, step by 1/32. A top
      * token one step ahead of its runner-up flips with any rounding (seed 1's prompt did so for
      * int4-g32 in chunks of 7 at a cosine of 0.99993), so the prompt is seed 2's, whose top token
-     * leads by 5 steps or more in every format and on either int4 activations (of seeds 1-16 the
-     * only one with 3 or more), and the test asserts that lead before comparing top tokens.
+     * leads by 5 steps or more in every format and on either int4 activations (the widest of seeds
+     * 1-16; seed 4 came next with 3), and the test asserts that lead before comparing top tokens.
      *
      * <p>Every format, in chunks of several tokens and token by token, is bounded by the issue's
      * 0.9999. Attention runs in fp32 and is rounded once: a chunk's attention over its own keys and
