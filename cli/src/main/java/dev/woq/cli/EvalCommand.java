@@ -51,6 +51,8 @@ import picocli.CommandLine.Spec;
             "      --reference bf16 --context 256 --json",
             "  woq eval --model /tmp/s --dtype int4 --int4-search none --text notes.txt \\",
             "      --reference bf16                 # int4 rounded to nearest",
+            "  woq eval --model /tmp/s --dtype int4 --calibration prompts.txt --text notes.txt \\",
+            "      --reference bf16                 # int4-q32-cal",
             "  woq eval --model /tmp/s --text notes.txt      # bf16 perplexity only"
         })
 final class EvalCommand implements Callable<Integer> {
@@ -70,6 +72,9 @@ final class EvalCommand implements Callable<Integer> {
             description = "With --dtype int4: the entry quantized with mse or none (round to nearest)"
                     + " (default: mse).")
     String int4Search;
+
+    @Mixin
+    CalibrationOptions calibration;
 
     @Option(names = "--context", paramLabel = "N", defaultValue = "512",
             description = "Tokens per window (default: ${DEFAULT-VALUE}).")
@@ -107,11 +112,13 @@ final class EvalCommand implements Callable<Integer> {
         WeightFormat referenceFormat = reference == null ? null : WeightFormat.parse(reference, null);
         Path dir;
         String dtypeName = format.id();
-        if (int4Search != null) {
+        if (int4Search != null || calibration.text != null || calibration.tokens != null) {
             if (!format.dtype().equals("int4")) {
-                throw new WoqException("--int4-search applies to --dtype int4, not " + format.id() + ".");
+                throw new WoqException((int4Search != null ? "--int4-search" : "--calibration")
+                        + " applies to --dtype int4, not " + format.id() + ".");
             }
-            QuantRecipe recipe = QuantRecipe.parse("int4", weights.groupSize, false, Int4Search.parse(int4Search));
+            QuantRecipe recipe = calibration.apply(QuantRecipe.parse("int4", weights.groupSize, false,
+                    int4Search == null ? null : Int4Search.parse(int4Search)));
             dtypeName = recipe.id();
             dir = WeightsOptions.resolve(weights.model, recipe, weights.home.registry(), err);
         } else {

@@ -36,6 +36,7 @@ import picocli.CommandLine.Spec;
             "  woq quantize --model /tmp/s --dtype int4 --group-size 128  # bf16 scales, 4.25 bits",
             "  woq quantize --model meta-llama/Meta-Llama-3-8B-Instruct --dtype int8",
             "  woq quantize --model /tmp/s --dtype int4 --int4-search none  # int4-q32-rtn",
+            "  woq quantize --model /tmp/s --dtype int4 --calibration prompts.txt  # int4-q32-cal",
             "  woq registry list"
         })
 final class QuantizeCommand implements Callable<Integer> {
@@ -59,6 +60,9 @@ final class QuantizeCommand implements Callable<Integer> {
                     + " (default: mse).")
     String int4Search;
 
+    @Mixin
+    CalibrationOptions calibration;
+
     @Option(names = "--keep-lm-head-bf16",
             description = "Leave lm_head.weight in bf16 (default: quantized like the other projections).")
     boolean keepLmHeadBf16;
@@ -76,8 +80,8 @@ final class QuantizeCommand implements Callable<Integer> {
     public Integer call() {
         PrintWriter stdout = spec.commandLine().getOut();
         PrintWriter stderr = spec.commandLine().getErr();
-        QuantRecipe recipe = QuantRecipe.parse(dtype, groupSize, keepLmHeadBf16,
-                int4Search == null ? null : Int4Search.parse(int4Search));
+        QuantRecipe recipe = calibration.apply(QuantRecipe.parse(dtype, groupSize, keepLmHeadBf16,
+                int4Search == null ? null : Int4Search.parse(int4Search)));
         Path source = ModelLocator.locate(model);
         ModelRegistry registry = home.registry();
         Instant started = Instant.now();
@@ -141,6 +145,18 @@ final class QuantizeCommand implements Callable<Integer> {
 
         static TensorProgress onTerminal(String label, PrintWriter err) {
             return new TensorProgress(label, err, System.console() != null);
+        }
+
+        @Override
+        public synchronized void calibrating(long tokensDone, long tokensTotal) {
+            if (!enabled) {
+                return;
+            }
+            drawn = true;
+            double seconds = Math.max(1e-9, (System.nanoTime() - start) / 1e9);
+            double eta = tokensDone > 0 ? (tokensTotal - tokensDone) * seconds / tokensDone : 0;
+            err.printf(Locale.ROOT, "\rcalibrating: %d/%d tokens, ETA %.0f s   ", tokensDone, tokensTotal, eta);
+            err.flush();
         }
 
         @Override

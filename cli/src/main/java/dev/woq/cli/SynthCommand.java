@@ -55,8 +55,9 @@ final class SynthCommand implements Callable<Integer> {
     long seed;
 
     @Option(names = "--weights", paramLabel = "KIND", defaultValue = "random",
-            description = "random (Gaussian) or llm-like (heavy tails, outlier channels, per-matrix scales)"
-                    + " (default: ${DEFAULT-VALUE}).")
+            description = "random (Gaussian), llm-like (heavy tails, outlier channels, per-matrix scales) or"
+                    + " llm-like-outliers (llm-like, and the same few hidden channels 8x louder in every norm, the"
+                    + " outlier features activation-aware quantization is for) (default: ${DEFAULT-VALUE}).")
     String weights;
 
     @Option(names = "--tokenizer", paramLabel = "FILE",

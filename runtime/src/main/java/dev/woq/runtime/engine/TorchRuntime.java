@@ -59,6 +59,11 @@ public final class TorchRuntime {
         return instance;
     }
 
+    /** The process's runtime as it was started, or started now with one thread per physical core. */
+    public static synchronized TorchRuntime current() {
+        return instance != null ? instance : start();
+    }
+
     /** Starts with one thread per physical core. */
     public static TorchRuntime start() {
         return start(CpuInfo.physicalCores());

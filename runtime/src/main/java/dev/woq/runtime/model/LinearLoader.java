@@ -38,6 +38,7 @@ public final class LinearLoader {
     private final NativeKernels natives;
     private final PtNDManager manager;
     private final MappedWeights weights;
+    private final ProjectionObserver observer;
     /** Created at the first int4 matrix; null when libtorch's layout is not one woq knows. */
     private Int4CpuPacking.Packer int4Packer;
     private Int4PackCache int4Cache;
@@ -45,6 +46,13 @@ public final class LinearLoader {
 
     /** Loads projections of {@code weights} onto {@code natives}' kernels (or libtorch's: {@link NativeKernels#none()}). */
     public LinearLoader(TorchOps ops, NativeKernels natives, PtNDManager manager, MappedWeights weights) {
+        this(ops, natives, manager, weights, null);
+    }
+
+    /** As above, every projection loaded showing its inputs to {@code observer} ({@code null}: none). */
+    LinearLoader(TorchOps ops, NativeKernels natives, PtNDManager manager, MappedWeights weights,
+            ProjectionObserver observer) {
+        this.observer = observer;
         this.ops = ops;
         this.natives = natives;
         this.manager = manager;
@@ -59,6 +67,11 @@ public final class LinearLoader {
 
     /** The projection stored for {@code weightName} ([out, in]) in whatever format the checkpoint holds it. */
     public Linear load(String weightName, int out, int in) {
+        Linear linear = loadStored(weightName, out, in);
+        return observer == null ? linear : new ObservedLinear(linear, weightName, observer);
+    }
+
+    private Linear loadStored(String weightName, int out, int in) {
         WeightFormat format = WeightFormat.stored(weights.checkpoint(), weightName, in);
         // Checks every stored tensor's dtype and shape against the format's layout, naming the one at fault.
         List<WeightFormat.StoredTensor> stored = format.storedTensors(weightName, out, in);

@@ -72,6 +72,14 @@ public final class LlamaModel implements AutoCloseable {
 
     /** As {@link #load(TorchRuntime, Path)}, on the given kernels ({@link NativeKernels#none()}: libtorch's only). */
     public static LlamaModel load(TorchRuntime runtime, Path dir, NativeKernels natives) {
+        return load(runtime, dir, natives, null);
+    }
+
+    /**
+     * As {@link #load(TorchRuntime, Path, NativeKernels)}, every projection showing its inputs to
+     * {@code observer} ({@code null}: none), the LM head's when it is not tied to the embedding.
+     */
+    public static LlamaModel load(TorchRuntime runtime, Path dir, NativeKernels natives, ProjectionObserver observer) {
         LlamaConfig config = LlamaConfig.load(dir);
         SafetensorsCheckpoint checkpoint = SafetensorsCheckpoint.open(dir);
         TorchOps ops = runtime.ops();
@@ -79,7 +87,7 @@ public final class LlamaModel implements AutoCloseable {
         try (MappedWeights weights = new MappedWeights(ops, manager, checkpoint)) {
             checkpoint.requireAll(LlamaWeights.names(config).stream()
                     .map(name -> LinearLoader.storedName(weights, name)).toList());
-            LinearLoader linears = new LinearLoader(ops, natives, manager, weights);
+            LinearLoader linears = new LinearLoader(ops, natives, manager, weights, observer);
             int h = config.hiddenSize();
             PtNDArray embedding = weights.bf16(LlamaWeights.EMBED, config.vocabSize(), h);
             RotaryEmbedding rope = new RotaryEmbedding(manager, config);

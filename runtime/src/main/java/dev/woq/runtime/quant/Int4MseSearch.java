@@ -19,6 +19,12 @@ package dev.woq.runtime.quant;
  * </ol>
  *
  * About 30 passes over each group's values where round-to-nearest makes two.
+ *
+ * <p>With calibration ({@link ActivationImportance}), every squared error above is weighted by its
+ * input's importance {@code a[j]}: a weight's error reaches the output through its input, so the
+ * expected squared output error of a row is {@code Σ a[j] (w[j] - w'[j])²} with {@code a[j]} the
+ * input's mean square. The fits are then weighted least squares (llama.cpp's imatrix weights its
+ * k-quant search the same way). {@code importance} is {@code null} for the unweighted search.
  */
 public final class Int4MseSearch {
     /** Fractions of the range cut from the low end and the high end, pairwise. */
@@ -37,6 +43,16 @@ public final class Int4MseSearch {
      */
     public static void quantizeRow(float[] row, int k, int groupSize, byte[] packed, int packedOffset,
             short[] scales, short[] zeros, int groupOffset) {
+        quantizeRow(row, k, groupSize, null, packed, packedOffset, scales, zeros, groupOffset);
+    }
+
+    /**
+     * As {@link #quantizeRow(float[], int, int, byte[], int, short[], short[], int)}, each squared
+     * error weighted by {@code importance[j]} (the row's inputs' weights, {@code k} of them; {@code
+     * null}: all 1).
+     */
+    public static void quantizeRow(float[] row, int k, int groupSize, float[] importance, byte[] packed,
+            int packedOffset, short[] scales, short[] zeros, int groupOffset) {
         // Round-to-nearest first: the fallback, and the answer for constant groups.
         WeightCodec.quantizeInt4Row(row, k, groupSize, packed, packedOffset, scales, zeros, groupOffset);
         int groups = k / groupSize;
@@ -52,7 +68,7 @@ public final class Int4MseSearch {
             if (min == max) {
                 continue;
             }
-            float[] best = searchGroup(row, base, groupSize, min, max);
+            float[] best = searchGroup(row, importance, base, groupSize, min, max);
             if (best == null) {
                 continue;
             }
@@ -72,9 +88,9 @@ public final class Int4MseSearch {
                 int q = level(row[base + j], lo, scale);
                 codes[j] = (byte) q;
                 double d = row[base + j] - ((q - WeightCodec.INT4_OFFSET) * scale + zero);
-                err += d * d;
+                err += weight(importance, base + j) * d * d;
             }
-            if (err < storedError(row, base, groupSize, packed, packedOffset + base / 2, scales[groupOffset + g],
+            if (err < storedError(row, importance, base, groupSize, packed, packedOffset + base / 2, scales[groupOffset + g],
                     zeros[groupOffset + g])) {
                 scales[groupOffset + g] = sb;
                 zeros[groupOffset + g] = zb;
@@ -88,18 +104,19 @@ public final class Int4MseSearch {
 
     /**
      * Steps 1 and 2 above for the group of {@code n} values at {@code row[base]}, whose least and
-     * greatest values are {@code min < max}: the continuous range with the least squared error.
+     * greatest values are {@code min < max}: the continuous range with the least squared error,
+     * each value's weighted by {@code importance[base + j]} ({@code null}: unweighted).
      *
      * @return {lo, scale, squared error} ({@code w ≈ lo + q * scale}, q in 0..15), or {@code null}
      *     when no candidate fits (every value on one level)
      */
-    static float[] searchGroup(float[] row, int base, int n, float min, float max) {
+    static float[] searchGroup(float[] row, float[] importance, int base, int n, float min, float max) {
         float range = max - min;
         float[] best = null;
         for (float[] shrink : SHRINKS) {
             float lo = min + shrink[0] * range;
             float scale = (max - shrink[1] * range - lo) / 15f;
-            float[] fit = fit(row, base, n, lo, scale);
+            float[] fit = fit(row, importance, base, n, lo, scale);
             if (fit != null && (best == null || fit[2] < best[2])) {
                 best = fit;
             }
@@ -108,7 +125,7 @@ public final class Int4MseSearch {
             return null;
         }
         for (int it = 0; it < REFINEMENTS; it++) {
-            float[] fit = fit(row, base, n, best[0], best[1]);
+            float[] fit = fit(row, importance, base, n, best[0], best[1]);
             if (fit == null || fit[2] >= best[2]) {
                 break;
             }
@@ -119,15 +136,16 @@ public final class Int4MseSearch {
 
     /**
      * Assigns each value of the group its nearest level of (lo, scale), then fits w ≈ lo' + q *
-     * scale' by least squares over those levels.
+     * scale' by (weighted) least squares over those levels.
      *
      * @return {lo', scale', squared error of the fit}, or {@code null} when every value got the same level
      */
-    private static float[] fit(float[] row, int base, int n, float lo, float scale) {
+    private static float[] fit(float[] row, float[] importance, int base, int n, float lo, float scale) {
         if (!(scale > 0)) {
             return null;
         }
         float inv = 1f / scale;
+        double sa = 0;
         double sq = 0;
         double sqq = 0;
         double sw = 0;
@@ -135,33 +153,40 @@ public final class Int4MseSearch {
         double sww = 0;
         for (int j = 0; j < n; j++) {
             float w = row[base + j];
+            double a = weight(importance, base + j);
             int q = Math.max(0, Math.min(15, (int) Math.rint((w - lo) * inv)));
-            sq += q;
-            sqq += q * q;
-            sw += w;
-            sqw += q * w;
-            sww += (double) w * w;
+            sa += a;
+            sq += a * q;
+            sqq += a * q * q;
+            sw += a * w;
+            sqw += a * q * w;
+            sww += a * w * w;
         }
-        double det = n * sqq - sq * sq;
+        double det = sa * sqq - sq * sq;
         if (det <= 0) {
             return null;
         }
-        double s = (n * sqw - sq * sw) / det;
-        double l = (sw - s * sq) / n;
+        double s = (sa * sqw - sq * sw) / det;
+        double l = (sw - s * sq) / sa;
         if (!(s > 0)) {
             return null;
         }
-        // Σ (w - l - q s)² expanded over the running sums.
-        double err = sww + n * l * l + s * s * sqq - 2 * l * sw - 2 * s * sqw + 2 * l * s * sq;
+        // Σ a (w - l - q s)² expanded over the running sums.
+        double err = sww + sa * l * l + s * s * sqq - 2 * l * sw - 2 * s * sqw + 2 * l * s * sq;
         return new float[] {(float) l, (float) s, (float) Math.max(0, err)};
+    }
+
+    /** {@code importance[i]}, or 1 without calibration. */
+    static double weight(float[] importance, int i) {
+        return importance == null ? 1 : importance[i];
     }
 
     private static int level(float w, float lo, float scale) {
         return Math.max(0, Math.min(15, (int) Math.rint((w - lo) / scale)));
     }
 
-    /** The squared error of the group as stored now (round-to-nearest's codes, scale and zero). */
-    private static double storedError(float[] row, int base, int n, byte[] packed, int p, short scale, short zero) {
+    /** The (weighted) squared error of the group as stored now (round-to-nearest's codes, scale and zero). */
+    private static double storedError(float[] row, float[] importance, int base, int n, byte[] packed, int p, short scale, short zero) {
         float s = WeightCodec.bf16ToFloat(scale);
         float z = WeightCodec.bf16ToFloat(zero);
         double err = 0;
@@ -169,7 +194,7 @@ public final class Int4MseSearch {
             int b = packed[p + j / 2] & 0xFF;
             int q = (j & 1) == 0 ? b & 0xF : b >>> 4;
             double d = row[base + j] - ((q - WeightCodec.INT4_OFFSET) * s + z);
-            err += d * d;
+            err += weight(importance, base + j) * d * d;
         }
         return err;
     }

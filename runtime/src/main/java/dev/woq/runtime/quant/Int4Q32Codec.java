@@ -56,6 +56,16 @@ public final class Int4Q32Codec {
      */
     public static void quantizeRow(float[] row, int k, float scaleMax, Int4Search search, byte[] packed,
             int packedOffset, byte[] scaleCodes, byte[] zeroCodes, int groupOffset) {
+        quantizeRow(row, k, scaleMax, search, null, packed, packedOffset, scaleCodes, zeroCodes, groupOffset);
+    }
+
+    /**
+     * As {@link #quantizeRow(float[], int, float, Int4Search, byte[], int, byte[], byte[], int)}, the
+     * search weighing each weight's squared error by its input's {@code importance[j]} ({@code null}:
+     * unweighted; see {@link Int4MseSearch}).
+     */
+    public static void quantizeRow(float[] row, int k, float scaleMax, Int4Search search, float[] importance,
+            byte[] packed, int packedOffset, byte[] scaleCodes, byte[] zeroCodes, int groupOffset) {
         byte[] codes = new byte[GROUP];
         byte[] trial = new byte[GROUP];
         for (int g = 0; g < k / GROUP; g++) {
@@ -78,15 +88,15 @@ public final class Int4Q32Codec {
                 float hi = Math.max(max, 0f);
                 bestC = spanningCode(scaleMax, (hi - lo) / 15f);
                 bestZc = nearestZeroCode(-lo / Int4Q32.scale(scaleMax, bestC));
-                double bestErr = code(row, base, scaleMax, bestC, bestZc, codes);
+                double bestErr = code(row, importance, base, scaleMax, bestC, bestZc, codes);
                 if (search == Int4Search.MSE && min < max) {
-                    float[] fit = Int4MseSearch.searchGroup(row, base, GROUP, min, max);
+                    float[] fit = Int4MseSearch.searchGroup(row, importance, base, GROUP, min, max);
                     if (fit != null) {
                         int c0 = nearestScaleCode(scaleMax, fit[1]);
                         for (int c = Math.max(0, c0 - SCALE_NEIGHBOURS); c <= Math.min(255, c0 + SCALE_NEIGHBOURS); c++) {
                             int z0 = nearestZeroCode(-fit[0] / Int4Q32.scale(scaleMax, c));
                             for (int zc = Math.max(0, z0 - ZERO_NEIGHBOURS); zc <= Math.min(255, z0 + ZERO_NEIGHBOURS); zc++) {
-                                double err = code(row, base, scaleMax, c, zc, trial);
+                                double err = code(row, importance, base, scaleMax, c, zc, trial);
                                 if (err < bestErr) {
                                     bestErr = err;
                                     bestC = c;
@@ -118,8 +128,11 @@ public final class Int4Q32Codec {
         }
     }
 
-    /** Codes of the group at {@code base} for scale code {@code c} and zero code {@code zc}, rounded to nearest; returns the squared error. */
-    private static double code(float[] row, int base, float scaleMax, int c, int zc, byte[] into) {
+    /**
+     * Codes of the group at {@code base} for scale code {@code c} and zero code {@code zc}, rounded to
+     * nearest; returns the squared error, weighted by {@code importance} where given.
+     */
+    private static double code(float[] row, float[] importance, int base, float scaleMax, int c, int zc, byte[] into) {
         float scale = Int4Q32.scale(scaleMax, c);
         float zeroPoint = Int4Q32.zeroPoint(zc);
         double err = 0;
@@ -128,7 +141,7 @@ public final class Int4Q32Codec {
             int q = scale > 0 ? Math.max(0, Math.min(15, Math.round(w / scale + zeroPoint))) : 0;
             into[j] = (byte) q;
             double d = w - (q - zeroPoint) * scale;
-            err += d * d;
+            err += Int4MseSearch.weight(importance, base + j) * d * d;
         }
         return err;
     }

@@ -11,13 +11,26 @@ import dev.woq.runtime.model.LlamaWeights;
  *
  * @param quantizeLmHead whether {@code lm_head.weight} is quantized too
  * @param search how each group's codes are chosen: {@link Int4Search#MSE}, or round-to-nearest
+ * @param calibration the text whose activations weigh the search's errors, or {@code null} for none
  */
-public record Int4Q32WeightOnly(boolean quantizeLmHead, Int4Search search) implements QuantRecipe {
+public record Int4Q32WeightOnly(boolean quantizeLmHead, Int4Search search, Calibration calibration)
+        implements QuantRecipe {
     /** The kernels read 128 inputs at a time. */
     static final int IN_MULTIPLE = 128;
 
     public Int4Q32WeightOnly {
         java.util.Objects.requireNonNull(search, "search");
+        Int4WeightOnly.requireSearchFor(calibration, search);
+    }
+
+    /** Without calibration. */
+    public Int4Q32WeightOnly(boolean quantizeLmHead, Int4Search search) {
+        this(quantizeLmHead, search, null);
+    }
+
+    @Override
+    public QuantRecipe withCalibration(Calibration calibration) {
+        return new Int4Q32WeightOnly(quantizeLmHead, search, calibration);
     }
 
     @Override
@@ -25,10 +38,10 @@ public record Int4Q32WeightOnly(boolean quantizeLmHead, Int4Search search) imple
         return WeightFormat.INT4_Q32;
     }
 
-    /** {@code int4-q32}, or {@code int4-q32-rtn} with round-to-nearest. */
+    /** {@code int4-q32}, {@code int4-q32-rtn} with round-to-nearest, {@code int4-q32-cal} with calibration. */
     @Override
     public String id() {
-        return WeightFormat.INT4_Q32.id() + (search == Int4Search.NONE ? "-rtn" : "");
+        return WeightFormat.INT4_Q32.id() + (search == Int4Search.NONE ? "-rtn" : "") + (calibration != null ? "-cal" : "");
     }
 
     @Override
@@ -51,7 +64,8 @@ public record Int4Q32WeightOnly(boolean quantizeLmHead, Int4Search search) imple
 
     /**
      * {@code {"dtype":"int4","layout":"q32","group_size":32,"scale_bits":8,"zero_bits":8,
-     * "bits_per_weight":4.5,"search":"mse","quantize_lm_head":true}}.
+     * "bits_per_weight":4.5,"search":"mse","quantize_lm_head":true}}, with {@code "calibration"}
+     * ({@link Calibration#toJson()}) when calibrated.
      */
     @Override
     public JsonObject toJson() {
@@ -64,6 +78,9 @@ public record Int4Q32WeightOnly(boolean quantizeLmHead, Int4Search search) imple
         json.addProperty("bits_per_weight", WeightFormat.INT4_Q32.bitsPerWeight());
         json.addProperty("quantize_lm_head", quantizeLmHead);
         json.addProperty("search", search.cliName());
+        if (calibration != null) {
+            json.add("calibration", calibration.toJson());
+        }
         return json;
     }
 

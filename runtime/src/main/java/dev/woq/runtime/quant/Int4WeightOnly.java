@@ -16,8 +16,10 @@ import dev.woq.runtime.model.LlamaWeights;
  * @param groupSize 32, 64 or 128
  * @param quantizeLmHead whether {@code lm_head.weight} is quantized too
  * @param search how each group's scale and zero are chosen
+ * @param calibration the text whose activations weigh the search's errors, or {@code null} for none
  */
-public record Int4WeightOnly(int groupSize, boolean quantizeLmHead, Int4Search search) implements QuantRecipe {
+public record Int4WeightOnly(int groupSize, boolean quantizeLmHead, Int4Search search, Calibration calibration)
+        implements QuantRecipe {
     static final String GROUP_SIZES_TEXT = WeightFormat.Int4.GROUP_SIZES_TEXT;
 
     /**
@@ -29,6 +31,25 @@ public record Int4WeightOnly(int groupSize, boolean quantizeLmHead, Int4Search s
     public Int4WeightOnly {
         new WeightFormat.Int4(groupSize); // refuses a group size the kernels do not run
         java.util.Objects.requireNonNull(search, "search");
+        requireSearchFor(calibration, search);
+    }
+
+    /** Without calibration. */
+    public Int4WeightOnly(int groupSize, boolean quantizeLmHead, Int4Search search) {
+        this(groupSize, quantizeLmHead, search, null);
+    }
+
+    @Override
+    public QuantRecipe withCalibration(Calibration calibration) {
+        return new Int4WeightOnly(groupSize, quantizeLmHead, search, calibration);
+    }
+
+    /** Calibration weighs the search's errors: round-to-nearest has none to weigh. */
+    static void requireSearchFor(Calibration calibration, Int4Search search) {
+        if (calibration != null && search != Int4Search.MSE) {
+            throw new ConfigException("--calibration weighs the errors of int4's " + Int4Search.MSE + " search, and"
+                    + " --int4-search " + search + " (round to nearest) searches nothing. Drop one of them.");
+        }
     }
 
     /** Group size {@code groupSize}, the default search. */
@@ -46,17 +67,26 @@ public record Int4WeightOnly(int groupSize, boolean quantizeLmHead, Int4Search s
         this(groupSize, true);
     }
 
-    /** {@code int4-g128} with the default search, {@code int4-g128-rtn} with round-to-nearest. */
+    /**
+     * {@code int4-g128} with the default search, {@code int4-g128-rtn} with round-to-nearest, {@code
+     * int4-g128-cal} with calibration.
+     */
     @Override
     public String id() {
-        return "int4-g" + groupSize + (search == Int4Search.NONE ? "-rtn" : "");
+        return "int4-g" + groupSize + (search == Int4Search.NONE ? "-rtn" : "") + (calibration != null ? "-cal" : "");
     }
 
     /** Quantizes one row with this recipe's search; arguments as {@link WeightCodec#quantizeInt4Row}. */
     public void quantizeRow(float[] row, int k, byte[] packed, int packedOffset, short[] scales, short[] zeros,
             int groupOffset) {
+        quantizeRow(row, k, null, packed, packedOffset, scales, zeros, groupOffset);
+    }
+
+    /** As {@link #quantizeRow(float[], int, byte[], int, short[], short[], int)}, the search weighted by {@code importance}. */
+    public void quantizeRow(float[] row, int k, float[] importance, byte[] packed, int packedOffset, short[] scales,
+            short[] zeros, int groupOffset) {
         if (search == Int4Search.MSE) {
-            Int4MseSearch.quantizeRow(row, k, groupSize, packed, packedOffset, scales, zeros, groupOffset);
+            Int4MseSearch.quantizeRow(row, k, groupSize, importance, packed, packedOffset, scales, zeros, groupOffset);
         } else {
             WeightCodec.quantizeInt4Row(row, k, groupSize, packed, packedOffset, scales, zeros, groupOffset);
         }
@@ -86,6 +116,9 @@ public record Int4WeightOnly(int groupSize, boolean quantizeLmHead, Int4Search s
         json.addProperty("group_size", groupSize);
         json.addProperty("quantize_lm_head", quantizeLmHead);
         json.addProperty("search", search.cliName());
+        if (calibration != null) {
+            json.add("calibration", calibration.toJson());
+        }
         return json;
     }
 }

@@ -29,6 +29,21 @@ public sealed interface QuantRecipe permits Int4Q32WeightOnly, Int4WeightOnly, I
      */
     String id();
 
+    /** The calibration text whose activations weigh the int4 search, or {@code null} (the default: none). */
+    default Calibration calibration() {
+        return null;
+    }
+
+    /**
+     * This recipe with its int4 search weighted by the activations of {@code calibration}.
+     *
+     * @throws ConfigException for int8, whose scales have nothing to search, and round-to-nearest int4
+     */
+    default QuantRecipe withCalibration(Calibration calibration) {
+        throw new ConfigException("--calibration applies to int4, whose search it weighs; " + id() + " has no search"
+                + " to weigh. Drop --calibration, or use --dtype int4.");
+    }
+
     /** Whether {@code lm_head.weight} is quantized too (when the model does not tie it to the embedding). */
     boolean quantizeLmHead();
 
@@ -157,8 +172,9 @@ public sealed interface QuantRecipe permits Int4Q32WeightOnly, Int4WeightOnly, I
             Int4Search search = null;
             if ("int4".equals(dtype.trim().toLowerCase(Locale.ROOT))) {
                 search = named == null ? Int4Search.NONE : Int4Search.parse(named);
+                Calibration calibration = Calibration.fromJson(json.get("calibration"));
                 if (Int4Q32WeightOnly.LAYOUT.equals(layout)) {
-                    return new Int4Q32WeightOnly(quantizeLmHead, search);
+                    return new Int4Q32WeightOnly(quantizeLmHead, search, calibration);
                 }
                 if (layout != null) {
                     throw new ConfigException("\"layout\" is \"" + layout + "\": this woq knows \""
@@ -166,7 +182,8 @@ public sealed interface QuantRecipe permits Int4Q32WeightOnly, Int4WeightOnly, I
                             + " or use the woq that wrote it.");
                 }
                 // Before int4-q32, an int4 recipe always had bf16 scales and its group size.
-                return new Int4WeightOnly(groupSize == null ? DEFAULT_GROUP_SIZE : groupSize, quantizeLmHead, search);
+                return new Int4WeightOnly(groupSize == null ? DEFAULT_GROUP_SIZE : groupSize, quantizeLmHead, search,
+                        calibration);
             }
             if ("int8".equals(dtype.trim().toLowerCase(Locale.ROOT)) && groupSize == null) {
                 // Before int8-g32, int8 had one scale per output channel and no group_size.

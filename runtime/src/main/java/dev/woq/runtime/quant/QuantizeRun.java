@@ -24,6 +24,8 @@ final class QuantizeRun {
     private static final int COPY_BYTES = 16 << 20;
 
     private final QuantizePlan plan;
+    /** The calibration's input importance, or {@code null}: unweighted searches. */
+    private final ActivationImportance importance;
     private final Quantizer.Progress progress;
     private final Map<Path, FileChannel> channels = new HashMap<>();
     /** Scales, zeros and scale_max of quantized tensors, by output tensor name, until their step. */
@@ -31,8 +33,9 @@ final class QuantizeRun {
     private long tensorsDone;
     long bytesDone;
 
-    QuantizeRun(QuantizePlan plan, Quantizer.Progress progress) {
+    QuantizeRun(QuantizePlan plan, ActivationImportance importance, Quantizer.Progress progress) {
         this.plan = plan;
+        this.importance = importance;
         this.progress = progress;
     }
 
@@ -53,11 +56,15 @@ final class QuantizeRun {
         int n = Math.toIntExact(t.shape().get(0));
         int k = Math.toIntExact(t.shape().get(1));
         QuantRecipe recipe = plan.recipe();
+        float[] weights = importance == null ? null : importance.of(t.name());
+        if (importance != null && weights == null) {
+            throw new IllegalStateException("The calibration pass never ran " + t.name());
+        }
         RowCoder coder;
         if (recipe instanceof Int4WeightOnly r4) {
-            coder = new Int4Rows(r4, n, k);
+            coder = new Int4Rows(r4, n, k, weights);
         } else if (recipe instanceof Int4Q32WeightOnly q) {
-            coder = new Int4Q32Rows(q, n, k, scaleMax(t, n, k));
+            coder = new Int4Q32Rows(q, n, k, scaleMax(t, n, k), weights);
         } else {
             coder = new Int8Rows(n, k, recipe instanceof Int8G32WeightOnly);
         }
@@ -152,9 +159,10 @@ final class QuantizeRun {
         byte[] zeros();
     }
 
-    private record Int4Rows(Int4WeightOnly recipe, int k, short[] s, short[] z) implements RowCoder {
-        Int4Rows(Int4WeightOnly recipe, int n, int k) {
-            this(recipe, k, new short[n * (k / recipe.groupSize())], new short[n * (k / recipe.groupSize())]);
+    /** int4 with bf16 scales; {@code importance} weighs the search (or {@code null}). */
+    private record Int4Rows(Int4WeightOnly recipe, int k, float[] importance, short[] s, short[] z) implements RowCoder {
+        Int4Rows(Int4WeightOnly recipe, int n, int k, float[] importance) {
+            this(recipe, k, importance, new short[n * (k / recipe.groupSize())], new short[n * (k / recipe.groupSize())]);
         }
 
         @Override
@@ -164,7 +172,7 @@ final class QuantizeRun {
 
         @Override
         public void quantize(int index, float[] row, byte[] out, int offset) {
-            recipe.quantizeRow(row, k, out, offset, s, z, index * (k / recipe.groupSize()));
+            recipe.quantizeRow(row, k, importance, out, offset, s, z, index * (k / recipe.groupSize()));
         }
 
         @Override
@@ -178,9 +186,12 @@ final class QuantizeRun {
         }
     }
 
-    private record Int4Q32Rows(Int4Q32WeightOnly recipe, int k, float scaleMax, byte[] s, byte[] z) implements RowCoder {
-        Int4Q32Rows(Int4Q32WeightOnly recipe, int n, int k, float scaleMax) {
-            this(recipe, k, scaleMax, new byte[n * (k / Int4Q32Codec.GROUP)], new byte[n * (k / Int4Q32Codec.GROUP)]);
+    /** int4-q32; {@code importance} weighs the search (or {@code null}). */
+    private record Int4Q32Rows(Int4Q32WeightOnly recipe, int k, float scaleMax, float[] importance, byte[] s, byte[] z)
+            implements RowCoder {
+        Int4Q32Rows(Int4Q32WeightOnly recipe, int n, int k, float scaleMax, float[] importance) {
+            this(recipe, k, scaleMax, importance, new byte[n * (k / Int4Q32Codec.GROUP)],
+                    new byte[n * (k / Int4Q32Codec.GROUP)]);
         }
 
         @Override
@@ -190,7 +201,8 @@ final class QuantizeRun {
 
         @Override
         public void quantize(int index, float[] row, byte[] out, int offset) {
-            Int4Q32Codec.quantizeRow(row, k, scaleMax, recipe.search(), out, offset, s, z, index * (k / Int4Q32Codec.GROUP));
+            Int4Q32Codec.quantizeRow(row, k, scaleMax, recipe.search(), importance, out, offset, s, z,
+                    index * (k / Int4Q32Codec.GROUP));
         }
 
         @Override

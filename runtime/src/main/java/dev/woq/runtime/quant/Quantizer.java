@@ -3,6 +3,8 @@ package dev.woq.runtime.quant;
 import com.google.gson.GsonBuilder;
 import dev.woq.runtime.CheckpointException;
 import dev.woq.runtime.ConfigException;
+import dev.woq.runtime.engine.TorchRuntime;
+import dev.woq.runtime.model.ActivationProbe;
 import dev.woq.runtime.model.LlamaConfig;
 import dev.woq.runtime.model.LlamaWeights;
 import dev.woq.runtime.safetensors.SafetensorsCheckpoint;
@@ -17,6 +19,8 @@ import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import dev.woq.tokenizer.Tokenizer;
+import dev.woq.tokenizer.Tokenizers;
 
 /**
  * Quantizes a Hugging Face Llama checkpoint's projection weights into woq's quantized checkpoint
@@ -63,6 +67,9 @@ public final class Quantizer {
     @FunctionalInterface
     public interface Progress {
         void update(long tensorsDone, long tensorsTotal, long bytesDone, long bytesTotal);
+
+        /** Before any tensor, with {@code --calibration}: calibration tokens run through the model so far, of the total. */
+        default void calibrating(long tokensDone, long tokensTotal) {}
 
         Progress NONE = (a, b, c, d) -> {};
     }
@@ -135,11 +142,14 @@ public final class Quantizer {
         OutputSpace.require(targetDir, OutputSpace.expectedBytes(plan.declarations(), sourceDir, COPIED_FILES),
                 "the " + recipe.id() + " quantization of " + sourceDir);
 
+        ActivationImportance importance = recipe.calibration() == null ? null
+                : measureImportance(sourceDir, config, recipe.calibration(), progress);
+
         List<Path> created = new ArrayList<>();
         boolean done = false;
         long written = 0;
         Map<String, String> sha256 = Map.of();
-        QuantizeRun run = new QuantizeRun(plan, progress);
+        QuantizeRun run = new QuantizeRun(plan, importance, progress);
         try {
             try (ShardedCheckpointWriter writer =
                     new ShardedCheckpointWriter(targetDir, plan.declarations(), maxShardBytes, Map.of("format", "pt"))) {
@@ -187,6 +197,35 @@ public final class Quantizer {
         }
         return new Report(plan.declarations().size(), run.bytesDone, written, (System.nanoTime() - start) / 1e9,
                 sha256);
+    }
+
+    /**
+     * Runs the calibration text through the source model (bf16, on the process's torch runtime) and
+     * returns its projections' input importance. The model is mapped for the pass and closed after.
+     */
+    static ActivationImportance measureImportance(Path sourceDir, LlamaConfig config, Calibration calibration,
+            Progress progress) {
+        Path tokenizerFile = sourceDir.resolve("tokenizer.json");
+        if (!Files.isRegularFile(tokenizerFile)) {
+            throw new CheckpointException("No tokenizer.json in " + sourceDir + " to tokenize the calibration text "
+                    + calibration.text() + ": --calibration needs the model's tokenizer beside its weights.");
+        }
+        int[] tokens;
+        try (Tokenizer tokenizer = Tokenizers.load(tokenizerFile)) {
+            tokens = tokenizer.encode(Files.readString(calibration.text(), StandardCharsets.UTF_8));
+        } catch (IOException e) {
+            throw new ConfigException("Cannot read the calibration text " + calibration.text() + ": " + e.getMessage()
+                    + ". --calibration takes a UTF-8 text file.");
+        }
+        if (tokens.length < Calibration.MIN_TOKENS) {
+            throw new ConfigException("The calibration text " + calibration.text() + " has " + tokens.length
+                    + " tokens: give at least " + Calibration.MIN_TOKENS + " (a few thousand is better).");
+        }
+        if (tokens.length > calibration.maxTokens()) {
+            tokens = java.util.Arrays.copyOf(tokens, calibration.maxTokens());
+        }
+        return ActivationProbe.measure(TorchRuntime.current(), sourceDir, tokens, Math.min(Calibration.WINDOW,
+                config.maxPositionEmbeddings()), progress::calibrating);
     }
 
     private static void requireEmptyDirectory(Path dir) {

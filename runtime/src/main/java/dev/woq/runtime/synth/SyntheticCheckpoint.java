@@ -3,6 +3,7 @@ package dev.woq.runtime.synth;
 import dev.woq.runtime.CheckpointException;
 import dev.woq.runtime.model.LlamaConfig;
 import dev.woq.runtime.model.LlamaWeights;
+import dev.woq.runtime.quant.WeightCodec;
 import dev.woq.runtime.safetensors.SafetensorsDtype;
 import dev.woq.runtime.safetensors.ShardedCheckpointWriter;
 import dev.woq.runtime.safetensors.TensorDeclaration;
@@ -132,7 +133,9 @@ public final class SyntheticCheckpoint {
         long total = declarations.stream().mapToLong(TensorDeclaration::byteLength).sum();
         RandomBf16 weights = new RandomBf16(seed, 0.0, weightStd);
         RandomBf16 norms = new RandomBf16(seed + 1, 1.0, 0.1);
-        LlmLikeBf16 llmLike = kind == SyntheticWeights.LLM_LIKE ? new LlmLikeBf16(seed) : null;
+        LlmLikeBf16 llmLike = kind.llmLikeMatrices() ? new LlmLikeBf16(seed) : null;
+        int[] loud = kind == SyntheticWeights.LLM_LIKE_OUTLIERS
+                ? SyntheticWeights.outlierChannels(config.hiddenSize(), seed) : new int[0];
         ByteBuffer chunk = ByteBuffer.allocateDirect(CHUNK_BYTES).order(ByteOrder.LITTLE_ENDIAN);
         long done = 0;
         try (ShardedCheckpointWriter writer = new ShardedCheckpointWriter(dir, declarations, maxShardBytes)) {
@@ -150,6 +153,14 @@ public final class SyntheticCheckpoint {
                         llmLike.fill(chunk, matrix, (d.byteLength() - remaining) / 2);
                     } else {
                         source.fill(chunk, t, block);
+                        if (d.shape().size() == 1 && loud.length > 0) {
+                            // A norm is [hidden], well under one chunk.
+                            for (int c : loud) {
+                                short v = chunk.getShort(2 * c);
+                                chunk.putShort(2 * c, WeightCodec.toBf16(
+                                        WeightCodec.bf16ToFloat(v) * SyntheticWeights.OUTLIER_NORM_GAIN));
+                            }
+                        }
                     }
                     block += (n / 2 + RandomBf16.BLOCK_VALUES - 1) / RandomBf16.BLOCK_VALUES;
                     writer.writeTensor(d.name(), chunk);

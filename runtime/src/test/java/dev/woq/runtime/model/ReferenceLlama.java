@@ -46,6 +46,11 @@ final class ReferenceLlama {
 
     /** Logits [positions][vocab] for every position of {@code ids}. */
     float[][] logits(int[] ids) {
+        return logits(ids, (name, x) -> {});
+    }
+
+    /** As {@link #logits(int[])}, showing {@code inputs} each projection's input [positions][in] by its weight name. */
+    float[][] logits(int[] ids, java.util.function.BiConsumer<String, float[][]> inputs) {
         int t = ids.length;
         int h = c.hiddenSize();
         int d = c.headDim();
@@ -58,6 +63,9 @@ final class ReferenceLlama {
         for (int layer = 0; layer < c.numLayers(); layer++) {
             String p = "model.layers." + layer + ".";
             float[][] xn = rmsNorm(x, read(p + "input_layernorm.weight"));
+            for (String proj : new String[] {"q", "k", "v"}) {
+                inputs.accept(p + "self_attn." + proj + "_proj.weight", xn);
+            }
             float[][] q = matmul(xn, read(p + "self_attn.q_proj.weight"), c.queryWidth());
             float[][] k = matmul(xn, read(p + "self_attn.k_proj.weight"), c.kvWidth());
             float[][] v = matmul(xn, read(p + "self_attn.v_proj.weight"), c.kvWidth());
@@ -94,8 +102,11 @@ final class ReferenceLlama {
                     }
                 }
             }
+            inputs.accept(p + "self_attn.o_proj.weight", attn);
             add(x, matmul(attn, read(p + "self_attn.o_proj.weight"), h));
             float[][] xn2 = rmsNorm(x, read(p + "post_attention_layernorm.weight"));
+            inputs.accept(p + "mlp.gate_proj.weight", xn2);
+            inputs.accept(p + "mlp.up_proj.weight", xn2);
             float[][] gate = matmul(xn2, read(p + "mlp.gate_proj.weight"), c.intermediateSize());
             float[][] up = matmul(xn2, read(p + "mlp.up_proj.weight"), c.intermediateSize());
             for (int i = 0; i < t; i++) {
@@ -104,9 +115,13 @@ final class ReferenceLlama {
                     gate[i][j] = (float) (g / (1 + Math.exp(-g)) * up[i][j]);
                 }
             }
+            inputs.accept(p + "mlp.down_proj.weight", gate);
             add(x, matmul(gate, read(p + "mlp.down_proj.weight"), h));
         }
         float[][] xn = rmsNorm(x, read("model.norm.weight"));
+        if (!c.tieWordEmbeddings()) {
+            inputs.accept("lm_head.weight", xn);
+        }
         float[] head = c.tieWordEmbeddings() ? embed : read("lm_head.weight");
         return matmul(xn, head, c.vocabSize());
     }
