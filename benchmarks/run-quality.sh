@@ -5,7 +5,10 @@
 # at groups 128 and 32, and int8.
 #   benchmarks/run-quality.sh [PRESET] [WORKDIR] [CONTEXT]
 # ROWS="q32 q32-rtn g128 g128-rtn g32 int8" (the default) picks the woq rows; on the 8B shape each
-# row costs a quantize and an eval beside the bf16 reference.
+# row costs a quantize and an eval beside the bf16 reference. WEIGHTS=llm-like-outliers synthesizes
+# with outlier features (default llm-like). ROWS="q32 q32-cal" adds int4-q32 calibrated on
+# README.md as of commit 30425a1 (another text than the one scored); with LLAMA_CPP_BIN, llama.cpp
+# then also gets Q4_K_M with an importance matrix from llama-imatrix on that same text.
 # The text is docs/architecture.md as of commit 30425a1 (part of this repository), so the
 # tokens are the same on every run. Needs the woq launcher built (README: Build) and the tokenizer.
 set -euo pipefail
@@ -14,13 +17,16 @@ preset="${1:-small}"
 work="${2:-/tmp/woq-quality}"
 context="${3:-256}"
 woq="$here/woq"
-model="$work/$preset-llm"
+weights="${WEIGHTS:-llm-like}"
+model="$work/$preset-$weights"
 home="$work/home"
 text="$work/eval.txt"
+calibration="$work/calibration.txt"
 mkdir -p "$work"
 git -C "$here" show 30425a1:docs/architecture.md > "$text"
+git -C "$here" show 30425a1:README.md > "$calibration"
 if [[ ! -f "$model/config.json" ]]; then
-  "$woq" synth --preset "$preset" --weights llm-like --seed 1 --out "$model" >/dev/null
+  "$woq" synth --preset "$preset" --weights "$weights" --seed 1 --out "$model" >/dev/null
 fi
 run() { # name, quantize args...; then eval args
   local name="$1"; shift
@@ -50,10 +56,12 @@ PY
 }
 rows="${ROWS:-q32 q32-rtn g128 g128-rtn g32 int8}"
 want() { [[ " $rows " == *" $1 "* ]]; }
-echo "preset $preset, llm-like weights, $context-token windows"
+echo "preset $preset, $weights weights, $context-token windows"
 echo "| recipe (bits a weight) | entry | weight SQNR (dB) | KL mean | KL p99 | top-1 | cosine | ppl | quantize (CPU) | quantize peak RSS |"
 echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
 want q32 && run "int4-q32 (mse, the default; 4.5)" --dtype int4 -- --dtype int4
+want q32-cal && run "int4-q32-cal (mse weighted by calibration; 4.5)" --dtype int4 --calibration "$calibration" -- \
+  --dtype int4 --calibration "$calibration"
 want q32-rtn && run "int4-q32-rtn (4.5)" --dtype int4 --int4-search none -- --dtype int4 --int4-search none
 want g128 && run "int4-g128 (mse; 4.25)" --dtype int4 --group-size 128 -- --dtype int4 --group-size 128
 want g128-rtn && run "int4-g128-rtn (4.25)" --dtype int4 --group-size 128 --int4-search none -- \
@@ -66,17 +74,26 @@ want int8 && run "int8-g32 (8.5)" --dtype int8 -- --dtype int8
 # llama-quantize makes Q4_0, Q4_K_M and Q8_0 from it, and llama-perplexity --kl-divergence scores
 # each against the bf16 file's logits on the same text and window length.
 if [[ -n "${LLAMA_CPP_BIN:-}" ]]; then
-  gguf="$work/$preset-llm-bf16.gguf"
+  gguf="$work/$preset-$weights-bf16.gguf"
   [[ -f "$gguf" ]] || "$woq" export --model "$model" --out "$gguf" >/dev/null 2>&1
-  base="$work/$preset-llm-bf16.kld"
+  base="$work/$preset-$weights-bf16.kld"
   [[ -f "$base" ]] || "$LLAMA_CPP_BIN/llama-perplexity" -m "$gguf" -f "$text" -c "$context" -t 2 \
     --kl-divergence-base "$base" >/dev/null 2>&1
   echo
   echo "| llama.cpp | bits/weight (file) | file | KL mean | KL p99 | same top-1 | quantize | quantize peak RSS |"
   echo "| --- | --- | --- | --- | --- | --- | --- | --- |"
-  for t in Q4_0 Q4_K_M Q8_0; do
-    q="$work/$preset-llm-$t.gguf"
-    [[ -f "$q" ]] || /usr/bin/time -v -o "$work/$t.time" "$LLAMA_CPP_BIN/llama-quantize" "$gguf" "$q" "$t" 2 \
+  types="Q4_0 Q4_K_M Q8_0"
+  if want q32-cal; then
+    imatrix="$work/$preset-$weights.imatrix"
+    [[ -f "$imatrix" ]] || "$LLAMA_CPP_BIN/llama-imatrix" -m "$gguf" -f "$calibration" -c 512 -t 2 -o "$imatrix" \
+      >"$work/imatrix.log" 2>&1
+    types="$types Q4_K_M-imatrix"
+  fi
+  for t in $types; do
+    q="$work/$preset-$weights-$t.gguf"
+    args=("$gguf" "$q" "${t%-imatrix}" 2)
+    [[ "$t" == *-imatrix ]] && args=(--imatrix "$imatrix" "${args[@]}")
+    [[ -f "$q" ]] || /usr/bin/time -v -o "$work/$t.time" "$LLAMA_CPP_BIN/llama-quantize" "${args[@]}" \
       >"$work/$t.quantize.log" 2>&1
     log="$("$LLAMA_CPP_BIN/llama-perplexity" -m "$q" -f "$text" -c "$context" -t 2 \
       --kl-divergence-base "$base" --kl-divergence 2>&1)"

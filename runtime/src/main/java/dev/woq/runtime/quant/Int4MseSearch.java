@@ -53,6 +53,7 @@ public final class Int4MseSearch {
      */
     public static void quantizeRow(float[] row, int k, int groupSize, float[] importance, byte[] packed,
             int packedOffset, short[] scales, short[] zeros, int groupOffset) {
+        float[] weights = elementWeights(row, k, importance);
         // Round-to-nearest first: the fallback, and the answer for constant groups.
         WeightCodec.quantizeInt4Row(row, k, groupSize, packed, packedOffset, scales, zeros, groupOffset);
         int groups = k / groupSize;
@@ -68,7 +69,7 @@ public final class Int4MseSearch {
             if (min == max) {
                 continue;
             }
-            float[] best = searchGroup(row, importance, base, groupSize, min, max);
+            float[] best = searchGroup(row, weights, base, groupSize, min, max);
             if (best == null) {
                 continue;
             }
@@ -88,9 +89,9 @@ public final class Int4MseSearch {
                 int q = level(row[base + j], lo, scale);
                 codes[j] = (byte) q;
                 double d = row[base + j] - ((q - WeightCodec.INT4_OFFSET) * scale + zero);
-                err += weight(importance, base + j) * d * d;
+                err += weight(weights, base + j) * d * d;
             }
-            if (err < storedError(row, importance, base, groupSize, packed, packedOffset + base / 2, scales[groupOffset + g],
+            if (err < storedError(row, weights, base, groupSize, packed, packedOffset + base / 2, scales[groupOffset + g],
                     zeros[groupOffset + g])) {
                 scales[groupOffset + g] = sb;
                 zeros[groupOffset + g] = zb;
@@ -175,6 +176,34 @@ public final class Int4MseSearch {
         double err = sww + sa * l * l + s * s * sqq - 2 * l * sw - 2 * s * sqw + 2 * l * s * sq;
         return new float[] {(float) l, (float) s, (float) Math.max(0, err)};
     }
+
+    /**
+     * Each weight's share of the search's error with calibration: its input's importance times
+     * {@code sqrt(sigma2 + w²)}, {@code sigma2} twice the mean square of the weights in its block of
+     * {@link #SIGMA_BLOCK} (llama.cpp's k-quants weigh an importance matrix so): the larger weights
+     * of a group are kept closer. {@code null} without calibration.
+     */
+    static float[] elementWeights(float[] row, int k, float[] importance) {
+        if (importance == null) {
+            return null;
+        }
+        float[] out = new float[k];
+        for (int base = 0; base < k; base += SIGMA_BLOCK) {
+            int end = Math.min(k, base + SIGMA_BLOCK);
+            double sum = 0;
+            for (int j = base; j < end; j++) {
+                sum += (double) row[j] * row[j];
+            }
+            double sigma2 = 2 * sum / (end - base);
+            for (int j = base; j < end; j++) {
+                out[j] = (float) (importance[j] * Math.sqrt(sigma2 + (double) row[j] * row[j]));
+            }
+        }
+        return out;
+    }
+
+    /** Inputs whose weights' mean square sets {@link #elementWeights}'s {@code sigma2}: Q4_K's super-block. */
+    static final int SIGMA_BLOCK = 256;
 
     /** {@code importance[i]}, or 1 without calibration. */
     static double weight(float[] importance, int i) {

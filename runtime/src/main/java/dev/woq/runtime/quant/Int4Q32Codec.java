@@ -66,6 +66,7 @@ public final class Int4Q32Codec {
      */
     public static void quantizeRow(float[] row, int k, float scaleMax, Int4Search search, float[] importance,
             byte[] packed, int packedOffset, byte[] scaleCodes, byte[] zeroCodes, int groupOffset) {
+        float[] weights = Int4MseSearch.elementWeights(row, k, importance);
         byte[] codes = new byte[GROUP];
         byte[] trial = new byte[GROUP];
         for (int g = 0; g < k / GROUP; g++) {
@@ -88,15 +89,15 @@ public final class Int4Q32Codec {
                 float hi = Math.max(max, 0f);
                 bestC = spanningCode(scaleMax, (hi - lo) / 15f);
                 bestZc = nearestZeroCode(-lo / Int4Q32.scale(scaleMax, bestC));
-                double bestErr = code(row, importance, base, scaleMax, bestC, bestZc, codes);
+                double bestErr = code(row, weights, base, scaleMax, bestC, bestZc, codes);
                 if (search == Int4Search.MSE && min < max) {
-                    float[] fit = Int4MseSearch.searchGroup(row, importance, base, GROUP, min, max);
+                    float[] fit = Int4MseSearch.searchGroup(row, weights, base, GROUP, min, max);
                     if (fit != null) {
                         int c0 = nearestScaleCode(scaleMax, fit[1]);
                         for (int c = Math.max(0, c0 - SCALE_NEIGHBOURS); c <= Math.min(255, c0 + SCALE_NEIGHBOURS); c++) {
                             int z0 = nearestZeroCode(-fit[0] / Int4Q32.scale(scaleMax, c));
                             for (int zc = Math.max(0, z0 - ZERO_NEIGHBOURS); zc <= Math.min(255, z0 + ZERO_NEIGHBOURS); zc++) {
-                                double err = code(row, importance, base, scaleMax, c, zc, trial);
+                                double err = code(row, weights, base, scaleMax, c, zc, trial);
                                 if (err < bestErr) {
                                     bestErr = err;
                                     bestC = c;

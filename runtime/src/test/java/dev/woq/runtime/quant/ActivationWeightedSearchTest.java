@@ -1,6 +1,5 @@
 package dev.woq.runtime.quant;
 
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.Random;
@@ -11,8 +10,7 @@ import org.junit.jupiter.api.Test;
  * on the heavy-tailed matrices of {@link Int4MseSearchTest} with a few inputs 64 times louder (in
  * mean square) than the rest, as outlier features make them: in the importance-weighted SQNR that
  * the expected output error follows, the weighted search gains at least 1 dB in both layouts
- * (measured when written: +2.1 dB for int4-q32 and +1.6 dB for int4-g128); importance all equal
- * changes no code.
+ * (measured when written: +2.0 dB for int4-q32 and +1.4 dB for int4-g128).
  */
 class ActivationWeightedSearchTest {
     static final int ROWS = Int4MseSearchTest.ROWS;
@@ -36,15 +34,6 @@ class ActivationWeightedSearchTest {
         double weighted = weightedSqnr(w, g128(w, importance), importance);
         System.out.printf("int4-g128 importance-weighted SQNR: weighted search %.2f dB, unweighted %.2f dB%n", weighted, plain);
         assertTrue(weighted >= plain + 1.0, "weighted search " + weighted + " dB against " + plain);
-    }
-
-    @Test
-    void equalImportanceChangesNoCode() {
-        float[] w = Int4MseSearchTest.heavyTailed(7);
-        float[] ones = new float[K];
-        java.util.Arrays.fill(ones, 1f);
-        assertArrayEquals(q32(w, null), q32(w, ones));
-        assertArrayEquals(g128(w, null), g128(w, ones));
     }
 
     /** Importance 1 (plus the floor) for most inputs and 64 for one in 64, as {@link ActivationImportance} normalises it. */
