@@ -10,7 +10,8 @@ final class CalibrationOptions {
     @Option(names = "--calibration", paramLabel = "FILE",
             description = "Activation-aware int4: run this UTF-8 text (like the prompts the model will see) through"
                     + " the bf16 model first and weigh each weight's error in the int4 search by its input's mean"
-                    + " square on it (entry int4-q32-cal).")
+                    + " square on it, as llama.cpp's imatrix does (entry int4-q32-cal). Helps models whose"
+                    + " activations have outlier features (trained Llamas); not the default.")
     Path text;
 
     @Option(names = "--calibration-tokens", paramLabel = "N",

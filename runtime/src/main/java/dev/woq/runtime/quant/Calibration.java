@@ -69,7 +69,7 @@ public record Calibration(Path text, String sha256, int maxTokens) {
         }
     }
 
-    /** {@code {"text":"notes.txt","sha256":"…","max_tokens":4096,"weighting":"input_mean_square"}}. */
+    /** {@code {"text":"notes.txt","sha256":"…","max_tokens":4096,"weighting":"input_mean_square * sqrt(sigma2 + w^2)"}}. */
     JsonObject toJson() {
         JsonObject json = new JsonObject();
         json.addProperty("text", String.valueOf(text.getFileName()));
@@ -106,5 +106,5 @@ public record Calibration(Path text, String sha256, int maxTokens) {
     }
 
     /** How the importance is computed, as the recipe records it. */
-    static final String WEIGHTING = "input_mean_square";
+    static final String WEIGHTING = "input_mean_square * sqrt(sigma2 + w^2)";
 }

@@ -20,11 +20,12 @@ package dev.woq.runtime.quant;
  *
  * About 30 passes over each group's values where round-to-nearest makes two.
  *
- * <p>With calibration ({@link ActivationImportance}), every squared error above is weighted by its
- * input's importance {@code a[j]}: a weight's error reaches the output through its input, so the
- * expected squared output error of a row is {@code Σ a[j] (w[j] - w'[j])²} with {@code a[j]} the
- * input's mean square. The fits are then weighted least squares (llama.cpp's imatrix weights its
- * k-quant search the same way). {@code importance} is {@code null} for the unweighted search.
+ * <p>With calibration ({@link ActivationImportance}), every squared error above is weighted: a
+ * weight's error reaches the output through its input, so the expected squared output error of a
+ * row is {@code Σ a[j] (w[j] - w'[j])²} with {@code a[j]} the input's mean square; each weight's
+ * share is {@code a[j]} times {@code sqrt(sigma2 + w[j]²)} ({@link #elementWeights}), as llama.cpp's
+ * k-quants weigh an importance matrix. The fits are then weighted least squares. Without
+ * calibration the weights are all 1.
  */
 public final class Int4MseSearch {
     /** Fractions of the range cut from the low end and the high end, pairwise. */

@@ -12,7 +12,10 @@
  *       fp32 per matrix ({@link dev.woq.runtime.format.WeightFormat.Int4Q32}). Coded by {@link
  *       dev.woq.runtime.quant.Int4Q32Codec}: a first pass over the matrix finds {@code scaleMax}, the
  *       second codes each group (search {@code mse}, the default, or {@code none}, id {@code
- *       int4-q32-rtn}). Needs K % 128 == 0 and N % 16 == 0.
+ *       int4-q32-rtn}). Needs K % 128 == 0 and N % 16 == 0. With a {@link
+ *       dev.woq.runtime.quant.Calibration} text ({@code --calibration}, id {@code int4-q32-cal}, and
+ *       {@code int4-g<N>-cal} likewise) the {@code mse} search weighs each weight by its input's
+ *       {@link dev.woq.runtime.quant.ActivationImportance}; the tensors are the same.
  *   <li>{@code int4-g128}, {@code int4-g64}, {@code int4-g32} ({@link dev.woq.runtime.quant.Int4WeightOnly},
  *       {@code --group-size}):
  *       asymmetric 4-bit, group-wise along the input dimension K, as gpt-fast and torchao. For output
@@ -35,7 +38,8 @@
  * exist), {@code woq_quantization.json} (the recipe, e.g. {@code {"dtype": "int4", "group_size": 128,
  * "quantize_lm_head": true, "search": "mse"}}; int4-q32's adds {@code "layout": "q32"}, {@code
  * scale_bits}, {@code zero_bits} and {@code bits_per_weight}; int8 has no {@code group_size} or
- * {@code search}; an int4 recipe without {@code search} was rounded to nearest; written last), and
+ * {@code search}; an int4 recipe without {@code search} was rounded to nearest; a calibrated one adds
+ * {@code "calibration"}: the text's name and SHA-256, its tokens read and the weighting; written last), and
  * safetensors weights in
  * Hugging Face's layout ({@code model.safetensors}, or 5 GB shards with {@code
  * model.safetensors.index.json}), every shard's header carrying {@code __metadata__ {"format": "pt"}}.
