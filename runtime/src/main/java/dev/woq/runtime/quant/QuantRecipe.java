@@ -14,7 +14,8 @@ import java.util.Locale;
  * beside the quantized weights as {@code woq_quantization.json} ({@link #toJson()}), e.g.
  * {@code {"dtype":"int4","layout":"q32","group_size":32,...,"search":"mse"}} or {@code
  * {"dtype":"int4","group_size":128,"quantize_lm_head":true,"search":"mse"}}; an int4 recipe without
- * {@code search} was rounded to nearest, one without {@code layout} has bf16 scales.
+ * {@code search} was rounded to nearest, one without {@code layout} has bf16 scales; {@code
+ * "calibration"} names the text an int4 search was weighted by ({@link Calibration}).
  */
 public sealed interface QuantRecipe permits Int4Q32WeightOnly, Int4WeightOnly, Int8G32WeightOnly, Int8WeightOnly {
     /** The file {@link Quantizer} writes the recipe to. */
