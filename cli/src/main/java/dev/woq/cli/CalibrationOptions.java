@@ -1,5 +1,6 @@
 package dev.woq.cli;
 
+import dev.woq.runtime.ConfigException;
 import dev.woq.runtime.quant.Calibration;
 import dev.woq.runtime.quant.QuantRecipe;
 import java.nio.file.Path;
@@ -23,7 +24,7 @@ final class CalibrationOptions {
     QuantRecipe apply(QuantRecipe recipe) {
         if (text == null) {
             if (tokens != null) {
-                throw new dev.woq.runtime.ConfigException("--calibration-tokens " + tokens
+                throw new ConfigException("--calibration-tokens " + tokens
                         + " was given without --calibration FILE: add the text, or drop it.");
             }
             return recipe;

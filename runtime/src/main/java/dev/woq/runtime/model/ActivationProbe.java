@@ -19,7 +19,7 @@ public final class ActivationProbe {
     /** Positions whose logits are computed (and dropped) at once: the LM head sees every position. */
     static final int PIECE = 64;
 
-    /** Receives progress after every piece. */
+    /** Receives progress after every window. */
     @FunctionalInterface
     public interface Progress {
         void update(long tokensDone, long tokensTotal);

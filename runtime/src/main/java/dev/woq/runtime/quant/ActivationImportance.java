@@ -9,7 +9,8 @@ import java.util.Map;
  * output as {@code Σ x[j] e[j]}, whose expected square is {@code Σ E[x[j]²] e[j]²} when the inputs
  * are uncorrelated, so the int4 search minimises that ({@link Int4MseSearch}): the groups that read
  * loud inputs get the finer levels where they need them. Activations of a trained Llama (and of
- * woq's llm-like weights) have a few input channels far louder than the rest.
+ * {@code woq synth --weights llm-like-outliers}) have a few input channels far louder than the
+ * rest on every token.
  *
  * <p>Each projection's vector is divided by its mean and {@link #FLOOR} added: only the ratios
  * matter to the search, and the floor keeps an input that the text never excited from being

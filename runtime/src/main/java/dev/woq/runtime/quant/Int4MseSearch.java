@@ -49,8 +49,8 @@ public final class Int4MseSearch {
 
     /**
      * As {@link #quantizeRow(float[], int, int, byte[], int, short[], short[], int)}, each squared
-     * error weighted by {@code importance[j]} (the row's inputs' weights, {@code k} of them; {@code
-     * null}: all 1).
+     * error weighted through {@code importance[j]}, the calibration's importance of the row's inputs
+     * ({@code k} of them; {@code null}: unweighted), as {@link #elementWeights} says.
      */
     public static void quantizeRow(float[] row, int k, int groupSize, float[] importance, byte[] packed,
             int packedOffset, short[] scales, short[] zeros, int groupOffset) {
@@ -216,7 +216,8 @@ public final class Int4MseSearch {
     }
 
     /** The (weighted) squared error of the group as stored now (round-to-nearest's codes, scale and zero). */
-    private static double storedError(float[] row, float[] importance, int base, int n, byte[] packed, int p, short scale, short zero) {
+    private static double storedError(float[] row, float[] importance, int base, int n, byte[] packed, int p,
+            short scale, short zero) {
         float s = WeightCodec.bf16ToFloat(scale);
         float z = WeightCodec.bf16ToFloat(zero);
         double err = 0;

@@ -61,8 +61,8 @@ public final class Int4Q32Codec {
 
     /**
      * As {@link #quantizeRow(float[], int, float, Int4Search, byte[], int, byte[], byte[], int)}, the
-     * search weighing each weight's squared error by its input's {@code importance[j]} ({@code null}:
-     * unweighted; see {@link Int4MseSearch}).
+     * search weighing each weight's squared error through its input's {@code importance[j]} ({@code
+     * null}: unweighted; see {@link Int4MseSearch#elementWeights}).
      */
     public static void quantizeRow(float[] row, int k, float scaleMax, Int4Search search, float[] importance,
             byte[] packed, int packedOffset, byte[] scaleCodes, byte[] zeroCodes, int groupOffset) {
