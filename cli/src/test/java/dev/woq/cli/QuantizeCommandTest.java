@@ -76,6 +76,37 @@ class QuantizeCommandTest {
     }
 
     @Test
+    void calibratedInt4IsItsOwnEntryReusedForTheSameTextAndRebuiltForAnother() throws java.io.IOException {
+        Path text = home.resolve("prompts.txt");
+        Files.writeString(text, "Summarise the quarterly report and cite the pages you used. ".repeat(12));
+        Cli.Result first = Cli.run("quantize", "--model", tiny.toString(), "--dtype", "int4", "--calibration",
+                text.toString(), "--woq-home", home.toString());
+        assertEquals(0, first.exitCode(), first::describe);
+        Path entry = home.resolve("registry/tiny/int4-q32-cal").toAbsolutePath();
+        assertEquals(entry.toString(), first.out().strip());
+        assertTrue(first.err().contains("quantized tiny as int4-q32-cal"), first::describe);
+        Cli.Result show = Cli.run("registry", "show", "tiny/int4-q32-cal", "--woq-home", home.toString());
+        assertTrue(show.out().contains("\"calibration\":{\"text\":\"prompts.txt\",\"sha256\":"), show::describe);
+
+        Cli.Result again = Cli.run("quantize", "--model", tiny.toString(), "--dtype", "int4", "--calibration",
+                text.toString(), "--woq-home", home.toString());
+        assertTrue(again.err().contains("reusing registry entry " + entry), again::describe);
+        Files.writeString(text, "Another text altogether, about invoices and their due dates. ".repeat(12));
+        Cli.Result other = Cli.run("quantize", "--model", tiny.toString(), "--dtype", "int4", "--calibration",
+                text.toString(), "--woq-home", home.toString());
+        assertEquals(0, other.exitCode(), other::describe);
+        assertTrue(other.err().contains("rebuilding " + entry) && other.err().contains("quantized tiny as int4-q32-cal"),
+                other::describe);
+
+        Cli.Result int8 = Cli.run("quantize", "--model", tiny.toString(), "--dtype", "int8", "--calibration",
+                text.toString(), "--woq-home", home.toString());
+        assertUserError(int8, "--calibration applies to int4");
+        Cli.Result missing = Cli.run("quantize", "--model", tiny.toString(), "--dtype", "int4", "--calibration",
+                home.resolve("absent.txt").toString(), "--woq-home", home.toString());
+        assertUserError(missing, "No calibration text at " + home.resolve("absent.txt"));
+    }
+
+    @Test
     void int8AndKeptLmHeadAreTheirOwnEntries() {
         Cli.Result r = Cli.run("quantize", "--model", tiny.toString(), "--dtype", "int8", "--keep-lm-head-bf16",
                 "--woq-home", home.toString());
