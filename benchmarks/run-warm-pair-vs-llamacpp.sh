@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Prompt and decode speed of woq and llama.cpp on files that do not fit the page cache together
-# (the 8B in bf16: a 16 GB checkpoint and a 16 GB GGUF in 24 GiB): before each tool's run, the
-# other tool's files are dropped from the page cache (posix_fadvise DONTNEED) and its own read once
-# with large reads (dd bs=64M), so each runs from memory, in 2 MB folios. Alternates
+# (the 8B in bf16: a 16 GB checkpoint and a 16 GB GGUF in 24 GiB): before each tool's run, both
+# tools' files are dropped from the page cache (posix_fadvise DONTNEED) and its own read once with
+# large reads (dd bs=64M), so each runs from memory, in 2 MB folios (files still cached from being
+# written, e.g. a fresh registry entry, can sit in smaller ones). Alternates
 # `woq bench --runs WOQ_RUNS` (median) and `llama-bench -r LLAMA_REPS` for ROUNDS rounds and prints
 # each run's prefill and decode line.
 # Usage: benchmarks/run-warm-pair-vs-llamacpp.sh LLAMA_CPP_BUILD_DIR GGUF MODEL DTYPE
@@ -30,10 +31,10 @@ for p in sys.argv[1:]:
     fd = os.open(p, os.O_RDONLY); os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED); os.close(fd)' "$@"; }
 warm() { for f in "$@"; do dd if="$f" of=/dev/null bs=64M status=none; done; }
 for ((r = 1; r <= rounds; r++)); do
-  drop "$gguf"; warm "${woq_files[@]}"
+  drop "$gguf" "${woq_files[@]}"; warm "${woq_files[@]}"
   echo "round $r, woq $dtype: $("$here/woq" bench --model "$model" --dtypes "$dtype" --prompt-tokens "$prompt" \
     --new-tokens "$new" --runs "${WOQ_RUNS:-3}" --threads "$threads" --out "$out/woq-r$r" 2>/dev/null | grep "^$dtype")"
-  drop "${woq_files[@]}"; warm "$gguf"
+  drop "${woq_files[@]}" "$gguf"; warm "$gguf"
   "$bench" -m "$gguf" -p "$prompt" -n "$new" -t "$threads" -r "${LLAMA_REPS:-3}" 2>/dev/null \
     | grep -E "pp$prompt|tg$new" | sed "s/^/round $r, llama.cpp: /"
 done
