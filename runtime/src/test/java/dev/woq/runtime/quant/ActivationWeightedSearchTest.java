@@ -3,7 +3,9 @@ package dev.woq.runtime.quant;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.Random;
-import org.junit.jupiter.api.Test;
+import java.util.function.Function;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * The int4 search weighted by input importance ({@code --calibration}) against the unweighted one,
@@ -13,30 +15,24 @@ import org.junit.jupiter.api.Test;
  * (measured when written: +2.0 dB for int4-q32 and +1.4 dB for int4-g128).
  */
 class ActivationWeightedSearchTest {
-    static final int ROWS = Int4MseSearchTest.ROWS;
     static final int K = Int4MseSearchTest.K;
 
-    @Test
-    void weightedSearchLowersTheOutputErrorOfInt4Q32() {
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"int4-q32", "int4-g128"})
+    void weightedSearchLowersTheOutputError(String layout) {
         float[] w = Int4MseSearchTest.heavyTailed(5);
         float[] importance = loudInputs(11);
-        double plain = weightedSqnr(w, q32(w, null), importance);
-        double weighted = weightedSqnr(w, q32(w, importance), importance);
-        System.out.printf("int4-q32 importance-weighted SQNR: weighted search %.2f dB, unweighted %.2f dB%n", weighted, plain);
-        assertTrue(weighted >= plain + 1.0, "weighted search " + weighted + " dB against " + plain);
+        Function<float[], float[]> quantize = layout.equals("int4-q32")
+                ? a -> Int4Q32CodecTest.roundTrip(w, Int4Search.MSE, a)
+                : a -> Int4MseSearchTest.roundTrip(w, new Int4WeightOnly(128, true, Int4Search.MSE), a);
+        double plain = weightedSqnr(w, quantize.apply(null), importance);
+        double weighted = weightedSqnr(w, quantize.apply(importance), importance);
+        System.out.printf("%s importance-weighted SQNR: weighted search %.2f dB, unweighted %.2f dB%n", layout,
+                weighted, plain);
+        assertTrue(weighted >= plain + 1.0, layout + ": weighted search " + weighted + " dB against " + plain);
     }
 
-    @Test
-    void weightedSearchLowersTheOutputErrorOfInt4G128() {
-        float[] w = Int4MseSearchTest.heavyTailed(6);
-        float[] importance = loudInputs(12);
-        double plain = weightedSqnr(w, g128(w, null), importance);
-        double weighted = weightedSqnr(w, g128(w, importance), importance);
-        System.out.printf("int4-g128 importance-weighted SQNR: weighted search %.2f dB, unweighted %.2f dB%n", weighted, plain);
-        assertTrue(weighted >= plain + 1.0, "weighted search " + weighted + " dB against " + plain);
-    }
-
-    /** Importance 1 (plus the floor) for most inputs and 64 for one in 64, as {@link ActivationImportance} normalises it. */
+    /** Importance 1 for most inputs and 64 for one in 64, as {@link ActivationImportance} normalises it. */
     static float[] loudInputs(long seed) {
         Random random = new Random(seed);
         float[] a = new float[K];
@@ -57,45 +53,5 @@ class ActivationWeightedSearchTest {
             noise += a * d * d;
         }
         return 10 * Math.log10(signal / noise);
-    }
-
-    private static float[] q32(float[] w, float[] importance) {
-        float[] row = new float[K];
-        float scaleMax = 0;
-        for (int r = 0; r < ROWS; r++) {
-            System.arraycopy(w, r * K, row, 0, K);
-            scaleMax = Math.max(scaleMax, Int4Q32Codec.scaleBound(row, K));
-        }
-        int groups = K / 32;
-        byte[] packed = new byte[K / 2];
-        byte[] s = new byte[groups];
-        byte[] z = new byte[groups];
-        float[] out = new float[w.length];
-        for (int r = 0; r < ROWS; r++) {
-            System.arraycopy(w, r * K, row, 0, K);
-            Int4Q32Codec.quantizeRow(row, K, scaleMax, Int4Search.MSE, importance, packed, 0, s, z, 0);
-            Int4Q32Codec.dequantizeRow(packed, 0, s, z, 0, scaleMax, K, out, r * K);
-        }
-        return out;
-    }
-
-    private static float[] g128(float[] w, float[] importance) {
-        Int4WeightOnly recipe = new Int4WeightOnly(128, true, Int4Search.MSE);
-        float[] row = new float[K];
-        byte[] packed = new byte[K / 2];
-        short[] scales = new short[K / 128];
-        short[] zeros = new short[K / 128];
-        float[] out = new float[w.length];
-        for (int r = 0; r < ROWS; r++) {
-            System.arraycopy(w, r * K, row, 0, K);
-            recipe.quantizeRow(row, K, importance, packed, 0, scales, zeros, 0);
-            for (int i = 0; i < K; i++) {
-                int b = packed[i / 2] & 0xFF;
-                int q = (i & 1) == 0 ? b & 0xF : b >>> 4;
-                out[r * K + i] = (q - WeightCodec.INT4_OFFSET) * WeightCodec.bf16ToFloat(scales[i / 128])
-                        + WeightCodec.bf16ToFloat(zeros[i / 128]);
-            }
-        }
-        return out;
     }
 }

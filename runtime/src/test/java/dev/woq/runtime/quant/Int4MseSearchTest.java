@@ -96,6 +96,11 @@ class Int4MseSearchTest {
     }
 
     static float[] roundTrip(float[] w, Int4WeightOnly recipe) {
+        return roundTrip(w, recipe, null);
+    }
+
+    /** As {@link #roundTrip(float[], Int4WeightOnly)}, the search weighted by {@code importance} ({@code null}: not). */
+    static float[] roundTrip(float[] w, Int4WeightOnly recipe, float[] importance) {
         int groups = K / recipe.groupSize();
         byte[] packed = new byte[ROWS * K / 2];
         short[] scales = new short[ROWS * groups];
@@ -104,7 +109,7 @@ class Int4MseSearchTest {
         float[] out = new float[w.length];
         for (int r = 0; r < ROWS; r++) {
             System.arraycopy(w, r * K, row, 0, K);
-            recipe.quantizeRow(row, K, packed, r * K / 2, scales, zeros, r * groups);
+            recipe.quantizeRow(row, K, importance, packed, r * K / 2, scales, zeros, r * groups);
             WeightCodec.dequantizeInt4Row(packed, r * K / 2, scales, zeros, r * groups, K, recipe.groupSize(), out, r * K);
         }
         return out;

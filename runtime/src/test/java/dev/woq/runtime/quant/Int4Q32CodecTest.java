@@ -97,6 +97,11 @@ class Int4Q32CodecTest {
 
     /** Both passes of the quantizer over a [ROWS, K] matrix, then the weights the codes stand for. */
     static float[] roundTrip(float[] w, Int4Search search) {
+        return roundTrip(w, search, null);
+    }
+
+    /** As {@link #roundTrip(float[], Int4Search)}, the search weighted by {@code importance} ({@code null}: not). */
+    static float[] roundTrip(float[] w, Int4Search search, float[] importance) {
         float[] row = new float[K];
         float scaleMax = 0;
         for (int r = 0; r < ROWS; r++) {
@@ -110,7 +115,7 @@ class Int4Q32CodecTest {
         float[] out = new float[w.length];
         for (int r = 0; r < ROWS; r++) {
             System.arraycopy(w, r * K, row, 0, K);
-            Int4Q32Codec.quantizeRow(row, K, scaleMax, search, packed, r * K / 2, s, z, r * groups);
+            Int4Q32Codec.quantizeRow(row, K, scaleMax, search, importance, packed, r * K / 2, s, z, r * groups);
             Int4Q32Codec.dequantizeRow(packed, r * K / 2, s, z, r * groups, scaleMax, K, out, r * K);
         }
         return out;
