@@ -3,13 +3,10 @@ package dev.woq.runtime.quant;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import dev.woq.runtime.ConfigException;
+import dev.woq.runtime.util.Digests;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.HexFormat;
 
 /**
  * The calibration text of an activation-aware int4 recipe ({@code woq quantize --calibration FILE}):
@@ -53,19 +50,10 @@ public record Calibration(Path text, String sha256, int maxTokens) {
                 throw new ConfigException("The calibration text " + text + " is empty: give a UTF-8 text file with at"
                         + " least " + MIN_TOKENS + " tokens.");
             }
-            MessageDigest digest = MessageDigest.getInstance("SHA-256");
-            try (InputStream in = Files.newInputStream(text)) {
-                byte[] buf = new byte[1 << 16];
-                for (int n; (n = in.read(buf)) > 0; ) {
-                    digest.update(buf, 0, n);
-                }
-            }
-            return new Calibration(text, HexFormat.of().formatHex(digest.digest()), maxTokens);
+            return new Calibration(text, Digests.hashFile(text), maxTokens);
         } catch (IOException e) {
             throw new ConfigException("Cannot read the calibration text " + text + ": " + e.getMessage()
                     + ". Check its permissions.");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
         }
     }
 

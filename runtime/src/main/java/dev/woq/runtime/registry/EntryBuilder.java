@@ -6,6 +6,7 @@ import dev.woq.runtime.quant.QuantRecipe;
 import dev.woq.runtime.quant.Quantizer;
 import dev.woq.runtime.safetensors.SafetensorsFile;
 import dev.woq.runtime.safetensors.TensorInfo;
+import dev.woq.runtime.util.Digests;
 import dev.woq.runtime.util.Trees;
 import java.io.IOException;
 import java.nio.ByteBuffer;

@@ -1,5 +1,6 @@
 package dev.woq.runtime.registry;
 
+import dev.woq.runtime.util.Digests;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;

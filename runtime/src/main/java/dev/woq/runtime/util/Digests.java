@@ -1,4 +1,4 @@
-package dev.woq.runtime.registry;
+package dev.woq.runtime.util;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -9,14 +9,14 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 
-/** SHA-256 of files and byte ranges, as the manifest records them. */
-final class Digests {
+/** SHA-256 of files and byte ranges, in hex: the registry's manifests, calibration texts. */
+public final class Digests {
     /** Read size when hashing tensors: large enough to stream, small enough to stay off the heap's way. */
-    static final int CHUNK = 8 << 20;
+    public static final int CHUNK = 8 << 20;
 
     private Digests() {}
 
-    static String hashRange(FileChannel ch, long offset, long length, ByteBuffer buf) throws IOException {
+    public static String hashRange(FileChannel ch, long offset, long length, ByteBuffer buf) throws IOException {
         MessageDigest sha = sha256();
         long at = offset;
         long end = offset + length;
@@ -34,13 +34,13 @@ final class Digests {
         return hex(sha.digest());
     }
 
-    static String hashFile(Path p) throws IOException {
+    public static String hashFile(Path p) throws IOException {
         try (FileChannel ch = FileChannel.open(p, StandardOpenOption.READ)) {
             return hashRange(ch, 0, ch.size(), ByteBuffer.allocateDirect(1 << 20));
         }
     }
 
-    static MessageDigest sha256() {
+    public static MessageDigest sha256() {
         try {
             return MessageDigest.getInstance("SHA-256");
         } catch (NoSuchAlgorithmException e) {
@@ -48,7 +48,7 @@ final class Digests {
         }
     }
 
-    static String hex(byte[] bytes) {
+    public static String hex(byte[] bytes) {
         return HexFormat.of().formatHex(bytes);
     }
 
