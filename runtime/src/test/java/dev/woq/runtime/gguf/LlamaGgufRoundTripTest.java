@@ -20,7 +20,6 @@ import dev.woq.runtime.quant.WeightCodec;
 import dev.woq.runtime.safetensors.SafetensorsCheckpoint;
 import dev.woq.runtime.safetensors.TensorInfo;
 import dev.woq.tokenizer.Llama3Tokenizer;
-import dev.woq.tokenizer.TokenizerLocations;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -357,23 +356,7 @@ class LlamaGgufRoundTripTest {
 
     /** The synthetic checkpoint's files linked beside the real Llama 3 tokenizer files. */
     private Path withTokenizer(Path model) {
-        try {
-            Path out = Files.createDirectories(dir.resolve("src-" + model.getFileName()));
-            try (var files = Files.list(model)) {
-                for (Path f : (Iterable<Path>) files::iterator) {
-                    Files.createSymbolicLink(out.resolve(f.getFileName()), f.toAbsolutePath());
-                }
-            }
-            Path tokenizer = TokenizerLocations.requireDefaultTokenizerJson();
-            Files.copy(tokenizer, out.resolve("tokenizer.json"));
-            Path config = tokenizer.resolveSibling("tokenizer_config.json");
-            if (Files.isRegularFile(config)) {
-                Files.copy(config, out.resolve("tokenizer_config.json"));
-            }
-            return out;
-        } catch (IOException e) {
-            throw new java.io.UncheckedIOException(e);
-        }
+        return TestCheckpoints.withTokenizer(model, dir.resolve("src-" + model.getFileName()));
     }
 
     private static float[] logits(Path model) {

@@ -2,6 +2,7 @@ package dev.woq.runtime.model;
 
 import dev.woq.runtime.synth.SyntheticCheckpoint;
 import dev.woq.runtime.synth.SyntheticPreset;
+import dev.woq.tokenizer.TokenizerLocations;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -91,6 +92,31 @@ public final class TestCheckpoints {
                 throw new UncheckedIOException(e);
             }
         });
+    }
+
+    /**
+     * {@code model}'s files linked into {@code out} (created) beside copies of the real Llama 3
+     * tokenizer's files (what {@code scripts/fetch-tokenizer.sh} caches): a checkpoint that
+     * tokenizes text, for tests that need the tokenizer beside the weights.
+     */
+    public static Path withTokenizer(Path model, Path out) {
+        try {
+            Files.createDirectories(out);
+            try (var files = Files.list(model)) {
+                for (Path f : (Iterable<Path>) files::iterator) {
+                    Files.createSymbolicLink(out.resolve(f.getFileName()), f.toAbsolutePath());
+                }
+            }
+            Path tokenizer = TokenizerLocations.requireDefaultTokenizerJson();
+            Files.copy(tokenizer, out.resolve("tokenizer.json"));
+            Path config = tokenizer.resolveSibling("tokenizer_config.json");
+            if (Files.isRegularFile(config)) {
+                Files.copy(config, out.resolve("tokenizer_config.json"));
+            }
+            return out;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     /** Tiny's weights with a context of {@code maxPositions}. */

@@ -16,7 +16,6 @@ import dev.woq.runtime.model.TestCheckpoints;
 import dev.woq.runtime.safetensors.SafetensorsCheckpoint;
 import dev.woq.runtime.safetensors.TensorInfo;
 import dev.woq.tokenizer.Tokenizer;
-import dev.woq.tokenizer.TokenizerLocations;
 import dev.woq.tokenizer.Tokenizers;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -168,15 +167,7 @@ class CalibratedQuantizerTest {
     }
 
     /** The tiny checkpoint's files linked beside the real Llama 3 tokenizer. */
-    private Path tinyWithTokenizer() throws IOException {
-        Path model = TestCheckpoints.tiny();
-        Path out = Files.createDirectories(temp.resolve("tiny-tok"));
-        try (var files = Files.list(model)) {
-            for (Path f : (Iterable<Path>) files::iterator) {
-                Files.createSymbolicLink(out.resolve(f.getFileName()), f.toAbsolutePath());
-            }
-        }
-        Files.copy(TokenizerLocations.requireDefaultTokenizerJson(), out.resolve("tokenizer.json"));
-        return out;
+    private Path tinyWithTokenizer() {
+        return TestCheckpoints.withTokenizer(TestCheckpoints.tiny(), temp.resolve("tiny-tok"));
     }
 }
