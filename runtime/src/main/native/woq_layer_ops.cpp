@@ -23,12 +23,16 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <atomic>
+#include <climits>
+#include <cstring>
 #include <cmath>
 #include <vector>
 
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 
 #define AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq")))
+#define AVX512_BF16_LAYER __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512bf16")))
 
 namespace {
 
@@ -202,6 +206,212 @@ AVX512 void attend_kv_heads(void *arg, int part, int parts) {
     }
 }
 
+/* ---- attention_prefill: a prompt chunk's causal grouped-query attention, blocked ---- */
+
+/*
+ * A chunk of T tokens at positions pos..pos+T-1 attends to every cached key before it and causally
+ * to its own, which this call writes into the caches first. Flash attention's scheme: keys pass in
+ * blocks of PA_KEYS with a running maximum and sum per query row, so no [T, pos + T] matrix is
+ * formed. A work item is one KV head and PA_ROWS query rows (the G heads sharing it, for
+ * PA_ROWS / G tokens), so each key block read serves all of them; items are handed out from the
+ * last tokens (the most keys) down, so that the two threads finish together.
+ *
+ * Lanes are query rows throughout: the rows' q are transposed once per item into pairs of
+ * inputs [D/2][rows], each key's pair is broadcast, and VDPBF16PS gives 16 rows' scores for that
+ * key. q (rounded to bf16 after RoPE) and the keys (bf16 in the cache) are exact in it, and their
+ * products are summed in fp32, as libtorch's fp32 flash kernel sums them. So the running maximum,
+ * the exponentials and the rescaling are plain vector operations, and the output accumulates as
+ * [D][rows] in fp32 from probabilities kept in fp32 (rounding them to bf16 for VDPBF16PS would
+ * double that half's speed, but no longer round where one pass, chunks and token-by-token decode
+ * round alike). The output is rounded to bf16 once, as LlamaOps.ts rounds its merged parts.
+ */
+constexpr int PA_KEYS = 64; // keys per block
+constexpr int PA_ROWS = 64; // query rows per work item: 4 vectors
+
+struct PrefillAttentionJob {
+    const uint16_t *q; // [T, H * D], rotated
+    const uint16_t *k_cache, *v_cache; // [KV, capacity, D], filled to pos + T
+    int capacity, pos, t, kv_heads, group, d, tokens_per_item, token_blocks;
+    float scale;
+    uint16_t *out; // [T, H * D]
+    std::atomic<int> *next;
+};
+
+/* scores^T [keys][rows] for keys k0 .. k0 + n - 1 (n a multiple of 4; keys past `last` repeat it). */
+template <int RV>
+AVX512_BF16_LAYER void pa_scores(const uint32_t *qt, const uint16_t *keys, int d, int k0, int n, int last, float *s) {
+    const int pairs = d / 2;
+    for (int j = 0; j < n; j += 4) {
+        const uint32_t *kp[4];
+        for (int jj = 0; jj < 4; jj++) kp[jj] = (const uint32_t *)(keys + (size_t)std::min(k0 + j + jj, last) * d);
+        __m512 acc[4][RV];
+        for (int jj = 0; jj < 4; jj++)
+            for (int rv = 0; rv < RV; rv++) acc[jj][rv] = _mm512_setzero_ps();
+        for (int p = 0; p < pairs; p++) {
+            __m512i qv[RV];
+            for (int rv = 0; rv < RV; rv++) qv[rv] = _mm512_loadu_si512(qt + (size_t)p * RV * 16 + rv * 16);
+            for (int jj = 0; jj < 4; jj++) {
+                const __m512i kb = _mm512_set1_epi32((int)kp[jj][p]);
+                for (int rv = 0; rv < RV; rv++)
+                    acc[jj][rv] = _mm512_dpbf16_ps(acc[jj][rv], (__m512bh)qv[rv], (__m512bh)kb);
+            }
+        }
+        for (int jj = 0; jj < 4; jj++)
+            for (int rv = 0; rv < RV; rv++) _mm512_storeu_ps(s + (size_t)(j + jj) * RV * 16 + rv * 16, acc[jj][rv]);
+    }
+}
+
+/* acc^T [D][rows] = acc^T * alpha (each row's rescaling) + sum over n keys of p^T [key][rows] * v [key][D]. */
+template <int RV>
+AVX512_BF16_LAYER void pa_values(const float *p, const float *v, const __m512 *alpha, int d, int n, float *acc) {
+    for (int dd = 0; dd < d; dd += 4) {
+        __m512 a[4][RV];
+        for (int i = 0; i < 4; i++)
+            for (int rv = 0; rv < RV; rv++)
+                a[i][rv] = _mm512_mul_ps(_mm512_loadu_ps(acc + (size_t)(dd + i) * RV * 16 + rv * 16), alpha[rv]);
+        for (int j = 0; j < n; j++) {
+            __m512 pv[RV];
+            for (int rv = 0; rv < RV; rv++) pv[rv] = _mm512_loadu_ps(p + (size_t)j * RV * 16 + rv * 16);
+            for (int i = 0; i < 4; i++) {
+                const __m512 vb = _mm512_set1_ps(v[(size_t)j * d + dd + i]);
+                for (int rv = 0; rv < RV; rv++) a[i][rv] = _mm512_fmadd_ps(pv[rv], vb, a[i][rv]);
+            }
+        }
+        for (int i = 0; i < 4; i++)
+            for (int rv = 0; rv < RV; rv++) _mm512_storeu_ps(acc + (size_t)(dd + i) * RV * 16 + rv * 16, a[i][rv]);
+    }
+}
+
+template <int RV>
+AVX512_BF16_LAYER void pa_item(const PrefillAttentionJob *j, int kv, int tb, std::vector<uint32_t> &qt,
+                               std::vector<float> &s, std::vector<float> &vf, std::vector<float> &acc) {
+    constexpr int W = RV * 16; // rows, padded
+    const int d = j->d, g = j->group, pairs = d / 2, hd = j->kv_heads * g * d;
+    const int t0 = tb * j->tokens_per_item, t1 = std::min(j->t, t0 + j->tokens_per_item), rows = (t1 - t0) * g;
+    const uint16_t *keys = j->k_cache + (size_t)kv * j->capacity * d;
+    const uint16_t *values = j->v_cache + (size_t)kv * j->capacity * d;
+    // q^T as pairs: row r is token t0 + r / G, head kv * G + r % G; padding rows are zeros
+    std::fill(qt.begin(), qt.begin() + (size_t)pairs * W, 0u);
+    for (int r = 0; r < rows; r++) {
+        const uint32_t *qr = (const uint32_t *)(j->q + (size_t)(t0 + r / g) * hd + (size_t)(kv * g + r % g) * d);
+        for (int p = 0; p < pairs; p++) qt[(size_t)p * W + r] = qr[p];
+    }
+    // each row's position; padding rows see every key (their zero scores stay finite)
+    __m512i row_pos[RV];
+    for (int rv = 0; rv < RV; rv++) {
+        alignas(64) int32_t at[16];
+        for (int i = 0; i < 16; i++) {
+            const int r = rv * 16 + i;
+            at[i] = r < rows ? j->pos + t0 + r / g : INT32_MAX;
+        }
+        row_pos[rv] = _mm512_load_si512(at);
+    }
+    __m512 top[RV], sum[RV];
+    for (int rv = 0; rv < RV; rv++) {
+        top[rv] = _mm512_set1_ps(-INFINITY);
+        sum[rv] = _mm512_setzero_ps();
+    }
+    std::fill(acc.begin(), acc.begin() + (size_t)d * W, 0.0f);
+    const int end = j->pos + t1; // keys 0 .. end - 1
+    const int unmasked = j->pos + t0 + 1; // keys below this every row sees
+    const __m512 scale = _mm512_set1_ps(j->scale);
+    for (int k0 = 0; k0 < end; k0 += PA_KEYS) {
+        const int n = std::min(PA_KEYS, end - k0), n4 = (n + 3) & ~3;
+        pa_scores<RV>(qt.data(), keys, d, k0, n4, end - 1, s.data());
+        __m512 block_top[RV];
+        for (int rv = 0; rv < RV; rv++) block_top[rv] = _mm512_set1_ps(-INFINITY);
+        const bool masked = k0 + n > unmasked;
+        for (int jj = 0; jj < n; jj++) {
+            for (int rv = 0; rv < RV; rv++) {
+                float *sp = s.data() + (size_t)jj * W + rv * 16;
+                __m512 v = _mm512_mul_ps(_mm512_loadu_ps(sp), scale);
+                if (masked) {
+                    const __mmask16 sees = _mm512_cmpge_epi32_mask(row_pos[rv], _mm512_set1_epi32(k0 + jj));
+                    v = _mm512_mask_mov_ps(_mm512_set1_ps(-INFINITY), sees, v);
+                }
+                _mm512_storeu_ps(sp, v);
+                block_top[rv] = _mm512_max_ps(block_top[rv], v);
+            }
+        }
+        __m512 alpha[RV];
+        for (int rv = 0; rv < RV; rv++) {
+            const __m512 new_top = _mm512_max_ps(top[rv], block_top[rv]);
+            // exp(-inf - finite) is 0: the first block starts the sums from nothing
+            alpha[rv] = exp512(_mm512_sub_ps(top[rv], new_top));
+            top[rv] = new_top;
+            sum[rv] = _mm512_mul_ps(sum[rv], alpha[rv]);
+        }
+        for (int jj = 0; jj < n; jj++) {
+            for (int rv = 0; rv < RV; rv++) {
+                float *sp = s.data() + (size_t)jj * W + rv * 16;
+                const __m512 v = _mm512_loadu_ps(sp);
+                const __mmask16 finite = _mm512_cmp_ps_mask(v, _mm512_set1_ps(-INFINITY), _CMP_NEQ_OQ);
+                const __m512 e = _mm512_maskz_mov_ps(finite, exp512(_mm512_sub_ps(v, top[rv])));
+                _mm512_storeu_ps(sp, e);
+                sum[rv] = _mm512_add_ps(sum[rv], e);
+            }
+        }
+        for (int jj = 0; jj < n; jj++) {
+            const uint16_t *vr = values + (size_t)(k0 + jj) * d;
+            for (int c = 0; c < d; c += 16) _mm512_storeu_ps(vf.data() + (size_t)jj * d + c, load_bf16(vr + c));
+        }
+        pa_values<RV>(s.data(), vf.data(), alpha, d, n, acc.data());
+    }
+    alignas(64) float inv[W];
+    for (int rv = 0; rv < RV; rv++) _mm512_store_ps(inv + rv * 16, _mm512_div_ps(_mm512_set1_ps(1.0f), sum[rv]));
+    for (int r = 0; r < rows; r++) {
+        uint16_t *o = j->out + (size_t)(t0 + r / g) * hd + (size_t)(kv * g + r % g) * d;
+        for (int dd = 0; dd < d; dd++) o[dd] = woq::f32_to_bf16(acc[(size_t)dd * W + r] * inv[r]);
+    }
+}
+
+void pa_part(void *arg, int, int) {
+    const PrefillAttentionJob *j = static_cast<const PrefillAttentionJob *>(arg);
+    const int rv = (j->tokens_per_item * j->group + 15) / 16, w = rv * 16;
+    std::vector<uint32_t> qt((size_t)j->d / 2 * w);
+    std::vector<float> s((size_t)PA_KEYS * w), vf((size_t)PA_KEYS * j->d), acc((size_t)j->d * w);
+    const int items = j->kv_heads * j->token_blocks;
+    for (int i = j->next->fetch_add(1); i < items; i = j->next->fetch_add(1)) {
+        const int kv = i % j->kv_heads, tb = j->token_blocks - 1 - i / j->kv_heads; // the last tokens first
+        switch (rv) {
+        case 1: pa_item<1>(j, kv, tb, qt, s, vf, acc); break;
+        case 2: pa_item<2>(j, kv, tb, qt, s, vf, acc); break;
+        case 3: pa_item<3>(j, kv, tb, qt, s, vf, acc); break;
+        default: pa_item<4>(j, kv, tb, qt, s, vf, acc); break;
+        }
+    }
+}
+
+/* RoPE on tokens [t0, t1) of x [T, heads * D] with the tables' rows pos + t, rounded to bf16 into out. */
+struct RopeJob {
+    const uint16_t *x;
+    const float *cos, *sin; // [positions, D]
+    int pos, t, heads, d;
+    uint16_t *out;
+};
+
+AVX512 void rope_part(void *arg, int part, int parts) {
+    const RopeJob *j = static_cast<const RopeJob *>(arg);
+    const int half = j->d / 2;
+    for (int t = (int)((long long)j->t * part / parts); t < (int)((long long)j->t * (part + 1) / parts); t++) {
+        const float *c = j->cos + (size_t)(j->pos + t) * j->d, *s = j->sin + (size_t)(j->pos + t) * j->d;
+        for (int h = 0; h < j->heads; h++) {
+            const uint16_t *x = j->x + ((size_t)t * j->heads + h) * j->d;
+            uint16_t *o = j->out + ((size_t)t * j->heads + h) * j->d;
+            for (int i = 0; i < half; i += 16) {
+                const __m512 x1 = load_bf16(x + i), x2 = load_bf16(x + half + i);
+                // as LlamaOps.rope: x * cos + rotate_half(x) * sin, each product rounded to fp32
+                const __m512 lo = _mm512_add_ps(_mm512_mul_ps(x1, _mm512_loadu_ps(c + i)),
+                                                _mm512_mul_ps(_mm512_sub_ps(_mm512_setzero_ps(), x2), _mm512_loadu_ps(s + i)));
+                const __m512 hi = _mm512_add_ps(_mm512_mul_ps(x2, _mm512_loadu_ps(c + half + i)),
+                                                _mm512_mul_ps(x1, _mm512_loadu_ps(s + half + i)));
+                _mm256_storeu_si256((__m256i *)(o + i), to_bf16(lo));
+                _mm256_storeu_si256((__m256i *)(o + half + i), to_bf16(hi));
+            }
+        }
+    }
+}
+
 /* Fewer positions than this are attended on one thread: the second one's start costs more. */
 constexpr int PARALLEL_MIN_POSITIONS = 256;
 
@@ -254,6 +464,40 @@ WOQ_EXPORT int woq_attention_decode(const uint16_t *q, const uint16_t *k, const 
     return 0;
 }
 
+
+/*
+ * T tokens at positions pos..pos+T-1: q [T, H * D], k and v [T, KV * D] bf16; cos and sin the fp32
+ * [positions, D] tables (rows pos.. are read); caches [KV, capacity, D] bf16, filled before pos.
+ * Writes the rotated k and v at pos..pos+T-1 and out [T, H * D] = causal attention over positions
+ * 0..pos+t for token t. D a multiple of 32, H a multiple of KV with at most 64 heads to a KV head.
+ * 0, -1 or -2 as woq_rms_norm.
+ */
+WOQ_EXPORT int woq_attention_prefill(const uint16_t *q, const uint16_t *k, const uint16_t *v, const float *cos,
+                                     const float *sin, uint16_t *k_cache, uint16_t *v_cache, int capacity, int pos,
+                                     int t, int heads, int kv_heads, int d, uint16_t *out) {
+    if (!woq_avx512_supported()) return -2;
+    if (d < 32 || d % 32 != 0 || kv_heads < 1 || heads % kv_heads != 0 || heads / kv_heads > PA_ROWS || t < 1 ||
+        pos < 0 || pos > capacity - t) {
+        return -1;
+    }
+    std::vector<uint16_t> qr((size_t)t * heads * d), kr((size_t)t * kv_heads * d);
+    RopeJob qj{q, cos, sin, pos, t, heads, d, qr.data()}, kj{k, cos, sin, pos, t, kv_heads, d, kr.data()};
+    woq::parallel(rope_part, &qj, t);
+    woq::parallel(rope_part, &kj, t);
+    for (int h = 0; h < kv_heads; h++) {
+        for (int i = 0; i < t; i++) {
+            const size_t from = ((size_t)i * kv_heads + h) * d, to = ((size_t)h * capacity + pos + i) * d;
+            std::memcpy(k_cache + to, kr.data() + from, (size_t)d * 2);
+            std::memcpy(v_cache + to, v + from, (size_t)d * 2);
+        }
+    }
+    const int group = heads / kv_heads, tokens = std::max(1, PA_ROWS / group);
+    std::atomic<int> next{0};
+    PrefillAttentionJob job{qr.data(), k_cache, v_cache, capacity, pos, t, kv_heads, group, d, tokens,
+                            (t + tokens - 1) / tokens, 1.0f / std::sqrt((float)d), out, &next};
+    woq::parallel(pa_part, &job, kv_heads * job.token_blocks);
+    return 0;
+}
 } // extern "C"
 
 /* ---- the libtorch operators ---- */
@@ -338,9 +582,50 @@ void op_attention_decode(StableIValue *stack, uint64_t, uint64_t) {
     stack[0] = out.release();
 }
 
+
+/*
+ * attention_prefill(Tensor q, Tensor k, Tensor v, Tensor cos, Tensor sin, Tensor(a!) k_cache,
+ *                   Tensor(b!) v_cache, int pos, int heads, int kv_heads) -> Tensor
+ */
+void op_attention_prefill(StableIValue *stack, uint64_t, uint64_t) {
+    Inputs in{{(AtenTensorHandle)stack[0], (AtenTensorHandle)stack[1], (AtenTensorHandle)stack[2],
+               (AtenTensorHandle)stack[3], (AtenTensorHandle)stack[4], (AtenTensorHandle)stack[5],
+               (AtenTensorHandle)stack[6]}};
+    const int64_t pos = (int64_t)stack[7], heads = (int64_t)stack[8], kv_heads = (int64_t)stack[9];
+    std::vector<int64_t> qs, ks, vs, cs, ss, kcs, vcs;
+    const uint16_t *q = (const uint16_t *)contiguous_data(in.handles[0], DTYPE_BFLOAT16, 2, "q", qs);
+    const uint16_t *k = (const uint16_t *)contiguous_data(in.handles[1], DTYPE_BFLOAT16, 2, "k", ks);
+    const uint16_t *v = (const uint16_t *)contiguous_data(in.handles[2], DTYPE_BFLOAT16, 2, "v", vs);
+    const float *cos = (const float *)contiguous_data(in.handles[3], DTYPE_FLOAT, 2, "cos", cs);
+    const float *sin = (const float *)contiguous_data(in.handles[4], DTYPE_FLOAT, 2, "sin", ss);
+    uint16_t *kc = (uint16_t *)contiguous_data(in.handles[5], DTYPE_BFLOAT16, 3, "k_cache", kcs);
+    uint16_t *vc = (uint16_t *)contiguous_data(in.handles[6], DTYPE_BFLOAT16, 3, "v_cache", vcs);
+    const int64_t d = kcs[2], t = qs[0];
+    const std::string shapes = "q " + shape_text(qs) + ", k " + shape_text(ks) + ", v " + shape_text(vs) + ", cos " +
+                               shape_text(cs) + ", k_cache " + shape_text(kcs) + ", pos " + std::to_string(pos) +
+                               ", heads " + std::to_string(heads) + ", kv_heads " + std::to_string(kv_heads);
+    if (t < 1 || ks != vs || ks[0] != t || kcs != vcs || kcs[0] != kv_heads || kv_heads < 1 || heads % kv_heads != 0 ||
+        heads / kv_heads > PA_ROWS || qs[1] != heads * d || ks[1] != kv_heads * d || cs != ss || cs[1] != d || pos < 0 ||
+        pos + t > kcs[1] || pos + t > cs[0] || d % 32 != 0) {
+        throw std::runtime_error("woq attention_prefill: " + shapes +
+                                 ": needs q [T, heads * D], k and v [T, kv_heads * D], caches [kv_heads, capacity, D] "
+                                 "with pos + T at most capacity, cos and sin [positions, D], D a multiple of 32, at "
+                                 "most 64 heads to a KV head");
+    }
+    Output out;
+    uint16_t *y;
+    new_tensor(out, {t, heads * d}, DTYPE_BFLOAT16, (void **)&y);
+    kernel_ok(woq_attention_prefill(q, k, v, cos, sin, kc, vc, (int)kcs[1], (int)pos, (int)t, (int)heads, (int)kv_heads,
+                                    (int)d, y),
+              "woq_attention_prefill", shapes);
+    in.release();
+    stack[0] = out.release();
+}
+
 constexpr char RMS_NORM[] = "woq::rms_norm";
 constexpr char SILU_MUL[] = "woq::silu_mul";
 constexpr char ATTENTION_DECODE[] = "woq::attention_decode";
+constexpr char ATTENTION_PREFILL[] = "woq::attention_prefill";
 
 } // namespace
 
@@ -351,9 +636,12 @@ void register_layer_ops(Registrar &r) {
     r.schema("silu_mul(Tensor gate, Tensor up) -> Tensor");
     r.schema("attention_decode(Tensor q, Tensor k, Tensor v, Tensor cos, Tensor sin, Tensor(a!) k_cache, "
              "Tensor(b!) v_cache, int pos, int heads, int kv_heads) -> Tensor");
+    r.schema("attention_prefill(Tensor q, Tensor k, Tensor v, Tensor cos, Tensor sin, Tensor(a!) k_cache, "
+             "Tensor(b!) v_cache, int pos, int heads, int kv_heads) -> Tensor");
     r.code("rms_norm", guarded<op_rms_norm, RMS_NORM>);
     r.code("silu_mul", guarded<op_silu_mul, SILU_MUL>);
     r.code("attention_decode", guarded<op_attention_decode, ATTENTION_DECODE>);
+    r.code("attention_prefill", guarded<op_attention_prefill, ATTENTION_PREFILL>);
 }
 
 } // namespace woq

@@ -85,6 +85,16 @@ public final class NativeOps {
         return k.call(out, "attention_decode", q, key, value, cos, sin, keyCache, valueCache, position, heads, kvHeads);
     }
 
+    /**
+     * As {@link TorchOps#attention} for a chunk of T tokens (q [T, H*D], key and value [T, KV*D]):
+     * causal attention in blocks of keys, never a [T, position + T] matrix; head size D a multiple
+     * of 32, at most 64 query heads to a KV head.
+     */
+    public PtNDArray attentionPrefill(PtNDManager out, PtNDArray q, PtNDArray key, PtNDArray value, PtNDArray cos,
+            PtNDArray sin, PtNDArray keyCache, PtNDArray valueCache, int position, int heads, int kvHeads) {
+        return k.call(out, "attention_prefill", q, key, value, cos, sin, keyCache, valueCache, position, heads, kvHeads);
+    }
+
     /** {@link #attentionDecode} for one new token of each of B sequences: row b at {@code positions[b]} of its own caches. */
     public PtNDArray attentionDecodeBatch(PtNDManager out, PtNDArray q, PtNDArray key, PtNDArray value, PtNDArray cos,
             PtNDArray sin, PtNDArray[] keyCaches, PtNDArray[] valueCaches, long[] positions, int heads, int kvHeads) {

@@ -11,9 +11,11 @@ import java.util.Optional;
  * residual add. On woq's native operators where they loaded ({@code woq_layer_ops.cpp}), each is
  * one call where libtorch's TorchScript runs several small operators (a decode step's attention
  * alone is about thirty), which on two cores cost about a fifth of an 8B decode step while the
- * other core waited. A prompt chunk's attention stays on libtorch's blocked flash kernel; the
- * native one attends for one new token at a time (decode, and each sequence of a batched step).
- * Both round where Hugging Face's Llama rounds, so they agree to bf16 rounding.
+ * other core waited. Attention has two native kernels: one new token at a time (decode, and each
+ * sequence of a batched step), and a prompt chunk's, blocked over the keys as flash attention is
+ * (libtorch's TorchScript ran that as two fp32 flash calls, with the cache converted to fp32 and
+ * the chunk's keys repeated per head, and a merge). Both round where Hugging Face's Llama rounds,
+ * so they agree with libtorch's to bf16 rounding.
  */
 final class LayerOps {
     private final TorchOps ops;
@@ -48,8 +50,15 @@ final class LayerOps {
     /** As {@link TorchOps#attention}: T tokens at positions {@code position..}. */
     PtNDArray attention(PtNDManager scope, PtNDArray q, PtNDArray key, PtNDArray value, PtNDArray cos, PtNDArray sin,
             PtNDArray keyCache, PtNDArray valueCache, int position, int heads, int kvHeads, int headDim) {
-        if (natives != null && q.getShape().get(0) == 1 && nativeAttentionFits(headDim)) {
-            return natives.attentionDecode(scope, q, key, value, cos, sin, keyCache, valueCache, position, heads, kvHeads);
+        if (natives != null && nativeAttentionFits(headDim)) {
+            if (q.getShape().get(0) == 1) {
+                return natives.attentionDecode(scope, q, key, value, cos, sin, keyCache, valueCache, position, heads,
+                        kvHeads);
+            }
+            if (heads / kvHeads <= NATIVE_PREFILL_MAX_GROUP) {
+                return natives.attentionPrefill(scope, q, key, value, cos, sin, keyCache, valueCache, position, heads,
+                        kvHeads);
+            }
         }
         return ops.attention(scope, q, key, value, cos, sin, keyCache, valueCache, position, heads, kvHeads, headDim);
     }
@@ -65,6 +74,9 @@ final class LayerOps {
         return ops.attentionBatch(scope, q, key, value, cos, sin, keyCaches, valueCaches, positions, heads, kvHeads,
                 headDim);
     }
+
+    /** A prompt chunk's native attention takes up to 64 query rows of one KV head at a time (Llama's groups are 1 to 8). */
+    static final int NATIVE_PREFILL_MAX_GROUP = 64;
 
     /** The native attention reads a head in vectors of 32 values (Llama's heads are 64 or 128). */
     static boolean nativeAttentionFits(int headDim) {

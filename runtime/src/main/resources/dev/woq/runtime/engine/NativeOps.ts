@@ -41,6 +41,10 @@ class NativeOps(Module):
     # LlamaOps.attention for one token (q [1, H*D], k and v [1, KV*D]): RoPE, the cache write and
     # grouped-query attention over positions 0..pos in one call (woq_layer_ops.cpp).
     return ops.woq.attention_decode(torch.contiguous(q), torch.contiguous(k), torch.contiguous(v), cos, sin, k_cache, v_cache, pos, n_heads, n_kv_heads)
+  def attention_prefill(self: __torch__.NativeOps, q: Tensor, k: Tensor, v: Tensor, cos: Tensor, sin: Tensor, k_cache: Tensor, v_cache: Tensor, pos: int, n_heads: int, n_kv_heads: int) -> Tensor:
+    # LlamaOps.attention for a chunk of T tokens (q [T, H*D], k and v [T, KV*D]): RoPE, the cache
+    # writes and causal grouped-query attention over positions 0..pos+t, blocked (woq_layer_ops.cpp).
+    return ops.woq.attention_prefill(torch.contiguous(q), torch.contiguous(k), torch.contiguous(v), cos, sin, k_cache, v_cache, pos, n_heads, n_kv_heads)
   def attention_decode_batch(self: __torch__.NativeOps, q: Tensor, k: Tensor, v: Tensor, cos: Tensor, sin: Tensor, k_caches: List[Tensor], v_caches: List[Tensor], positions: List[int], n_heads: int, n_kv_heads: int) -> Tensor:
     # One token of each of B sequences: row b at positions[b] of its own caches.
     outs = annotate(List[Tensor], [])

@@ -20,8 +20,8 @@ import org.junit.jupiter.api.Test;
 /**
  * woq's native layer steps (woq_layer_ops.cpp) against libtorch's TorchScript (LlamaOps.ts), which
  * rounds to bf16 where Hugging Face's Llama does: the norm and SwiGLU's gate agree to one bf16
- * rounding of each value, and a decode token's attention to bf16 rounding of the output, with the
- * same keys and values written into the cache.
+ * rounding of each value, and a decode token's and a prompt chunk's attention to bf16 rounding of
+ * the output, with the same keys and values written into the cache.
  */
 class LayerOpsTest {
     /** One step of bf16's 8-bit significand: the most two roundings of the same number can differ by. */
@@ -111,6 +111,80 @@ class LayerOpsTest {
     }
 
     @Test
+    void nativePrefillAttentionMatchesLibtorchsFlashKernelsAndWritesTheSameCache() {
+        TorchRuntime rt = TorchRuntime.start(2);
+        NativeOps natives = Int4Q32Matrix.requireNatives(rt);
+        TorchOps ops = rt.ops();
+        // Llama 3 8B (groups of 4 heads: 16 tokens an item), Llama 2 (no grouping: 64) and tiny (4 on 2 of 32)
+        for (SyntheticPreset preset : new SyntheticPreset[] {SyntheticPreset.LLAMA3_8B, SyntheticPreset.LLAMA2_7B,
+                SyntheticPreset.TINY}) {
+            LlamaConfig c = preset.config();
+            int h = c.numHeads(), kv = c.numKvHeads(), d = c.headDim();
+            try (PtNDManager m = (PtNDManager) rt.manager().newSubManager();
+                    RotaryEmbedding rope = new RotaryEmbedding(m, c)) {
+                // a first chunk, a chunk after a cached prefix, lengths off the blocks of 64 keys and 16 tokens,
+                // and a chunk whose last item has one token
+                int[][] cases = {{0, 2}, {0, 67}, {37, 5}, {130, 81}, {64, 64}, {5, 17}};
+                for (int[] at : cases) {
+                    int pos = at[0], t = at[1], capacity = pos + t + 3;
+                    float[] cache = randomFloats(kv * capacity * d, pos + t);
+                    float[] values = randomFloats(kv * capacity * d, pos + t + 1);
+                    PtNDArray kc1 = bf16(ops, m, cache, kv, capacity, d), kc2 = bf16(ops, m, cache, kv, capacity, d);
+                    PtNDArray vc1 = bf16(ops, m, values, kv, capacity, d), vc2 = bf16(ops, m, values, kv, capacity, d);
+                    // keys loud enough that a softmax row is far from uniform: the maximum's rescaling matters
+                    PtNDArray q = bf16(ops, m, scaled(randomFloats(t * h * d, pos + 2), 3f), t, h * d);
+                    PtNDArray k = bf16(ops, m, scaled(randomFloats(t * kv * d, pos + 3), 3f), t, kv * d);
+                    PtNDArray v = bf16(ops, m, randomFloats(t * kv * d, pos + 4), t, kv * d);
+                    float[] expected = toFloats(ops, m,
+                            ops.attention(m, q, k, v, rope.cos(), rope.sin(), kc1, vc1, pos, h, kv, d));
+                    float[] actual = toFloats(ops, m,
+                            natives.attentionPrefill(m, q, k, v, rope.cos(), rope.sin(), kc2, vc2, pos, h, kv));
+                    String what = preset.cliName() + ", " + t + " tokens at position " + pos;
+                    assertTrue(relativeRms(expected, actual) < 0.005,
+                            what + ": relative RMS difference " + relativeRms(expected, actual));
+                    assertWithinOneRounding(toFloats(ops, m, kc1), toFloats(ops, m, kc2), what + ": rotated keys in the cache");
+                    assertArrayEquals(toFloats(ops, m, vc1), toFloats(ops, m, vc2), what + ": values in the cache");
+                }
+            }
+        }
+    }
+
+    @Test
+    void aPromptTokenAttendsToNoLaterTokenOfItsChunk() {
+        TorchRuntime rt = TorchRuntime.start(2);
+        NativeOps natives = Int4Q32Matrix.requireNatives(rt);
+        TorchOps ops = rt.ops();
+        LlamaConfig c = SyntheticPreset.LLAMA3_8B.config();
+        int h = c.numHeads(), kv = c.numKvHeads(), d = c.headDim(), t = 40;
+        try (PtNDManager m = (PtNDManager) rt.manager().newSubManager();
+                RotaryEmbedding rope = new RotaryEmbedding(m, c)) {
+            float[] q = randomFloats(t * h * d, 1), k = randomFloats(t * kv * d, 2), v = randomFloats(t * kv * d, 3);
+            float[] first = attendChunk(natives, ops, m, rope, q, k, v, t, h, kv, d);
+            // change the last 10 tokens' keys and values: the first 30 tokens' outputs must not move
+            for (int i = 30 * kv * d; i < t * kv * d; i++) {
+                k[i] += 5f;
+                v[i] -= 7f;
+            }
+            float[] second = attendChunk(natives, ops, m, rope, q, k, v, t, h, kv, d);
+            for (int i = 0; i < 30 * h * d; i++) {
+                assertEquals(first[i], second[i], "output " + i + " (token " + i / (h * d) + ") saw a later token");
+            }
+            boolean moved = false;
+            for (int i = 30 * h * d; i < t * h * d && !moved; i++) {
+                moved = first[i] != second[i];
+            }
+            assertTrue(moved, "the last tokens' outputs did not see their own changed keys");
+        }
+    }
+
+    private static float[] attendChunk(NativeOps natives, TorchOps ops, PtNDManager m, RotaryEmbedding rope, float[] q,
+            float[] k, float[] v, int t, int h, int kv, int d) {
+        PtNDArray kc = bf16(ops, m, new float[kv * t * d], kv, t, d), vc = bf16(ops, m, new float[kv * t * d], kv, t, d);
+        return toFloats(ops, m, natives.attentionPrefill(m, bf16(ops, m, q, t, h * d), bf16(ops, m, k, t, kv * d),
+                bf16(ops, m, v, t, kv * d), rope.cos(), rope.sin(), kc, vc, 0, h, kv));
+    }
+
+    @Test
     void badInputToTheLayerOperatorsIsAJavaErrorNamingTheOperator() {
         TorchRuntime rt = TorchRuntime.start(2);
         NativeOps natives = Int4Q32Matrix.requireNatives(rt);
@@ -125,6 +199,11 @@ class LayerOpsTest {
                     rope.cos(), rope.sin(), cache, cache, 0, 4, 2));
             assertTrue(twoTokens.getMessage().contains("woq::attention_decode")
                     && twoTokens.getMessage().contains("q [2, 128]"), twoTokens.getMessage());
+            WoqException pastTheCache = assertThrows(WoqException.class, () -> natives.attentionPrefill(m, q,
+                    bf16(ops, m, new float[2 * 64], 2, 64), bf16(ops, m, new float[2 * 64], 2, 64), rope.cos(),
+                    rope.sin(), cache, cache, 3, 4, 2)); // positions 3 and 4 of a 4-position cache
+            assertTrue(pastTheCache.getMessage().contains("woq::attention_prefill")
+                    && pastTheCache.getMessage().contains("pos 3"), pastTheCache.getMessage());
             PtNDArray one = bf16(ops, m, new float[128], 1, 128);
             WoqException full = assertThrows(WoqException.class, () -> natives.attentionDecode(m, one, k, k,
                     rope.cos(), rope.sin(), cache, cache, 4, 4, 2)); // position 4 of a 4-position cache
