@@ -44,14 +44,17 @@ class KernelBenchmarksRunTest {
                 .result(json.toString())
                 .build();
         Collection<RunResult> results = new Runner(options).run();
-        assertEquals(6 * 2 + 2, results.size(),
-                "three formats on woq's kernels and on libtorch's x two token counts, and attention at two");
+        assertEquals(6 * 2 + 2 * 2, results.size(),
+                "three formats on woq's kernels and on libtorch's x two token counts, and attention at two on each");
         String table = JmhTable.table(Files.readString(json));
         for (String format : List.of("bf16", "bf16-libtorch", "int8", "int8-libtorch", "int4", "int4-libtorch")) {
             assertTrue(table.contains("| 64x256 | " + format + " | 1 | "), table);
             assertTrue(table.contains("| 64x256 | " + format + " | 4 | "), table);
         }
-        assertTrue(table.contains("| 16 | 1 | ") && table.contains("| 16 | 4 | "), table);
+        for (String kernel : List.of("libtorch", "native")) {
+            assertTrue(table.contains("| 16 | 1 | " + kernel + " | ") && table.contains("| 16 | 4 | " + kernel + " | "),
+                    table);
+        }
     }
 
     @Test
