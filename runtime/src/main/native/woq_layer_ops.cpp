@@ -545,81 +545,85 @@ void op_silu_mul(StableIValue *stack, uint64_t, uint64_t) {
 }
 
 /*
- * attention_decode(Tensor q, Tensor k, Tensor v, Tensor cos, Tensor sin, Tensor(a!) k_cache,
- *                  Tensor(b!) v_cache, int pos, int heads, int kv_heads) -> Tensor
+ * The arguments both attention operators take: (Tensor q, Tensor k, Tensor v, Tensor cos, Tensor sin,
+ * Tensor(a!) k_cache, Tensor(b!) v_cache, int pos, int heads, int kv_heads), each tensor's data
+ * and shape, and the whole as text for errors.
  */
-void op_attention_decode(StableIValue *stack, uint64_t, uint64_t) {
-    Inputs in{{(AtenTensorHandle)stack[0], (AtenTensorHandle)stack[1], (AtenTensorHandle)stack[2],
-               (AtenTensorHandle)stack[3], (AtenTensorHandle)stack[4], (AtenTensorHandle)stack[5],
-               (AtenTensorHandle)stack[6]}};
-    const int64_t pos = (int64_t)stack[7], heads = (int64_t)stack[8], kv_heads = (int64_t)stack[9];
+struct AttentionArgs {
+    Inputs in;
+    int64_t pos, heads, kv_heads, d;
     std::vector<int64_t> qs, ks, vs, cs, ss, kcs, vcs;
-    const uint16_t *q = (const uint16_t *)contiguous_data(in.handles[0], DTYPE_BFLOAT16, 2, "q", qs);
-    const uint16_t *k = (const uint16_t *)contiguous_data(in.handles[1], DTYPE_BFLOAT16, 2, "k", ks);
-    const uint16_t *v = (const uint16_t *)contiguous_data(in.handles[2], DTYPE_BFLOAT16, 2, "v", vs);
-    const float *cos = (const float *)contiguous_data(in.handles[3], DTYPE_FLOAT, 2, "cos", cs);
-    const float *sin = (const float *)contiguous_data(in.handles[4], DTYPE_FLOAT, 2, "sin", ss);
-    uint16_t *kc = (uint16_t *)contiguous_data(in.handles[5], DTYPE_BFLOAT16, 3, "k_cache", kcs);
-    uint16_t *vc = (uint16_t *)contiguous_data(in.handles[6], DTYPE_BFLOAT16, 3, "v_cache", vcs);
-    const int64_t d = kcs[2];
-    const std::string shapes = "q " + shape_text(qs) + ", k " + shape_text(ks) + ", v " + shape_text(vs) + ", cos " +
-                               shape_text(cs) + ", k_cache " + shape_text(kcs) + ", pos " + std::to_string(pos) +
-                               ", heads " + std::to_string(heads) + ", kv_heads " + std::to_string(kv_heads);
-    if (qs[0] != 1 || ks != vs || ks[0] != 1 || kcs != vcs || kcs[0] != kv_heads || kv_heads < 1 || heads % kv_heads != 0 ||
-        qs[1] != heads * d || ks[1] != kv_heads * d || cs != ss || cs[1] != d || pos < 0 || pos >= kcs[1] ||
-        pos >= cs[0] || d % 32 != 0) {
-        throw std::runtime_error("woq attention_decode: " + shapes +
+    const uint16_t *q, *k, *v;
+    const float *cos, *sin;
+    uint16_t *kc, *vc;
+    std::string shapes;
+
+    explicit AttentionArgs(StableIValue *stack)
+        : in{{(AtenTensorHandle)stack[0], (AtenTensorHandle)stack[1], (AtenTensorHandle)stack[2],
+              (AtenTensorHandle)stack[3], (AtenTensorHandle)stack[4], (AtenTensorHandle)stack[5],
+              (AtenTensorHandle)stack[6]}},
+          pos((int64_t)stack[7]), heads((int64_t)stack[8]), kv_heads((int64_t)stack[9]) {
+        q = (const uint16_t *)contiguous_data(in.handles[0], DTYPE_BFLOAT16, 2, "q", qs);
+        k = (const uint16_t *)contiguous_data(in.handles[1], DTYPE_BFLOAT16, 2, "k", ks);
+        v = (const uint16_t *)contiguous_data(in.handles[2], DTYPE_BFLOAT16, 2, "v", vs);
+        cos = (const float *)contiguous_data(in.handles[3], DTYPE_FLOAT, 2, "cos", cs);
+        sin = (const float *)contiguous_data(in.handles[4], DTYPE_FLOAT, 2, "sin", ss);
+        kc = (uint16_t *)contiguous_data(in.handles[5], DTYPE_BFLOAT16, 3, "k_cache", kcs);
+        vc = (uint16_t *)contiguous_data(in.handles[6], DTYPE_BFLOAT16, 3, "v_cache", vcs);
+        d = kcs[2];
+        shapes = "q " + shape_text(qs) + ", k " + shape_text(ks) + ", v " + shape_text(vs) + ", cos " + shape_text(cs) +
+                 ", k_cache " + shape_text(kcs) + ", pos " + std::to_string(pos) + ", heads " + std::to_string(heads) +
+                 ", kv_heads " + std::to_string(kv_heads);
+    }
+
+    /* T tokens of q, k and v at pos..pos+T-1 fit the caches and the tables, in whole heads of D. */
+    bool fits(int64_t t) const {
+        return t >= 1 && qs[0] == t && ks == vs && ks[0] == t && kcs == vcs && kcs[0] == kv_heads && kv_heads >= 1 &&
+               heads % kv_heads == 0 && qs[1] == heads * d && ks[1] == kv_heads * d && cs == ss && cs[1] == d &&
+               pos >= 0 && pos + t <= kcs[1] && pos + t <= cs[0] && d % 32 == 0;
+    }
+
+    /* Hands [T, heads * D] attention to libtorch, the inputs released. */
+    void finish(StableIValue *stack, Output &out) {
+        in.release();
+        stack[0] = out.release();
+    }
+};
+
+/* attention_decode(...) -> Tensor: one token, as AttentionArgs. */
+void op_attention_decode(StableIValue *stack, uint64_t, uint64_t) {
+    AttentionArgs a(stack);
+    if (!a.fits(1)) {
+        throw std::runtime_error("woq attention_decode: " + a.shapes +
                                  ": needs one token, q [1, heads * D], k and v [1, kv_heads * D], caches [kv_heads, "
                                  "capacity, D] with pos below capacity, cos and sin [positions, D], D a multiple of 32");
     }
     Output out;
     uint16_t *y;
-    new_tensor(out, {1, heads * d}, DTYPE_BFLOAT16, (void **)&y);
-    kernel_ok(woq_attention_decode(q, k, v, cos + pos * d, sin + pos * d, kc, vc, (int)kcs[1], (int)pos, (int)heads,
-                                   (int)kv_heads, (int)d, y),
-              "woq_attention_decode", shapes);
-    in.release();
-    stack[0] = out.release();
+    new_tensor(out, {1, a.heads * a.d}, DTYPE_BFLOAT16, (void **)&y);
+    kernel_ok(woq_attention_decode(a.q, a.k, a.v, a.cos + a.pos * a.d, a.sin + a.pos * a.d, a.kc, a.vc, (int)a.kcs[1],
+                                   (int)a.pos, (int)a.heads, (int)a.kv_heads, (int)a.d, y),
+              "woq_attention_decode", a.shapes);
+    a.finish(stack, out);
 }
 
-
-/*
- * attention_prefill(Tensor q, Tensor k, Tensor v, Tensor cos, Tensor sin, Tensor(a!) k_cache,
- *                   Tensor(b!) v_cache, int pos, int heads, int kv_heads) -> Tensor
- */
+/* attention_prefill(...) -> Tensor: T tokens (a prompt chunk), as AttentionArgs. */
 void op_attention_prefill(StableIValue *stack, uint64_t, uint64_t) {
-    Inputs in{{(AtenTensorHandle)stack[0], (AtenTensorHandle)stack[1], (AtenTensorHandle)stack[2],
-               (AtenTensorHandle)stack[3], (AtenTensorHandle)stack[4], (AtenTensorHandle)stack[5],
-               (AtenTensorHandle)stack[6]}};
-    const int64_t pos = (int64_t)stack[7], heads = (int64_t)stack[8], kv_heads = (int64_t)stack[9];
-    std::vector<int64_t> qs, ks, vs, cs, ss, kcs, vcs;
-    const uint16_t *q = (const uint16_t *)contiguous_data(in.handles[0], DTYPE_BFLOAT16, 2, "q", qs);
-    const uint16_t *k = (const uint16_t *)contiguous_data(in.handles[1], DTYPE_BFLOAT16, 2, "k", ks);
-    const uint16_t *v = (const uint16_t *)contiguous_data(in.handles[2], DTYPE_BFLOAT16, 2, "v", vs);
-    const float *cos = (const float *)contiguous_data(in.handles[3], DTYPE_FLOAT, 2, "cos", cs);
-    const float *sin = (const float *)contiguous_data(in.handles[4], DTYPE_FLOAT, 2, "sin", ss);
-    uint16_t *kc = (uint16_t *)contiguous_data(in.handles[5], DTYPE_BFLOAT16, 3, "k_cache", kcs);
-    uint16_t *vc = (uint16_t *)contiguous_data(in.handles[6], DTYPE_BFLOAT16, 3, "v_cache", vcs);
-    const int64_t d = kcs[2], t = qs[0];
-    const std::string shapes = "q " + shape_text(qs) + ", k " + shape_text(ks) + ", v " + shape_text(vs) + ", cos " +
-                               shape_text(cs) + ", k_cache " + shape_text(kcs) + ", pos " + std::to_string(pos) +
-                               ", heads " + std::to_string(heads) + ", kv_heads " + std::to_string(kv_heads);
-    if (t < 1 || ks != vs || ks[0] != t || kcs != vcs || kcs[0] != kv_heads || kv_heads < 1 || heads % kv_heads != 0 ||
-        heads / kv_heads > PA_ROWS || qs[1] != heads * d || ks[1] != kv_heads * d || cs != ss || cs[1] != d || pos < 0 ||
-        pos + t > kcs[1] || pos + t > cs[0] || d % 32 != 0) {
-        throw std::runtime_error("woq attention_prefill: " + shapes +
+    AttentionArgs a(stack);
+    const int64_t t = a.qs[0];
+    if (!a.fits(t) || a.heads / a.kv_heads > PA_ROWS) {
+        throw std::runtime_error("woq attention_prefill: " + a.shapes +
                                  ": needs q [T, heads * D], k and v [T, kv_heads * D], caches [kv_heads, capacity, D] "
                                  "with pos + T at most capacity, cos and sin [positions, D], D a multiple of 32, at "
                                  "most 64 heads to a KV head");
     }
     Output out;
     uint16_t *y;
-    new_tensor(out, {t, heads * d}, DTYPE_BFLOAT16, (void **)&y);
-    kernel_ok(woq_attention_prefill(q, k, v, cos, sin, kc, vc, (int)kcs[1], (int)pos, (int)t, (int)heads, (int)kv_heads,
-                                    (int)d, y),
-              "woq_attention_prefill", shapes);
-    in.release();
-    stack[0] = out.release();
+    new_tensor(out, {t, a.heads * a.d}, DTYPE_BFLOAT16, (void **)&y);
+    kernel_ok(woq_attention_prefill(a.q, a.k, a.v, a.cos, a.sin, a.kc, a.vc, (int)a.kcs[1], (int)a.pos, (int)t,
+                                    (int)a.heads, (int)a.kv_heads, (int)a.d, y),
+              "woq_attention_prefill", a.shapes);
+    a.finish(stack, out);
 }
 
 constexpr char RMS_NORM[] = "woq::rms_norm";

@@ -1,6 +1,7 @@
 package dev.woq.runtime.registry;
 
 import dev.woq.runtime.CheckpointException;
+import dev.woq.runtime.util.Digests;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -8,10 +9,7 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.time.Instant;
-import java.util.HexFormat;
 
 /**
  * The integrity check every load of a registry entry pays for, after the size check of
@@ -34,8 +32,6 @@ import java.util.HexFormat;
  * quantized again; the check stays correct, only slower.
  */
 final class EntryCheck {
-    private static final int CHUNK = 8 << 20;
-
     private EntryCheck() {}
 
     /** {@code file}'s last-modified time, as the manifest records it. */
@@ -55,7 +51,7 @@ final class EntryCheck {
             try {
                 if (f.isSafetensors()) {
                     byte[] header = SourceFingerprint.header(p, f.bytes());
-                    if (!hex(sha256().digest(header)).equals(f.headerSha256())) {
+                    if (!Digests.hex(Digests.sha256().digest(header)).equals(f.headerSha256())) {
                         throw corrupt(entry, p + ": its safetensors header differs from the one written");
                     }
                 }
@@ -95,35 +91,8 @@ final class EntryCheck {
     }
 
     private static String hashRange(Path p, long offset, long length) throws IOException {
-        MessageDigest sha = sha256();
-        ByteBuffer buf = ByteBuffer.allocate((int) Math.min(CHUNK, Math.max(1, length)));
         try (FileChannel ch = FileChannel.open(p, StandardOpenOption.READ)) {
-            long at = offset;
-            long end = offset + length;
-            while (at < end) {
-                buf.clear();
-                buf.limit((int) Math.min(buf.capacity(), end - at));
-                int n = ch.read(buf, at);
-                if (n < 0) {
-                    throw new IOException("it ends at byte " + at + ", before byte " + end);
-                }
-                buf.flip();
-                sha.update(buf);
-                at += n;
-            }
+            return Digests.hashRange(ch, offset, length, ByteBuffer.allocate((int) Math.min(Digests.CHUNK, Math.max(1, length))));
         }
-        return hex(sha.digest());
-    }
-
-    private static MessageDigest sha256() {
-        try {
-            return MessageDigest.getInstance("SHA-256");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("every JDK has SHA-256", e);
-        }
-    }
-
-    private static String hex(byte[] b) {
-        return HexFormat.of().formatHex(b);
     }
 }

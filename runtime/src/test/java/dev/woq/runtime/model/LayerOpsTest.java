@@ -74,33 +74,42 @@ class LayerOpsTest {
         }
     }
 
-    @Test
-    void nativeDecodeAttentionMatchesLibtorchsAndWritesTheSameCache() {
+    /** A native attention operator's call, as {@link NativeOps#attentionDecode} and {@link NativeOps#attentionPrefill} take it. */
+    private interface NativeAttention {
+        PtNDArray attend(NativeOps natives, PtNDManager m, PtNDArray q, PtNDArray k, PtNDArray v, PtNDArray cos,
+                PtNDArray sin, PtNDArray keyCache, PtNDArray valueCache, int position, int heads, int kvHeads);
+    }
+
+    /**
+     * Llama 3 8B (32 heads on 8 KV heads of 128), Llama 2 (no grouping) and tiny (4 on 2 of 32): for
+     * each {pos, T} of {@code cases}, T random tokens (q and k {@code loudness} times louder) at
+     * position pos of a random cache, through libtorch's attention and the native one, each on its
+     * own copy of the cache: the outputs agree to bf16 rounding and the caches hold the same rows.
+     */
+    private static void assertNativeAttentionMatchesLibtorchs(NativeAttention kernel, int[][] cases, float loudness) {
         TorchRuntime rt = TorchRuntime.start(2);
         NativeOps natives = Int4Q32Matrix.requireNatives(rt);
         TorchOps ops = rt.ops();
-        // Llama 3 8B (32 heads on 8 KV heads of 128), Llama 2 (no grouping) and tiny (4 on 2 of 32)
         for (SyntheticPreset preset : new SyntheticPreset[] {SyntheticPreset.LLAMA3_8B, SyntheticPreset.LLAMA2_7B,
                 SyntheticPreset.TINY}) {
             LlamaConfig c = preset.config();
             int h = c.numHeads(), kv = c.numKvHeads(), d = c.headDim();
             try (PtNDManager m = (PtNDManager) rt.manager().newSubManager();
                     RotaryEmbedding rope = new RotaryEmbedding(m, c)) {
-                // the first position, a few, and more than the kernel attends on one thread (256)
-                for (int pos : new int[] {0, 1, 37, 300}) {
-                    int capacity = pos + 3;
-                    float[] cache = randomFloats(kv * capacity * d, pos);
-                    float[] values = randomFloats(kv * capacity * d, pos + 1);
+                for (int[] at : cases) {
+                    int pos = at[0], t = at[1], capacity = pos + t + 2;
+                    float[] cache = randomFloats(kv * capacity * d, pos + t);
+                    float[] values = randomFloats(kv * capacity * d, pos + t + 1);
                     PtNDArray kc1 = bf16(ops, m, cache, kv, capacity, d), kc2 = bf16(ops, m, cache, kv, capacity, d);
                     PtNDArray vc1 = bf16(ops, m, values, kv, capacity, d), vc2 = bf16(ops, m, values, kv, capacity, d);
-                    PtNDArray q = bf16(ops, m, randomFloats(h * d, pos + 2), 1, h * d);
-                    PtNDArray k = bf16(ops, m, randomFloats(kv * d, pos + 3), 1, kv * d);
-                    PtNDArray v = bf16(ops, m, randomFloats(kv * d, pos + 4), 1, kv * d);
+                    PtNDArray q = bf16(ops, m, scaled(randomFloats(t * h * d, pos + 2), loudness), t, h * d);
+                    PtNDArray k = bf16(ops, m, scaled(randomFloats(t * kv * d, pos + 3), loudness), t, kv * d);
+                    PtNDArray v = bf16(ops, m, randomFloats(t * kv * d, pos + 4), t, kv * d);
                     float[] expected = toFloats(ops, m,
                             ops.attention(m, q, k, v, rope.cos(), rope.sin(), kc1, vc1, pos, h, kv, d));
                     float[] actual = toFloats(ops, m,
-                            natives.attentionDecode(m, q, k, v, rope.cos(), rope.sin(), kc2, vc2, pos, h, kv));
-                    String what = preset.cliName() + " at position " + pos;
+                            kernel.attend(natives, m, q, k, v, rope.cos(), rope.sin(), kc2, vc2, pos, h, kv));
+                    String what = preset.cliName() + ", " + t + " tokens at position " + pos;
                     assertTrue(relativeRms(expected, actual) < 0.005,
                             what + ": relative RMS difference " + relativeRms(expected, actual));
                     assertWithinOneRounding(toFloats(ops, m, kc1), toFloats(ops, m, kc2), what + ": rotated keys in the cache");
@@ -111,42 +120,19 @@ class LayerOpsTest {
     }
 
     @Test
+    void nativeDecodeAttentionMatchesLibtorchsAndWritesTheSameCache() {
+        // the first position, a few, and more than the kernel attends on one thread (256)
+        assertNativeAttentionMatchesLibtorchs(NativeOps::attentionDecode, new int[][] {{0, 1}, {1, 1}, {37, 1}, {300, 1}},
+                1f);
+    }
+
+    @Test
     void nativePrefillAttentionMatchesLibtorchsFlashKernelsAndWritesTheSameCache() {
-        TorchRuntime rt = TorchRuntime.start(2);
-        NativeOps natives = Int4Q32Matrix.requireNatives(rt);
-        TorchOps ops = rt.ops();
-        // Llama 3 8B (groups of 4 heads: 16 tokens an item), Llama 2 (no grouping: 64) and tiny (4 on 2 of 32)
-        for (SyntheticPreset preset : new SyntheticPreset[] {SyntheticPreset.LLAMA3_8B, SyntheticPreset.LLAMA2_7B,
-                SyntheticPreset.TINY}) {
-            LlamaConfig c = preset.config();
-            int h = c.numHeads(), kv = c.numKvHeads(), d = c.headDim();
-            try (PtNDManager m = (PtNDManager) rt.manager().newSubManager();
-                    RotaryEmbedding rope = new RotaryEmbedding(m, c)) {
-                // a first chunk, a chunk after a cached prefix, lengths off the blocks of 64 keys and 16 tokens,
-                // and a chunk whose last item has one token
-                int[][] cases = {{0, 2}, {0, 67}, {37, 5}, {130, 81}, {64, 64}, {5, 17}};
-                for (int[] at : cases) {
-                    int pos = at[0], t = at[1], capacity = pos + t + 3;
-                    float[] cache = randomFloats(kv * capacity * d, pos + t);
-                    float[] values = randomFloats(kv * capacity * d, pos + t + 1);
-                    PtNDArray kc1 = bf16(ops, m, cache, kv, capacity, d), kc2 = bf16(ops, m, cache, kv, capacity, d);
-                    PtNDArray vc1 = bf16(ops, m, values, kv, capacity, d), vc2 = bf16(ops, m, values, kv, capacity, d);
-                    // keys loud enough that a softmax row is far from uniform: the maximum's rescaling matters
-                    PtNDArray q = bf16(ops, m, scaled(randomFloats(t * h * d, pos + 2), 3f), t, h * d);
-                    PtNDArray k = bf16(ops, m, scaled(randomFloats(t * kv * d, pos + 3), 3f), t, kv * d);
-                    PtNDArray v = bf16(ops, m, randomFloats(t * kv * d, pos + 4), t, kv * d);
-                    float[] expected = toFloats(ops, m,
-                            ops.attention(m, q, k, v, rope.cos(), rope.sin(), kc1, vc1, pos, h, kv, d));
-                    float[] actual = toFloats(ops, m,
-                            natives.attentionPrefill(m, q, k, v, rope.cos(), rope.sin(), kc2, vc2, pos, h, kv));
-                    String what = preset.cliName() + ", " + t + " tokens at position " + pos;
-                    assertTrue(relativeRms(expected, actual) < 0.005,
-                            what + ": relative RMS difference " + relativeRms(expected, actual));
-                    assertWithinOneRounding(toFloats(ops, m, kc1), toFloats(ops, m, kc2), what + ": rotated keys in the cache");
-                    assertArrayEquals(toFloats(ops, m, vc1), toFloats(ops, m, vc2), what + ": values in the cache");
-                }
-            }
-        }
+        // a first chunk, a chunk after a cached prefix, lengths off the blocks of 64 keys and of 16 tokens
+        // (the 8B's work items; 64 for Llama 2), and a chunk whose last item has one token; q and k loud
+        // enough that a softmax row is far from uniform, so the running maximum's rescaling matters
+        assertNativeAttentionMatchesLibtorchs(NativeOps::attentionPrefill,
+                new int[][] {{0, 2}, {0, 67}, {37, 5}, {130, 81}, {64, 64}, {5, 17}}, 3f);
     }
 
     @Test
