@@ -9,6 +9,8 @@ import dev.woq.runtime.model.LlamaConfig;
 import dev.woq.runtime.model.LlamaWeights;
 import dev.woq.runtime.safetensors.SafetensorsCheckpoint;
 import dev.woq.runtime.safetensors.ShardedCheckpointWriter;
+import dev.woq.tokenizer.Tokenizer;
+import dev.woq.tokenizer.Tokenizers;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
@@ -17,10 +19,9 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
-import dev.woq.tokenizer.Tokenizer;
-import dev.woq.tokenizer.Tokenizers;
 
 /**
  * Quantizes a Hugging Face Llama checkpoint's projection weights into woq's quantized checkpoint
@@ -143,7 +144,7 @@ public final class Quantizer {
                 "the " + recipe.id() + " quantization of " + sourceDir);
 
         ActivationImportance importance = recipe.calibration() == null ? null
-                : measureImportance(sourceDir, config, recipe.calibration(), progress);
+                : measureImportance(sourceDir, recipe.calibration(), progress);
 
         List<Path> created = new ArrayList<>();
         boolean done = false;
@@ -203,8 +204,7 @@ public final class Quantizer {
      * Runs the calibration text through the source model (bf16, on the process's torch runtime) and
      * returns its projections' input importance. The model is mapped for the pass and closed after.
      */
-    static ActivationImportance measureImportance(Path sourceDir, LlamaConfig config, Calibration calibration,
-            Progress progress) {
+    static ActivationImportance measureImportance(Path sourceDir, Calibration calibration, Progress progress) {
         Path tokenizerFile = sourceDir.resolve("tokenizer.json");
         if (!Files.isRegularFile(tokenizerFile)) {
             throw new CheckpointException("No tokenizer.json in " + sourceDir + " to tokenize the calibration text "
@@ -222,10 +222,11 @@ public final class Quantizer {
                     + " tokens: give at least " + Calibration.MIN_TOKENS + " (a few thousand is better).");
         }
         if (tokens.length > calibration.maxTokens()) {
-            tokens = java.util.Arrays.copyOf(tokens, calibration.maxTokens());
+            tokens = Arrays.copyOf(tokens, calibration.maxTokens());
         }
-        return ActivationProbe.measure(TorchRuntime.current(), sourceDir, tokens, Math.min(Calibration.WINDOW,
-                config.maxPositionEmbeddings()), progress::calibrating);
+        // the probe shortens the window to the model's context where that is shorter
+        return ActivationProbe.measure(TorchRuntime.current(), sourceDir, tokens, Calibration.WINDOW,
+                progress::calibrating);
     }
 
     private static void requireEmptyDirectory(Path dir) {
