@@ -134,6 +134,8 @@ final class QuantizeCommand implements Callable<Integer> {
         private final PrintWriter err;
         private final boolean enabled;
         private final long start = System.nanoTime();
+        /** When the tensors began: after the calibration pass, so that its time is not in their rate. */
+        private long tensorsStart = start;
         private long lastDraw;
         private boolean drawn;
 
@@ -149,11 +151,13 @@ final class QuantizeCommand implements Callable<Integer> {
 
         @Override
         public synchronized void calibrating(long tokensDone, long tokensTotal) {
+            long now = System.nanoTime();
+            tensorsStart = now;
             if (!enabled) {
                 return;
             }
             drawn = true;
-            double seconds = Math.max(1e-9, (System.nanoTime() - start) / 1e9);
+            double seconds = Math.max(1e-9, (now - start) / 1e9);
             double eta = tokensDone > 0 ? (tokensTotal - tokensDone) * seconds / tokensDone : 0;
             err.printf(Locale.ROOT, "\rcalibrating: %d/%d tokens, ETA %.0f s   ", tokensDone, tokensTotal, eta);
             err.flush();
@@ -170,7 +174,7 @@ final class QuantizeCommand implements Callable<Integer> {
             }
             lastDraw = now;
             drawn = true;
-            double seconds = Math.max(1e-9, (now - start) / 1e9);
+            double seconds = Math.max(1e-9, (now - tensorsStart) / 1e9);
             double rate = bytesDone / seconds;
             double eta = rate > 0 ? (bytesTotal - bytesDone) / rate : 0;
             err.printf(Locale.ROOT, "\r%s: %d/%d tensors, %.2f / %.2f GB, %.0f MB/s, ETA %.0f s   ",
