@@ -125,23 +125,42 @@ AVX512 void silu_part(void *arg, int part, int parts) {
     }
 }
 
-/* ---- attention_decode ---- */
+/* ---- RoPE, for both attentions ---- */
 
-/* One token's rotation of `heads` heads of x [heads, d] into out (fp32 holding bf16 values). */
-void rope_heads(const uint16_t *x, const float *cos, const float *sin, int heads, int d, float *out) {
-    const int half = d / 2;
-    for (int h = 0; h < heads; h++) {
-        const uint16_t *xh = x + (size_t)h * d;
-        float *o = out + (size_t)h * d;
-        for (int i = 0; i < d; i++) {
-            const float rotated = i < half ? -woq::bf16_to_f32(xh[i + half]) : woq::bf16_to_f32(xh[i - half]);
-            o[i] = woq::bf16_to_f32(woq::f32_to_bf16(woq::bf16_to_f32(xh[i]) * cos[i] + rotated * sin[i]));
+/* RoPE on tokens of x [T, heads * D] (a part of them per thread) with the tables' rows pos + t, rounded to bf16 into out. */
+struct RopeJob {
+    const uint16_t *x;
+    const float *cos, *sin; // [positions, D]
+    int pos, t, heads, d;
+    uint16_t *out;
+};
+
+AVX512 void rope_part(void *arg, int part, int parts) {
+    const RopeJob *j = static_cast<const RopeJob *>(arg);
+    const int half = j->d / 2;
+    for (int t = (int)((long long)j->t * part / parts); t < (int)((long long)j->t * (part + 1) / parts); t++) {
+        const float *c = j->cos + (size_t)(j->pos + t) * j->d, *s = j->sin + (size_t)(j->pos + t) * j->d;
+        for (int h = 0; h < j->heads; h++) {
+            const uint16_t *x = j->x + ((size_t)t * j->heads + h) * j->d;
+            uint16_t *o = j->out + ((size_t)t * j->heads + h) * j->d;
+            for (int i = 0; i < half; i += 16) {
+                const __m512 x1 = load_bf16(x + i), x2 = load_bf16(x + half + i);
+                // as LlamaOps.rope: x * cos + rotate_half(x) * sin, each product rounded to fp32
+                const __m512 lo = _mm512_add_ps(_mm512_mul_ps(x1, _mm512_loadu_ps(c + i)),
+                                                _mm512_mul_ps(_mm512_sub_ps(_mm512_setzero_ps(), x2), _mm512_loadu_ps(s + i)));
+                const __m512 hi = _mm512_add_ps(_mm512_mul_ps(x2, _mm512_loadu_ps(c + half + i)),
+                                                _mm512_mul_ps(x1, _mm512_loadu_ps(s + half + i)));
+                _mm256_storeu_si256((__m256i *)(o + i), to_bf16(lo));
+                _mm256_storeu_si256((__m256i *)(o + half + i), to_bf16(hi));
+            }
         }
     }
 }
 
+/* ---- attention_decode ---- */
+
 struct AttentionJob {
-    const float *q; // [H, D] rotated
+    const uint16_t *q; // [H, D] rotated
     const uint16_t *k_cache, *v_cache; // [KV, capacity, D], filled to len
     int capacity, len, kv_heads, group, d;
     float scale;
@@ -155,13 +174,13 @@ AVX512 void attend_kv_heads(void *arg, int part, int parts) {
     for (int kv = j->kv_heads * part / parts; kv < j->kv_heads * (part + 1) / parts; kv++) {
         const uint16_t *keys = j->k_cache + (size_t)kv * j->capacity * d;
         const uint16_t *values = j->v_cache + (size_t)kv * j->capacity * d;
-        const float *q = j->q + (size_t)kv * g * d; // heads kv * G .. kv * G + G - 1
+        const uint16_t *q = j->q + (size_t)kv * g * d; // heads kv * G .. kv * G + G - 1
         for (int t = 0; t < len; t++) {
             const uint16_t *key = keys + (size_t)t * d;
             for (int h = 0; h < g; h++) {
                 __m512 dot = _mm512_setzero_ps();
                 for (int c = 0; c < vecs; c++) {
-                    dot = _mm512_fmadd_ps(_mm512_loadu_ps(q + h * d + c * 16), load_bf16(key + c * 16), dot);
+                    dot = _mm512_fmadd_ps(load_bf16(q + h * d + c * 16), load_bf16(key + c * 16), dot);
                 }
                 scores[(size_t)h * len + t] = _mm512_reduce_add_ps(dot) * j->scale;
             }
@@ -382,36 +401,6 @@ void pa_part(void *arg, int, int) {
     }
 }
 
-/* RoPE on tokens [t0, t1) of x [T, heads * D] with the tables' rows pos + t, rounded to bf16 into out. */
-struct RopeJob {
-    const uint16_t *x;
-    const float *cos, *sin; // [positions, D]
-    int pos, t, heads, d;
-    uint16_t *out;
-};
-
-AVX512 void rope_part(void *arg, int part, int parts) {
-    const RopeJob *j = static_cast<const RopeJob *>(arg);
-    const int half = j->d / 2;
-    for (int t = (int)((long long)j->t * part / parts); t < (int)((long long)j->t * (part + 1) / parts); t++) {
-        const float *c = j->cos + (size_t)(j->pos + t) * j->d, *s = j->sin + (size_t)(j->pos + t) * j->d;
-        for (int h = 0; h < j->heads; h++) {
-            const uint16_t *x = j->x + ((size_t)t * j->heads + h) * j->d;
-            uint16_t *o = j->out + ((size_t)t * j->heads + h) * j->d;
-            for (int i = 0; i < half; i += 16) {
-                const __m512 x1 = load_bf16(x + i), x2 = load_bf16(x + half + i);
-                // as LlamaOps.rope: x * cos + rotate_half(x) * sin, each product rounded to fp32
-                const __m512 lo = _mm512_add_ps(_mm512_mul_ps(x1, _mm512_loadu_ps(c + i)),
-                                                _mm512_mul_ps(_mm512_sub_ps(_mm512_setzero_ps(), x2), _mm512_loadu_ps(s + i)));
-                const __m512 hi = _mm512_add_ps(_mm512_mul_ps(x2, _mm512_loadu_ps(c + half + i)),
-                                                _mm512_mul_ps(x1, _mm512_loadu_ps(s + half + i)));
-                _mm256_storeu_si256((__m256i *)(o + i), to_bf16(lo));
-                _mm256_storeu_si256((__m256i *)(o + half + i), to_bf16(hi));
-            }
-        }
-    }
-}
-
 /* Fewer positions than this are attended on one thread: the second one's start costs more. */
 constexpr int PARALLEL_MIN_POSITIONS = 256;
 
@@ -449,14 +438,13 @@ WOQ_EXPORT int woq_attention_decode(const uint16_t *q, const uint16_t *k, const 
                                     int heads, int kv_heads, int d, uint16_t *out) {
     if (!woq_avx512_supported()) return -2;
     if (d < 32 || d % 32 != 0 || kv_heads < 1 || heads % kv_heads != 0 || pos < 0 || pos >= capacity) return -1;
-    std::vector<float> qr((size_t)heads * d), kr((size_t)kv_heads * d);
-    rope_heads(q, cos, sin, heads, d, qr.data());
-    rope_heads(k, cos, sin, kv_heads, d, kr.data());
+    std::vector<uint16_t> qr((size_t)heads * d), kr((size_t)kv_heads * d);
+    RopeJob qj{q, cos, sin, 0, 1, heads, d, qr.data()}, kj{k, cos, sin, 0, 1, kv_heads, d, kr.data()};
+    rope_part(&qj, 0, 1); // cos and sin start at row pos
+    rope_part(&kj, 0, 1);
     for (int h = 0; h < kv_heads; h++) {
-        uint16_t *kc = k_cache + ((size_t)h * capacity + pos) * d;
-        uint16_t *vc = v_cache + ((size_t)h * capacity + pos) * d;
-        for (int i = 0; i < d; i++) kc[i] = woq::f32_to_bf16(kr[(size_t)h * d + i]);
-        std::memcpy(vc, v + (size_t)h * d, (size_t)d * 2);
+        std::memcpy(k_cache + ((size_t)h * capacity + pos) * d, kr.data() + (size_t)h * d, (size_t)d * 2);
+        std::memcpy(v_cache + ((size_t)h * capacity + pos) * d, v + (size_t)h * d, (size_t)d * 2);
     }
     AttentionJob job{qr.data(), k_cache, v_cache, capacity, pos + 1, kv_heads, heads / kv_heads, d,
                      1.0f / std::sqrt((float)d), out};
